@@ -1,0 +1,63 @@
+//! The one error type every server function returns. It crosses the wire as JSON;
+//! `Internal` carries no detail to the browser (the server logs it).
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+/// Why a server function did not do what was asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// An input was refused.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The input's name.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Someone else acted first: nothing was changed.
+    #[error("already handled by {by} at {at}")]
+    Stale {
+        /// Who acted.
+        by: String,
+        /// When.
+        at: String,
+    },
+    /// The signed-in account may not do this.
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    /// Something failed on the server; the details are in its log.
+    #[error("something went wrong on the server; the details are in its log")]
+    Internal,
+    /// The request did not reach the server, or its answer could not be read.
+    #[error("the server could not be reached: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(detail)
+            | ServerFnErrorErr::Deserialization(detail)
+            | ServerFnErrorErr::Serialization(detail) => AppError::Transport(detail),
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                AppError::Invalid {
+                    field: "request".into(),
+                    message: detail,
+                }
+            }
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed");
+                let _ = other;
+                AppError::Internal
+            }
+        }
+    }
+}

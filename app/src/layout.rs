@@ -1,0 +1,30 @@
+//! The frame around every page: the product name and the navigation to every page.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// Navigation and the main area.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    // Marks the page once the WebAssembly has taken over; effects never run on the server.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Coupler"</a>
+            <nav aria-label="Main">
+                <A href="/" exact=true>"Overview"</A>
+                <A href="/errors">"Synchronization Errors"</A>
+                <A href="/jobs">"Synchronization Jobs"</A>
+                <A href="/mappings">"Table Mappings"</A>
+                <A href="/audit">"Audit"</A>
+                <A href="/users">"Users"</A>
+                <A href="/login">"Sign in"</A>
+            </nav>
+        </header>
+        <main>{children()}</main>
+    }
+}

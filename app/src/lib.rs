@@ -1,0 +1,72 @@
+//! Coupler's console: the routes and pages the administrators use, and the server
+//! functions under `/api/` that the pages (and any other client) call. Server functions
+//! are thin: they take the [`engine::Engine`] from context, call it, and map its errors.
+
+pub mod error;
+mod layout;
+mod mappings;
+mod not_built;
+mod overview;
+#[cfg(feature = "ssr")]
+mod server;
+
+pub use mappings::api::{GetMapping, ListMappings, SetMappingPaused};
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::SsrMode;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The console: the layout and every route of DESIGN.md's console.
+///
+/// Every route renders completely on the server before it is sent (`SsrMode::Async`),
+/// so pages read the same with JavaScript disabled.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="coupler" href="/pkg/coupler.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Coupler".to_string() } else { format!("{page} · Coupler") }
+        } />
+        <Router>
+            <layout::Layout>
+                <Routes fallback=not_built::NotFound>
+                    <Route path=path!("/") view=overview::OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("/errors") view=not_built::ErrorsPage ssr=SsrMode::Async />
+                    <Route path=path!("/errors/:id") view=not_built::ErrorPage ssr=SsrMode::Async />
+                    <Route path=path!("/records/:mapping/:side/:key/log") view=not_built::RecordLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/jobs") view=not_built::JobsPage ssr=SsrMode::Async />
+                    <Route path=path!("/jobs/:id") view=not_built::JobPage ssr=SsrMode::Async />
+                    <Route path=path!("/mappings") view=mappings::page::MappingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/mappings/:name") view=mappings::page::MappingPage ssr=SsrMode::Async />
+                    <Route path=path!("/mappings/:name/couplings") view=not_built::CouplingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=not_built::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/users") view=not_built::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=not_built::LoginPage ssr=SsrMode::Async />
+                </Routes>
+            </layout::Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration Table Mappings: the list, one mapping's settings and fields, and the
+//! mapping-level actions.
+
+pub mod api;
+pub mod page;

@@ -1,0 +1,104 @@
+//! Pages of the console that are not built yet. Each says so plainly rather than
+//! pretending to work, and names what it will show.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+fn NotBuilt(title: &'static str, will_show: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <h1>{title}</h1>
+        <p class="not-built" role="status">
+            "This page is not built yet. It will show " {will_show} "."
+        </p>
+    }
+}
+
+/// `/errors`.
+#[component]
+pub fn ErrorsPage() -> impl IntoView {
+    view! {
+        <NotBuilt
+            title="Coupled Data Synchronization Errors"
+            will_show="every coupled record whose synchronization failed, with Retry, Synchronize, Restore Records, Delete Records, Remove Coupling and Find for Deleted"
+        />
+    }
+}
+
+/// `/errors/:id`.
+#[component]
+pub fn ErrorPage() -> impl IntoView {
+    view! {
+        <NotBuilt
+            title="Synchronization Error"
+            will_show="both records side by side with the values at the last successful synchronization, and the fix"
+        />
+    }
+}
+
+/// `/records/:mapping/:side/:key/log`.
+#[component]
+pub fn RecordLogPage() -> impl IntoView {
+    view! { <NotBuilt title="Synchronization Log" will_show="one record's synchronization history, newest first" /> }
+}
+
+/// `/jobs`.
+#[component]
+pub fn JobsPage() -> impl IntoView {
+    view! {
+        <NotBuilt
+            title="Integration Synchronization Jobs"
+            will_show="each job's mapping, type, direction, duration and counters, with live progress"
+        />
+    }
+}
+
+/// `/jobs/:id`.
+#[component]
+pub fn JobPage() -> impl IntoView {
+    view! { <NotBuilt title="Synchronization Job" will_show="one job's counters, progress and errors" /> }
+}
+
+/// `/mappings/:name/couplings`.
+#[component]
+pub fn CouplingsPage() -> impl IntoView {
+    view! { <NotBuilt title="Couplings" will_show="the couplings of a mapping, to search, remove and set up" /> }
+}
+
+/// `/audit`.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! { <NotBuilt title="Audit" will_show="who did what, when, to which records, with what outcome" /> }
+}
+
+/// `/users`.
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    view! { <NotBuilt title="Users" will_show="the accounts and their roles" /> }
+}
+
+/// `/login`.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    view! {
+        <NotBuilt
+            title="Sign in"
+            will_show="the sign-in form; until accounts exist, the console is open to whoever reaches it"
+        />
+    }
+}
+
+/// Any other path.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <h1>"Not found"</h1>
+        <p>"No page has this address. " <a href="/">"Go to the overview"</a> "."</p>
+    }
+}

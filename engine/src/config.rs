@@ -1,0 +1,620 @@
+//! `coupler.toml`: the systems Coupler reads and writes and the integration table
+//! mappings between them. Parsed and checked once; everything after trusts it.
+
+use crate::model::{
+    DeletionConflictPolicy, Direction, FieldSummary, TableSummary, UpdateConflictPolicy,
+};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A configuration that parsed and passed every static check.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The store URL from `[store]`, already resolved against the file's folder.
+    pub store_url: Option<String>,
+    /// The systems by name.
+    pub systems: BTreeMap<String, System>,
+    /// The mappings, in dependency order: every mapping after those it depends on.
+    pub mappings: Vec<Mapping>,
+}
+
+/// One business system: a database Coupler reads and writes.
+#[derive(Clone, Debug)]
+pub struct System {
+    /// The name used by mappings (`erp`).
+    pub name: String,
+    /// Its database URL, relative SQLite paths resolved against the configuration's folder.
+    pub url: String,
+}
+
+/// An integration table mapping.
+#[derive(Clone, Debug)]
+pub struct Mapping {
+    /// The mapping's unique name (`CUSTOMER`).
+    pub name: String,
+    /// Which way data flows.
+    pub direction: Direction,
+    /// What to do when both sides changed the same field.
+    pub update_conflict: UpdateConflictPolicy,
+    /// What to do when one side's record was deleted.
+    pub deletion_conflict: DeletionConflictPolicy,
+    /// Whether records that are not coupled yet are left alone.
+    pub sync_only_coupled: bool,
+    /// Time between scheduled synchronizations.
+    pub interval: Duration,
+    /// Mappings that must run before this one.
+    pub depends_on: Vec<String>,
+    /// The local table.
+    pub local: TableRef,
+    /// The integration table.
+    pub integration: TableRef,
+    /// Local fields whose mapped values must be equal for match-based coupling.
+    pub match_on: Vec<String>,
+    /// The field mappings.
+    pub fields: Vec<FieldMapping>,
+}
+
+/// A table in a system, with its key and modified-on columns.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableRef {
+    /// The system's name.
+    pub system: String,
+    /// The table's name.
+    pub table: String,
+    /// The key column.
+    pub key: String,
+    /// The modified-on column.
+    pub modified: String,
+}
+
+/// A field mapping: a local field and an integration field, or a constant for one of them.
+#[derive(Clone, Debug)]
+pub struct FieldMapping {
+    /// The local field.
+    pub local: Option<String>,
+    /// The integration field.
+    pub integration: Option<String>,
+    /// Which way this field flows.
+    pub direction: Direction,
+    /// A constant written to the destination instead of a copied value.
+    pub constant: Option<String>,
+    /// Whether an empty value is refused.
+    pub required: bool,
+    /// The longest value the destination accepts, in characters.
+    pub max_length: Option<u32>,
+    /// Values translated on the way to the integration side (reversed on the way back).
+    pub value_map: BTreeMap<String, String>,
+}
+
+/// Why a configuration was refused: the file, where in it, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line, when the problem has one.
+    pub line: Option<usize>,
+    /// What is wrong, naming the mapping and field where there is one.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileShape {
+    #[serde(default)]
+    store: Option<StoreShape>,
+    #[serde(default)]
+    systems: BTreeMap<String, SystemShape>,
+    #[serde(default, rename = "mapping")]
+    mappings: Vec<MappingShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreShape {
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SystemShape {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingShape {
+    name: String,
+    #[serde(default = "bidirectional")]
+    direction: Direction,
+    #[serde(default = "update_none")]
+    update_conflict: UpdateConflictPolicy,
+    #[serde(default = "deletion_none")]
+    deletion_conflict: DeletionConflictPolicy,
+    #[serde(default)]
+    sync_only_coupled: bool,
+    #[serde(default)]
+    interval: Option<String>,
+    #[serde(default)]
+    depends_on: Vec<String>,
+    local: TableRef,
+    integration: TableRef,
+    #[serde(default)]
+    match_on: Vec<String>,
+    #[serde(default, rename = "field")]
+    fields: Vec<FieldShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldShape {
+    local: Option<String>,
+    integration: Option<String>,
+    direction: Option<Direction>,
+    constant: Option<String>,
+    #[serde(default)]
+    required: bool,
+    max_length: Option<u32>,
+    #[serde(default)]
+    value_map: BTreeMap<String, String>,
+}
+
+fn bidirectional() -> Direction {
+    Direction::Bidirectional
+}
+fn update_none() -> UpdateConflictPolicy {
+    UpdateConflictPolicy::None
+}
+fn deletion_none() -> DeletionConflictPolicy {
+    DeletionConflictPolicy::None
+}
+
+/// The interval used when a mapping names none.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+
+impl Config {
+    /// Reads and checks the configuration file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read the configuration: {e}"),
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Checks configuration `text` as if read from `path` (which resolves relative URLs).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let fail = |line: Option<usize>, message: String| ConfigError {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let shape: FileShape = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start].matches('\n').count() + 1);
+            fail(line, e.message().trim().to_string())
+        })?;
+        let folder = path.parent().unwrap_or(Path::new("."));
+
+        let systems: BTreeMap<String, System> = shape
+            .systems
+            .into_iter()
+            .map(|(name, system)| {
+                let url = resolve_url(folder, &system.url);
+                (name.clone(), System { name, url })
+            })
+            .collect();
+
+        let mut mappings = Vec::with_capacity(shape.mappings.len());
+        let mut names = BTreeSet::new();
+        for m in shape.mappings {
+            let at = |message: String| fail(None, format!("mapping {}: {message}", m.name));
+            if m.name.trim().is_empty() {
+                return Err(fail(None, "a mapping has an empty name".into()));
+            }
+            if !names.insert(m.name.clone()) {
+                return Err(at("the name is used by another mapping".into()));
+            }
+            for (side, table) in [("local", &m.local), ("integration", &m.integration)] {
+                if !systems.contains_key(&table.system) {
+                    return Err(at(format!(
+                        "{side} table names the unknown system {:?} (known: {})",
+                        table.system,
+                        known(systems.keys())
+                    )));
+                }
+            }
+            let interval = match &m.interval {
+                Some(text) => parse_duration(text).map_err(|e| at(format!("interval: {e}")))?,
+                None => DEFAULT_INTERVAL,
+            };
+            let fields = m
+                .fields
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    field_mapping(f, m.direction).map_err(|e| at(format!("field {}: {e}", i + 1)))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if fields.is_empty() {
+                return Err(at("no field is mapped".into()));
+            }
+            if m.direction.to_integration() && !fields.iter().any(|f| f.direction.to_integration())
+            {
+                return Err(at("direction sends data to the integration table, but no field is mapped that way".into()));
+            }
+            if m.direction.from_integration()
+                && !fields.iter().any(|f| f.direction.from_integration())
+            {
+                return Err(at(
+                    "direction sends data to the local table, but no field is mapped that way"
+                        .into(),
+                ));
+            }
+            for name in &m.match_on {
+                if !fields
+                    .iter()
+                    .any(|f| f.local.as_deref() == Some(name) && f.integration.is_some())
+                {
+                    return Err(at(format!(
+                        "match_on names {name:?}, which is not a mapped local field"
+                    )));
+                }
+            }
+            mappings.push(Mapping {
+                name: m.name,
+                direction: m.direction,
+                update_conflict: m.update_conflict,
+                deletion_conflict: m.deletion_conflict,
+                sync_only_coupled: m.sync_only_coupled,
+                interval,
+                depends_on: m.depends_on,
+                local: m.local,
+                integration: m.integration,
+                match_on: m.match_on,
+                fields,
+            });
+        }
+        let mappings = dependency_order(mappings).map_err(|message| fail(None, message))?;
+        let store_url = shape
+            .store
+            .and_then(|s| s.url)
+            .map(|url| resolve_url(folder, &url));
+        Ok(Config {
+            path: path.to_path_buf(),
+            store_url,
+            systems,
+            mappings,
+        })
+    }
+
+    /// The mapping named `name`.
+    pub fn mapping(&self, name: &str) -> Option<&Mapping> {
+        self.mappings.iter().find(|m| m.name == name)
+    }
+}
+
+fn field_mapping(f: FieldShape, mapping_direction: Direction) -> Result<FieldMapping, String> {
+    let direction = f.direction.unwrap_or(mapping_direction);
+    match (&f.local, &f.integration, &f.constant) {
+        (None, None, _) => return Err("names neither a local nor an integration field".into()),
+        (Some(_), Some(_), Some(_)) => {
+            return Err(
+                "a constant is written to one field: name only the local or the integration field"
+                    .into(),
+            );
+        }
+        (Some(_), None, None) | (None, Some(_), None) => {
+            return Err("names one field only: add the other, or a constant".into());
+        }
+        _ => {}
+    }
+    let direction = match (&f.local, &f.integration) {
+        (None, Some(_)) => Direction::ToIntegration,
+        (Some(_), None) => Direction::FromIntegration,
+        _ => direction,
+    };
+    if direction.to_integration() && !mapping_direction.to_integration()
+        || direction.from_integration() && !mapping_direction.from_integration()
+    {
+        return Err(format!(
+            "direction {direction} is not allowed by the mapping's direction {mapping_direction}"
+        ));
+    }
+    if f.max_length == Some(0) {
+        return Err("max_length must be at least 1".into());
+    }
+    Ok(FieldMapping {
+        local: f.local,
+        integration: f.integration,
+        direction,
+        constant: f.constant,
+        required: f.required,
+        max_length: f.max_length,
+        value_map: f.value_map,
+    })
+}
+
+/// Orders mappings so that each comes after the mappings it depends on; refuses unknown
+/// dependencies and cycles, naming the mappings involved.
+fn dependency_order(mappings: Vec<Mapping>) -> Result<Vec<Mapping>, String> {
+    let names: BTreeSet<&str> = mappings.iter().map(|m| m.name.as_str()).collect();
+    for m in &mappings {
+        if let Some(unknown) = m.depends_on.iter().find(|d| !names.contains(d.as_str())) {
+            return Err(format!(
+                "mapping {}: depends_on names the unknown mapping {unknown:?}",
+                m.name
+            ));
+        }
+    }
+    let mut ordered: Vec<Mapping> = Vec::with_capacity(mappings.len());
+    let mut rest = mappings;
+    while !rest.is_empty() {
+        let (ready, waiting): (Vec<_>, Vec<_>) = rest.into_iter().partition(|m| {
+            m.depends_on
+                .iter()
+                .all(|d| ordered.iter().any(|o| &o.name == d))
+        });
+        if ready.is_empty() {
+            let cycle: Vec<&str> = waiting.iter().map(|m| m.name.as_str()).collect();
+            return Err(format!(
+                "depends_on forms a cycle among mappings {}",
+                cycle.join(", ")
+            ));
+        }
+        ordered.extend(ready);
+        rest = waiting;
+    }
+    Ok(ordered)
+}
+
+fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let list: Vec<&str> = names.map(String::as_str).collect();
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// Resolves a relative SQLite path in `url` against `folder`; other URLs pass unchanged.
+pub fn resolve_url(folder: &Path, url: &str) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_string();
+    };
+    let (file, query) = match rest.split_once('?') {
+        Some((file, query)) => (file, Some(query)),
+        None => (rest, None),
+    };
+    if file.is_empty() || file == ":memory:" || Path::new(file).is_absolute() {
+        return url.to_string();
+    }
+    let joined = folder.join(file);
+    match query {
+        Some(query) => format!("sqlite://{}?{query}", joined.display()),
+        None => format!("sqlite://{}", joined.display()),
+    }
+}
+
+/// Parses durations such as `500ms`, `30s`, `5m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as \"30s\", \"5m\" or \"1h\""))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration such as \"30s\", \"5m\" or \"1h\""
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(duration)
+}
+
+impl TableRef {
+    /// The console's view of this table.
+    pub fn summary(&self) -> TableSummary {
+        TableSummary {
+            system: self.system.clone(),
+            table: self.table.clone(),
+            key: self.key.clone(),
+            modified: self.modified.clone(),
+        }
+    }
+}
+
+impl FieldMapping {
+    /// The console's view of this field mapping.
+    pub fn summary(&self) -> FieldSummary {
+        FieldSummary {
+            local: self.local.clone(),
+            integration: self.integration.clone(),
+            direction: self.direction,
+            constant: self.constant.clone(),
+            required: self.required,
+            max_length: self.max_length,
+            value_mapped: !self.value_map.is_empty(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[store]
+url = "sqlite://coupler.db"
+
+[systems.erp]
+url = "sqlite://erp.db"
+
+[systems.crm]
+url = "sqlite:///var/crm.db"
+
+[[mapping]]
+name = "CONTACT"
+depends_on = ["CUSTOMER"]
+local = { system = "erp", table = "contact", key = "no", modified = "modified_at" }
+integration = { system = "crm", table = "contact", key = "contactid", modified = "modifiedon" }
+[[mapping.field]]
+local = "name"
+integration = "fullname"
+
+[[mapping]]
+name = "CUSTOMER"
+interval = "5m"
+local = { system = "erp", table = "customer", key = "no", modified = "modified_at" }
+integration = { system = "crm", table = "account", key = "accountid", modified = "modifiedon" }
+match_on = ["email"]
+[[mapping.field]]
+local = "name"
+integration = "name"
+max_length = 160
+[[mapping.field]]
+local = "email"
+integration = "emailaddress1"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/coupler/coupler.toml"), text)
+    }
+
+    #[test]
+    fn orders_mappings_by_dependency_and_resolves_relative_sqlite_paths() {
+        let config = parse(GOOD).unwrap();
+        let names: Vec<&str> = config.mappings.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["CUSTOMER", "CONTACT"]);
+        assert_eq!(config.systems["erp"].url, "sqlite:///etc/coupler/erp.db");
+        assert_eq!(config.systems["crm"].url, "sqlite:///var/crm.db");
+        assert_eq!(
+            config.store_url.as_deref(),
+            Some("sqlite:///etc/coupler/coupler.db")
+        );
+        assert_eq!(
+            config.mapping("CUSTOMER").unwrap().interval,
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            config.mapping("CONTACT").unwrap().interval,
+            DEFAULT_INTERVAL
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line() {
+        let text = GOOD.replace("interval = \"5m\"", "interval = ");
+        let error = parse(&text).unwrap_err();
+        assert_eq!(error.line, Some(22));
+        assert!(
+            error
+                .to_string()
+                .starts_with("/etc/coupler/coupler.toml:22: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_line_and_key() {
+        let text = GOOD.replace("max_length = 160", "max_lenght = 160");
+        let error = parse(&text).unwrap_err();
+        assert_eq!(error.line, Some(29));
+        assert!(error.message.contains("max_lenght"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_system_is_named() {
+        let text = GOOD.replace(
+            "system = \"crm\", table = \"account\"",
+            "system = \"crn\", table = \"account\"",
+        );
+        let error = parse(&text).unwrap_err();
+        assert!(error.message.contains("mapping CUSTOMER"), "{error}");
+        assert!(error.message.contains("\"crn\""), "{error}");
+    }
+
+    #[test]
+    fn a_dependency_cycle_is_refused() {
+        let text = GOOD.replace(
+            "interval = \"5m\"",
+            "interval = \"5m\"\ndepends_on = [\"CONTACT\"]",
+        );
+        let error = parse(&text).unwrap_err();
+        assert!(error.message.contains("cycle"), "{error}");
+        assert!(
+            error.message.contains("CONTACT") && error.message.contains("CUSTOMER"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_direction_with_no_field_mapped_that_way_is_refused() {
+        let text = GOOD.replace(
+            "integration = \"fullname\"",
+            "integration = \"fullname\"\ndirection = \"to_integration\"",
+        );
+        let error = parse(&text).unwrap_err();
+        assert!(error.message.contains("mapping CONTACT"), "{error}");
+        assert!(
+            error.message.contains("no field is mapped that way"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_field_flowing_against_the_mapping_is_refused() {
+        let text = GOOD
+            .replace(
+                "name = \"CONTACT\"",
+                "name = \"CONTACT\"\ndirection = \"to_integration\"",
+            )
+            .replace(
+                "integration = \"fullname\"",
+                "integration = \"fullname\"\ndirection = \"from_integration\"",
+            );
+        let error = parse(&text).unwrap_err();
+        assert!(error.message.contains("field 1"), "{error}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 days").is_err());
+    }
+}

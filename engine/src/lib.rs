@@ -1,0 +1,19 @@
+//! Coupler's engine: the configuration of systems and mappings, the coupling store,
+//! and the operations the console and the CLI call. It knows nothing of HTTP or Leptos.
+//!
+//! Without the `runtime` feature only [`model`] compiles: the plain types that cross
+//! the wire to the browser.
+
+pub mod model;
+
+#[cfg(feature = "runtime")]
+pub mod config;
+#[cfg(feature = "runtime")]
+pub mod demo;
+#[cfg(feature = "runtime")]
+mod engine;
+#[cfg(feature = "runtime")]
+pub mod store;
+
+#[cfg(feature = "runtime")]
+pub use engine::{Engine, EngineError};

@@ -1,0 +1,7 @@
+//! The `coupler` binary's library: the command line, start-up, and the axum router that
+//! hosts the console, its server functions and `/health`.
+
+pub mod cli;
+pub mod router;
+pub mod serve;
+pub mod telemetry;

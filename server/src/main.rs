@@ -1,0 +1,5 @@
+//! `coupler`: see `coupler --help`.
+
+fn main() -> std::process::ExitCode {
+    server::cli::main()
+}

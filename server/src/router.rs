@@ -1,0 +1,63 @@
+//! The axum router: the console's pages, its server functions under `/api/`, the static
+//! site (`/pkg/…`) and `/health`. Separate from serving so tests drive the real router.
+
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRef, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use engine::Engine;
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The engine, provided as context to every server function and page.
+    pub engine: Engine,
+    /// Where the built site lives and what it is called.
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let engine = state.engine.clone();
+    let context = move || provide_context(engine.clone());
+    let leptos = state.leptos.clone();
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/{*fn_name}", get(server_fn).post(server_fn))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .with_state(state)
+}
+
+async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    let engine = state.engine.clone();
+    handle_server_fns_with_context(move || provide_context(engine.clone()), request).await
+}
+
+/// 200 once the server runs and the store answers; 503 with the reason otherwise.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.engine.health().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n").into_response()
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `coupler serve`: load the configuration, open the store, listen, and serve the
+//! router until interrupted.
+
+use crate::cli::ServeArgs;
+use crate::router::{AppState, router};
+use anyhow::Context;
+use engine::Engine;
+use engine::config::{Config, resolve_url};
+use leptos::config::{Env, LeptosOptions};
+use std::path::Path;
+use tokio::net::TcpListener;
+
+/// Serves the console for the configuration at `config_path`.
+pub async fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    let store_url = store_url(&config, args.database_url);
+    let engine = Engine::open(config, &store_url).await?;
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let site_root = args.site_root.to_string_lossy().into_owned();
+    if !args.site_root.join("pkg").join("coupler.wasm").exists() {
+        tracing::warn!(
+            site_root,
+            "the console's WebAssembly is not built here: pages are served but not hydrated (build with `cargo leptos build --release`)"
+        );
+    }
+    let leptos = LeptosOptions::builder()
+        .output_name("coupler")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(args.addr)
+        .env(Env::PROD)
+        .build();
+    let app = router(AppState { engine, leptos });
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    println!("Coupler console: http://{address}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("the server stopped")?;
+    Ok(())
+}
+
+/// The store URL: the command line or environment, else the configuration's `[store]`,
+/// else `coupler.db` next to the configuration file.
+pub fn store_url(config: &Config, given: Option<String>) -> String {
+    given
+        .or_else(|| config.store_url.clone())
+        .unwrap_or_else(|| {
+            let folder = config.path.parent().unwrap_or(Path::new("."));
+            resolve_url(folder, "sqlite://coupler.db")
+        })
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+    tracing::info!("shutting down");
+}

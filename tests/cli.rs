@@ -1,0 +1,227 @@
+//! The `coupler` binary as a user runs it: help on every command, a real server that
+//! answers, and one clear line for each bad start-up input.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use support::temp_dir;
+
+fn coupler() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coupler"));
+    for var in ["COUPLER_CONFIG", "COUPLER_DATABASE_URL", "COUPLER_ADDR"] {
+        command.env_remove(var);
+    }
+    command.env("RUST_LOG", "warn");
+    command
+}
+
+fn demo(dir: &Path) {
+    let output = coupler()
+        .args(["demo", "--customers", "20", "--dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs `coupler serve` expecting it to refuse; answers its one line of standard error.
+fn refused(output: Output) -> String {
+    assert!(!output.status.success(), "coupler exited successfully");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    lines[0].to_string()
+}
+
+fn serve(dir: &Path, extra: &[&str]) -> Output {
+    coupler()
+        .arg("--config")
+        .arg(dir.join("coupler.toml"))
+        .arg("serve")
+        .args(["--addr", "127.0.0.1:0"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [&["--help"][..], &["serve", "--help"], &["demo", "--help"]] {
+        let output = coupler().args(args).output().unwrap();
+        assert!(output.status.success(), "coupler {args:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.contains("Usage: coupler"), "{text}");
+    }
+}
+
+#[test]
+fn serve_answers_health_and_pages_on_the_address_it_prints() {
+    let dir = temp_dir("cli-serve");
+    demo(&dir);
+    let mut child = coupler()
+        .arg("--config")
+        .arg(dir.join("coupler.toml"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("Coupler console: http://")
+        .unwrap_or_else(|| panic!("the address line: {line:?}"))
+        .to_string();
+
+    let health = http_get(&address, "/health");
+    let page = http_get(&address, "/mappings");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("<title>Integration Table Mappings · Coupler</title>"));
+    assert!(
+        dir.join("coupler.db").exists(),
+        "the default store is coupler.db next to the configuration"
+    );
+}
+
+fn http_get(address: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn a_malformed_database_url_is_named() {
+    let dir = temp_dir("cli-url");
+    demo(&dir);
+    let line = refused(serve(
+        &dir,
+        &["--database-url", "mysql://coupler@db/coupler"],
+    ));
+    assert!(
+        line.contains(r#""mysql://coupler@db/coupler" is not valid"#),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    let dir = temp_dir("cli-unreachable");
+    demo(&dir);
+    let unused = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://coupler:hunter2@127.0.0.1:{unused}/coupler");
+    let output = coupler()
+        .arg("--config")
+        .arg(dir.join("coupler.toml"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("COUPLER_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let line = refused(output);
+    assert!(
+        line.contains(&format!(
+            "cannot reach the store at postgres://coupler:***@127.0.0.1:{unused}/coupler"
+        )),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2"), "{line}");
+}
+
+#[test]
+fn a_port_in_use_is_named() {
+    let dir = temp_dir("cli-port");
+    demo(&dir);
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = coupler()
+        .arg("--config")
+        .arg(dir.join("coupler.toml"))
+        .args(["serve", "--addr", &address])
+        .output()
+        .unwrap();
+    let line = refused(output);
+    assert!(
+        line.contains(&format!("cannot listen on {address}")),
+        "{line}"
+    );
+    assert!(line.contains("in use"), "{line}");
+}
+
+#[test]
+fn a_failed_migration_is_named() {
+    let dir = temp_dir("cli-migration");
+    demo(&dir);
+    // A database that is not Coupler's, with a table in the way of the first migration.
+    let store = dir.join("other.db");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use sqlx::{Connection, Executor};
+        let url = format!("sqlite://{}?mode=rwc", store.display());
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        connection
+            .execute("create table mapping_state (id integer)")
+            .await
+            .unwrap();
+    });
+    let url = format!("sqlite://{}", store.display());
+    let line = refused(serve(&dir, &["--database-url", &url]));
+    assert!(
+        line.contains(&format!("the store's migrations failed at {url}")),
+        "{line}"
+    );
+    assert!(line.contains("mapping_state"), "{line}");
+}
+
+#[test]
+fn a_malformed_configuration_names_file_and_line() {
+    let dir = temp_dir("cli-config");
+    let config = dir.join("coupler.toml");
+    std::fs::write(
+        &config,
+        "[systems.erp]\nurl = \"sqlite://erp.db\"\n\n[[mapping]\nname = \"X\"\n",
+    )
+    .unwrap();
+    let line = refused(serve(&dir, &[]));
+    assert!(
+        line.starts_with(&format!("error: {}:4: ", config.display())),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_missing_configuration_is_named() {
+    let dir = temp_dir("cli-missing");
+    let line = refused(serve(&dir, &[]));
+    assert!(
+        line.contains(&format!(
+            "{}: cannot read the configuration",
+            dir.join("coupler.toml").display()
+        )),
+        "{line}"
+    );
+}

@@ -1,0 +1,219 @@
+//! What the integration tests share: a fresh store per test on SQLite or PostgreSQL,
+//! a demo configuration, and the real router with a few request helpers.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the support"
+)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use engine::Engine;
+use engine::config::Config;
+use http_body_util::BodyExt;
+use leptos::config::{Env, LeptosOptions};
+use server::router::{AppState, router};
+use sqlx::{Connection, Executor, PgConnection};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use tower::ServiceExt;
+
+/// Which database a test's store lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh database in the PostgreSQL at `COUPLER_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per store kind for each named scenario
+/// `async fn name(kind: StoreKind)`: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::support::StoreKind::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::support::StoreKind::Postgres).await }
+            )*
+        }
+    };
+}
+
+/// A folder of its own under the system's temporary folder, empty.
+pub fn temp_dir(label: &str) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "coupler-{label}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temporary folder");
+    dir
+}
+
+/// The PostgreSQL the tests may create databases in.
+pub fn postgres_admin_url() -> String {
+    std::env::var("COUPLER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A new, empty store database of `kind`; answers its URL.
+pub async fn fresh_store_url(kind: StoreKind, dir: &Path) -> String {
+    match kind {
+        StoreKind::Sqlite => format!("sqlite://{}", dir.join("store.db").display()),
+        StoreKind::Postgres => {
+            let admin = postgres_admin_url();
+            let name = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("temporary folder name")
+                .replace('-', "_");
+            let mut connection = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is needed at {admin} (set COUPLER_TEST_POSTGRES_URL, or run `make test`, which starts one): {e}"
+                )
+            });
+            connection
+                .execute(format!(r#"drop database if exists "{name}""#).as_str())
+                .await
+                .expect("drop an old test database");
+            connection
+                .execute(format!(r#"create database "{name}""#).as_str())
+                .await
+                .expect("create the test database");
+            let (base, _) = admin.rsplit_once('/').expect("a database in the URL");
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// The real router over a real store, with the demo's configuration.
+pub struct TestApp {
+    /// The router, as `coupler serve` builds it.
+    pub router: Router,
+    /// The engine behind it.
+    pub engine: Engine,
+    /// The test's folder: demo systems, configuration, SQLite store.
+    pub dir: PathBuf,
+    /// The store's URL.
+    pub store_url: String,
+}
+
+/// A response, read whole.
+pub struct TestResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body as text.
+    pub body: String,
+}
+
+impl TestResponse {
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    /// A demo with a few customers and the router on a fresh store of `kind`.
+    pub async fn spawn(kind: StoreKind) -> TestApp {
+        let dir = temp_dir(match kind {
+            StoreKind::Sqlite => "app-sqlite",
+            StoreKind::Postgres => "app-postgres",
+        });
+        let demo = engine::demo::create(&dir, 30)
+            .await
+            .expect("create the demo");
+        let config = Config::load(&demo.config).expect("the demo configuration loads");
+        let store_url = fresh_store_url(kind, &dir).await;
+        let engine = Engine::open(config, &store_url)
+            .await
+            .expect("open the store");
+        let leptos = LeptosOptions::builder()
+            .output_name("coupler")
+            .site_root(dir.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .env(Env::PROD)
+            .build();
+        let router = router(AppState {
+            engine: engine.clone(),
+            leptos,
+        });
+        TestApp {
+            router,
+            engine,
+            dir,
+            store_url,
+        }
+    }
+
+    /// Sends `request` through the router.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("read the body")
+            .to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// `GET path`, as a browser asks for a page.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(
+            Request::get(path)
+                .header(header::ACCEPT, "text/html")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Calls a server function the way the WebAssembly does: a form-encoded POST that
+    /// asks for JSON.
+    pub async fn call(&self, function: &str, form: &str) -> TestResponse {
+        self.send(
+            Request::post(format!("/api/{function}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "application/json")
+                .body(Body::from(form.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a form the way a browser without JavaScript does, from page `referer`.
+    pub async fn post_form(&self, function: &str, form: &str, referer: &str) -> TestResponse {
+        self.send(
+            Request::post(format!("/api/{function}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html")
+                .header(header::REFERER, referer)
+                .body(Body::from(form.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+}
