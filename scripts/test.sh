@@ -45,6 +45,8 @@ for _ in $(seq 1 100); do
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
   sleep 0.1
 done
+wasm_type=$(curl -fsS -o /dev/null -w '%{content_type}' "$COUPLER_URL/pkg/coupler.wasm")
+[ "$wasm_type" = "application/wasm" ] || { echo "/pkg/coupler.wasm answered $wasm_type" >&2; exit 1; }
 (cd end2end && npx playwright test) || { echo "--- server log"; tail -n 50 "$work/server.log"; exit 1; }
 
 echo

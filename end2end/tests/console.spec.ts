@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { hasJavaScript, open } from "./support";
+import { expect, hasJavaScript, open, test } from "./support";
 
 test("the overview is rendered by the server with the demo's mappings", async ({ page }, testInfo) => {
   await open(page, testInfo, "/");

@@ -1,4 +1,27 @@
-import { expect, type Page, type TestInfo } from "@playwright/test";
+import { expect, test as base, type Page, type TestInfo } from "@playwright/test";
+
+/**
+ * Playwright's `test`, failing any test whose page logged a JavaScript error or a
+ * browser console error (a failed hydration shows up here). A 404 answer that a test
+ * asks for on purpose is not an error.
+ */
+export const test = base.extend<{ browserErrors: string[] }>({
+  browserErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(error.message));
+      page.on("console", (message) => {
+        const text = message.text();
+        if (message.type() === "error" && !text.includes("status of 404")) errors.push(text);
+      });
+      await use(errors);
+      expect(errors, "errors in the browser console").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
 
 /** Whether this run has JavaScript (and so the WebAssembly). */
 export function hasJavaScript(testInfo: TestInfo): boolean {
