@@ -30,6 +30,9 @@ pub enum AppError {
     /// The signed-in account may not do this.
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// A system the engine needs is not answering, or its tables are not as configured.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed on the server; the details are in its log.
     #[error("something went wrong on the server; the details are in its log")]
     Internal,

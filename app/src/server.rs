@@ -22,6 +22,7 @@ pub fn fail(error: AppError) -> AppError {
             AppError::Invalid { .. } | AppError::Transport(_) => 400,
             AppError::Stale { .. } => 409,
             AppError::Forbidden => 403,
+            AppError::Unavailable(_) => 503,
             AppError::Internal => 500,
         };
         response.set_status(http::StatusCode::from_u16(status).unwrap_or_default());
@@ -33,6 +34,11 @@ impl From<EngineError> for AppError {
     fn from(error: EngineError) -> Self {
         fail(match error {
             EngineError::UnknownMapping(_) => AppError::NotFound(error.to_string()),
+            EngineError::Busy(_) => AppError::Invalid {
+                field: "mapping".into(),
+                message: error.to_string(),
+            },
+            EngineError::System { .. } => AppError::Unavailable(error.to_string()),
             EngineError::Store(store) => {
                 tracing::error!(error = %store, "store failed");
                 AppError::Internal

@@ -2,7 +2,7 @@
 //! mappings between them. Parsed and checked once; everything after trusts it.
 
 use crate::model::{
-    DeletionConflictPolicy, Direction, FieldSummary, TableSummary, UpdateConflictPolicy,
+    DeletionConflictPolicy, Direction, FieldSummary, Side, TableSummary, UpdateConflictPolicy,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +30,9 @@ pub struct System {
     pub name: String,
     /// Its database URL, relative SQLite paths resolved against the configuration's folder.
     pub url: String,
+    /// The table where the system records deletions (`table_name`, `record_key`,
+    /// `deleted_at`, `id`), if it keeps one.
+    pub tombstones: Option<String>,
 }
 
 /// An integration table mapping.
@@ -90,6 +93,9 @@ pub struct FieldMapping {
     pub max_length: Option<u32>,
     /// Values translated on the way to the integration side (reversed on the way back).
     pub value_map: BTreeMap<String, String>,
+    /// The mapping whose couplings translate this field's value: the value is a key of
+    /// that mapping's records on one side, written as the coupled key on the other.
+    pub lookup: Option<String>,
 }
 
 /// Why a configuration was refused: the file, where in it, and what is wrong.
@@ -135,6 +141,7 @@ struct StoreShape {
 #[serde(deny_unknown_fields)]
 struct SystemShape {
     url: String,
+    tombstones: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +180,7 @@ struct FieldShape {
     max_length: Option<u32>,
     #[serde(default)]
     value_map: BTreeMap<String, String>,
+    lookup: Option<String>,
 }
 
 fn bidirectional() -> Direction {
@@ -219,7 +227,15 @@ impl Config {
             .into_iter()
             .map(|(name, system)| {
                 let url = resolve_url(folder, &system.url);
-                (name.clone(), System { name, url })
+                let tombstones = system.tombstones;
+                (
+                    name.clone(),
+                    System {
+                        name,
+                        url,
+                        tombstones,
+                    },
+                )
             })
             .collect();
 
@@ -268,6 +284,21 @@ impl Config {
                     "direction sends data to the local table, but no field is mapped that way"
                         .into(),
                 ));
+            }
+            for f in &fields {
+                if let Some(parent) = &f.lookup
+                    && !m.depends_on.contains(parent)
+                {
+                    return Err(at(format!(
+                        "field {}: lookup names {parent:?}, which is not in depends_on",
+                        f.local.as_deref().unwrap_or_default()
+                    )));
+                }
+            }
+            for table in [&m.local, &m.integration] {
+                for name in [&table.table, &table.key, &table.modified] {
+                    check_identifier(name).map_err(at)?;
+                }
             }
             for name in &m.match_on {
                 if !fields
@@ -342,6 +373,12 @@ fn field_mapping(f: FieldShape, mapping_direction: Direction) -> Result<FieldMap
     if f.max_length == Some(0) {
         return Err("max_length must be at least 1".into());
     }
+    if f.lookup.is_some() && (f.local.is_none() || f.integration.is_none()) {
+        return Err("a lookup translates a key between two fields: name both".into());
+    }
+    for name in [&f.local, &f.integration].into_iter().flatten() {
+        check_identifier(name)?;
+    }
     Ok(FieldMapping {
         local: f.local,
         integration: f.integration,
@@ -350,6 +387,7 @@ fn field_mapping(f: FieldShape, mapping_direction: Direction) -> Result<FieldMap
         required: f.required,
         max_length: f.max_length,
         value_map: f.value_map,
+        lookup: f.lookup,
     })
 }
 
@@ -384,6 +422,15 @@ fn dependency_order(mappings: Vec<Mapping>) -> Result<Vec<Mapping>, String> {
         rest = waiting;
     }
     Ok(ordered)
+}
+
+/// Table and column names are quoted in SQL; refuse the few that cannot be.
+fn check_identifier(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains('"') || name.contains('\0') {
+        Err(format!("{name:?} is not a usable table or column name"))
+    } else {
+        Ok(())
+    }
 }
 
 fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
@@ -442,6 +489,34 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("must be longer than zero".into());
     }
     Ok(duration)
+}
+
+impl Mapping {
+    /// The table on `side`.
+    pub fn table(&self, side: Side) -> &TableRef {
+        match side {
+            Side::Local => &self.local,
+            Side::Integration => &self.integration,
+        }
+    }
+}
+
+impl FieldMapping {
+    /// This field's column on `side`, if it has one there.
+    pub fn column(&self, side: Side) -> Option<&str> {
+        match side {
+            Side::Local => self.local.as_deref(),
+            Side::Integration => self.integration.as_deref(),
+        }
+    }
+
+    /// Whether this field's data flows from `side` to the other side.
+    pub fn flows_from(&self, side: Side) -> bool {
+        match side {
+            Side::Local => self.direction.to_integration(),
+            Side::Integration => self.direction.from_integration(),
+        }
+    }
 }
 
 impl TableRef {

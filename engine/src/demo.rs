@@ -1,14 +1,15 @@
 //! `coupler demo`: two realistic systems to synchronize. An ERP-like database
 //! (customer, contact, item) and a CRM-like one (account, contact, product), each
 //! keeping its own modified-on columns and deletion tombstones with triggers, as real
-//! applications do, and a `coupler.toml` that maps them.
+//! applications do, and a `coupler.toml` that maps them. `simulate` then edits both
+//! the way people do.
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{Connection, Executor};
+use crate::db::{Backend, OpenError, open_pool};
+use sqlx::{Any, AnyPool, Executor, QueryBuilder, Row};
 use std::path::{Path, PathBuf};
 
 /// What `create` made.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DemoSummary {
     /// The configuration file written.
     pub config: PathBuf,
@@ -18,11 +19,11 @@ pub struct DemoSummary {
     pub contacts: u64,
     /// Items created in the ERP.
     pub items: u64,
-    /// Accounts already in the CRM (some match ERP customers by e-mail).
+    /// Accounts already in the CRM (they match ERP customers by e-mail).
     pub accounts: u64,
 }
 
-/// Why the demo could not be created.
+/// Why the demo could not be created or edited.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     /// The folder or a file in it could not be written.
@@ -36,13 +37,29 @@ pub enum DemoError {
     /// The folder already holds demo systems.
     #[error("{0} already holds a demo (erp.db or crm.db); choose another folder or remove them")]
     Exists(PathBuf),
+    /// The folder holds no demo to simulate on.
+    #[error("{0} holds no demo (erp.db and crm.db); create one with `coupler demo --dir {0}`")]
+    Missing(PathBuf),
+    /// A database could not be opened.
+    #[error("cannot open the demo database {url}: {reason}")]
+    Open {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// A database statement failed.
     #[error("demo database: {0}")]
     Database(#[from] sqlx::Error),
 }
 
-/// A now-in-milliseconds expression every SQLite version understands.
-const NOW_MS: &str = "cast((julianday('now') - 2440587.5) * 86400000 as integer)";
+/// Now in milliseconds, in each database's SQL.
+fn now_ms(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "cast((julianday('now') - 2440587.5) * 86400000 as integer)",
+        Backend::Postgres => "(extract(epoch from clock_timestamp()) * 1000)::bigint",
+    }
+}
 
 /// Creates `dir/erp.db`, `dir/crm.db` and `dir/coupler.toml` with `customers` customers.
 pub async fn create(dir: &Path, customers: u64) -> Result<DemoSummary, DemoError> {
@@ -55,104 +72,13 @@ pub async fn create(dir: &Path, customers: u64) -> Result<DemoSummary, DemoError
     if erp_path.exists() || crm_path.exists() {
         return Err(DemoError::Exists(dir.to_path_buf()));
     }
-    let mut erp = open(&erp_path).await?;
-    let mut crm = open(&crm_path).await?;
-    erp.execute(erp_schema().as_str()).await?;
-    crm.execute(crm_schema().as_str()).await?;
-
-    let mut rng = Rng(0x5eed_c0de);
-    let items = 40.min(customers.max(10));
-    let mut summary = DemoSummary {
-        config: dir.join("coupler.toml"),
+    let mut summary = create_systems(
+        &format!("sqlite://{}", erp_path.display()),
+        &format!("sqlite://{}", crm_path.display()),
         customers,
-        contacts: 0,
-        items,
-        accounts: 0,
-    };
-
-    let mut tx = erp.begin().await?;
-    let mut crm_tx = crm.begin().await?;
-    for n in 1..=customers {
-        let company = company_name(&mut rng, n);
-        let email = format!("info@{}.example", slug(&company));
-        let city = pick(&mut rng, CITIES);
-        sqlx::query(
-            r"insert into customer (no, name, address, city, phone, email, credit_limit)
-              values ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(format!("C{n:06}"))
-        .bind(&company)
-        .bind(format!(
-            "{} {}",
-            rng.below(200) + 1,
-            pick(&mut rng, STREETS)
-        ))
-        .bind(city)
-        .bind(phone(&mut rng))
-        .bind(&email)
-        .bind((rng.below(50) * 1000) as f64)
-        .execute(&mut *tx)
-        .await?;
-        for c in 0..1 + rng.below(3) {
-            summary.contacts += 1;
-            let first = pick(&mut rng, FIRST_NAMES);
-            let last = pick(&mut rng, LAST_NAMES);
-            sqlx::query(
-                r"insert into contact (no, company_no, name, email, phone, job_title)
-                  values ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(format!("CT{n:06}{c}"))
-            .bind(format!("C{n:06}"))
-            .bind(format!("{first} {last}"))
-            .bind(format!(
-                "{}.{}@{}.example",
-                first.to_lowercase(),
-                last.to_lowercase(),
-                slug(&company)
-            ))
-            .bind(phone(&mut rng))
-            .bind(pick(&mut rng, JOB_TITLES))
-            .execute(&mut *tx)
-            .await?;
-        }
-        // One customer in ten already has an account in the CRM, entered by hand there:
-        // match-based coupling must couple these instead of creating duplicates.
-        if n % 10 == 3 && company.chars().count() <= 160 {
-            summary.accounts += 1;
-            sqlx::query(
-                r"insert into account (accountid, name, address1_city, telephone1, emailaddress1)
-                  values ($1, $2, $3, $4, $5)",
-            )
-            .bind(rng.guid())
-            .bind(&company)
-            .bind(city)
-            .bind(phone(&mut rng))
-            .bind(&email)
-            .execute(&mut *crm_tx)
-            .await?;
-        }
-    }
-    for n in 1..=items {
-        let (name, unit) = ITEMS[(n as usize - 1) % ITEMS.len()];
-        sqlx::query(
-            r"insert into item (no, description, unit_price, base_unit) values ($1, $2, $3, $4)",
-        )
-        .bind(format!("I{n:04}"))
-        .bind(if n as usize > ITEMS.len() {
-            format!("{name}, series {}", n as usize / ITEMS.len() + 1)
-        } else {
-            name.to_string()
-        })
-        .bind((rng.below(40_000) as f64) / 100.0 + 1.0)
-        .bind(unit)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    crm_tx.commit().await?;
-    erp.close().await?;
-    crm.close().await?;
-
+    )
+    .await?;
+    summary.config = dir.join("coupler.toml");
     std::fs::write(&summary.config, CONFIG).map_err(|source| DemoError::Io {
         path: summary.config.clone(),
         source,
@@ -160,43 +86,268 @@ pub async fn create(dir: &Path, customers: u64) -> Result<DemoSummary, DemoError
     Ok(summary)
 }
 
-async fn open(path: &Path) -> Result<SqliteConnection, sqlx::Error> {
-    SqliteConnection::connect_with(
-        &SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true),
-    )
-    .await
+async fn open(url: &str) -> Result<AnyPool, DemoError> {
+    let (pool, _) = open_pool(url, true, 1).await.map_err(|e| DemoError::Open {
+        url: crate::db::redact(url),
+        reason: match e {
+            OpenError::InvalidUrl(reason) => reason,
+            OpenError::Unreachable(source) => source.to_string(),
+        },
+    })?;
+    Ok(pool)
 }
 
-/// Triggers that keep `modified` current on every insert and update and write a
-/// tombstone on every delete, the way the systems this demo stands for do.
-fn change_tracking(table: &str, key: &str, modified: &str) -> String {
-    format!(
-        r"
+/// Creates the demo's tables and data in two empty databases (SQLite or PostgreSQL).
+pub async fn create_systems(
+    erp_url: &str,
+    crm_url: &str,
+    customers: u64,
+) -> Result<DemoSummary, DemoError> {
+    let erp = open(erp_url).await?;
+    let crm = open(crm_url).await?;
+    let erp_backend = crate::db::backend_of(erp_url).unwrap_or(Backend::Sqlite);
+    let crm_backend = crate::db::backend_of(crm_url).unwrap_or(Backend::Sqlite);
+    erp.execute(erp_schema(erp_backend).as_str()).await?;
+    crm.execute(crm_schema(crm_backend).as_str()).await?;
+
+    let mut rng = Rng(0x5eed_c0de);
+    let items = 40.min(customers.max(10));
+    let mut summary = DemoSummary {
+        customers,
+        items,
+        ..DemoSummary::default()
+    };
+    let mut customer_rows = Vec::new();
+    let mut contact_rows = Vec::new();
+    let mut account_rows = Vec::new();
+    let mut erp_tx = erp.begin().await?;
+    let mut crm_tx = crm.begin().await?;
+    for n in 1..=customers {
+        let company = company_name(&mut rng, n);
+        // The number keeps e-mail addresses unique: match-based coupling relies on them.
+        let email = format!("info@{}-{n}.example", slug(&company));
+        let city = pick(&mut rng, CITIES);
+        let no = format!("C{n:06}");
+        customer_rows.push(Customer {
+            no: no.clone(),
+            name: company.clone(),
+            address: format!("{} {}", rng.below(200) + 1, pick(&mut rng, STREETS)),
+            city: city.to_string(),
+            phone: phone(&mut rng),
+            email: email.clone(),
+            credit_limit: (rng.below(50) * 1000) as f64,
+        });
+        for c in 0..1 + rng.below(3) {
+            let first = pick(&mut rng, FIRST_NAMES);
+            let last = pick(&mut rng, LAST_NAMES);
+            contact_rows.push([
+                format!("CT{n:06}{c}"),
+                no.clone(),
+                format!("{first} {last}"),
+                format!(
+                    "{}.{}@{}.example",
+                    first.to_lowercase(),
+                    last.to_lowercase(),
+                    slug(&company)
+                ),
+                phone(&mut rng),
+                pick(&mut rng, JOB_TITLES).to_string(),
+            ]);
+        }
+        // One customer in ten already has an account in the CRM, entered by hand there:
+        // match-based coupling must couple these instead of creating duplicates.
+        if n % 10 == 3 && company.chars().count() <= 160 {
+            account_rows.push([
+                rng.guid(),
+                company.clone(),
+                city.to_string(),
+                phone(&mut rng),
+                email.clone(),
+            ]);
+        }
+        if customer_rows.len() >= 400 {
+            insert_customers(&mut erp_tx, &customer_rows).await?;
+            customer_rows.clear();
+        }
+        if contact_rows.len() >= 400 {
+            summary.contacts += contact_rows.len() as u64;
+            insert_rows(
+                &mut erp_tx,
+                "contact",
+                &["no", "company_no", "name", "email", "phone", "job_title"],
+                &contact_rows,
+            )
+            .await?;
+            contact_rows.clear();
+        }
+    }
+    insert_customers(&mut erp_tx, &customer_rows).await?;
+    summary.contacts += contact_rows.len() as u64;
+    insert_rows(
+        &mut erp_tx,
+        "contact",
+        &["no", "company_no", "name", "email", "phone", "job_title"],
+        &contact_rows,
+    )
+    .await?;
+    summary.accounts = account_rows.len() as u64;
+    for chunk in account_rows.chunks(400) {
+        insert_rows(
+            &mut crm_tx,
+            "account",
+            &[
+                "accountid",
+                "name",
+                "address1_city",
+                "telephone1",
+                "emailaddress1",
+            ],
+            chunk,
+        )
+        .await?;
+    }
+    for n in 1..=items {
+        let (name, unit) = ITEMS[(n as usize - 1) % ITEMS.len()];
+        let description = if n as usize > ITEMS.len() {
+            format!("{name}, series {}", n as usize / ITEMS.len() + 1)
+        } else {
+            name.to_string()
+        };
+        sqlx::query(
+            "insert into item (no, description, unit_price, base_unit) values ($1, $2, $3, $4)",
+        )
+        .bind(format!("I{n:04}"))
+        .bind(description)
+        .bind((rng.below(40_000) as f64) / 100.0 + 1.0)
+        .bind(unit)
+        .execute(&mut *erp_tx)
+        .await?;
+    }
+    erp_tx.commit().await?;
+    crm_tx.commit().await?;
+    erp.close().await;
+    crm.close().await;
+    Ok(summary)
+}
+
+struct Customer {
+    no: String,
+    name: String,
+    address: String,
+    city: String,
+    phone: String,
+    email: String,
+    credit_limit: f64,
+}
+
+async fn insert_customers(
+    conn: &mut sqlx::AnyConnection,
+    rows: &[Customer],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql = QueryBuilder::<Any>::new(
+        "insert into customer (no, name, address, city, phone, email, credit_limit) ",
+    );
+    sql.push_values(rows, |mut b, c| {
+        b.push_bind(c.no.clone())
+            .push_bind(c.name.clone())
+            .push_bind(c.address.clone())
+            .push_bind(c.city.clone())
+            .push_bind(c.phone.clone())
+            .push_bind(c.email.clone())
+            .push_bind(c.credit_limit);
+    });
+    sql.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn insert_rows<const N: usize>(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str; N],
+    rows: &[[String; N]],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql =
+        QueryBuilder::<Any>::new(format!("insert into {table} ({}) ", columns.join(", ")));
+    sql.push_values(rows, |mut b, row| {
+        for value in row {
+            b.push_bind(value.clone());
+        }
+    });
+    sql.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Triggers that keep `modified` moving forward on every update (by at least one, so two
+/// changes in one millisecond are still two changes) and write a tombstone on every
+/// delete, the way the systems this demo stands for do.
+fn change_tracking(backend: Backend, table: &str, key: &str, modified: &str) -> String {
+    let now = now_ms(backend);
+    match backend {
+        Backend::Sqlite => format!(
+            r"
 create trigger {table}_touched after update on {table} for each row
 when new.{modified} is old.{modified}
 begin
-    update {table} set {modified} = {NOW_MS} where {key} = new.{key};
+    update {table} set {modified} = max({now}, old.{modified} + 1) where {key} = new.{key};
 end;
 create trigger {table}_deleted after delete on {table} for each row
 begin
-    insert into tombstone (table_name, record_key, deleted_at) values ('{table}', old.{key}, {NOW_MS});
+    insert into tombstone (table_name, record_key, deleted_at) values ('{table}', old.{key}, {now});
 end;
 create index {table}_{modified} on {table} ({modified}, {key});
+"
+        ),
+        Backend::Postgres => format!(
+            r"
+create function {table}_touch() returns trigger language plpgsql as $$
+begin
+    if new.{modified} is not distinct from old.{modified} then
+        new.{modified} := greatest({now}, old.{modified} + 1);
+    end if;
+    return new;
+end $$;
+create trigger {table}_touched before update on {table} for each row execute function {table}_touch();
+create function {table}_tombstone() returns trigger language plpgsql as $$
+begin
+    insert into tombstone (table_name, record_key, deleted_at) values ('{table}', old.{key}, {now});
+    return old;
+end $$;
+create trigger {table}_deleted after delete on {table} for each row execute function {table}_tombstone();
+create index {table}_{modified} on {table} ({modified}, {key});
+"
+        ),
+    }
+}
+
+fn tombstone_table(backend: Backend) -> String {
+    let id = match backend {
+        Backend::Sqlite => "integer primary key",
+        Backend::Postgres => "bigserial primary key",
+    };
+    format!(
+        r"
+create table tombstone (
+    id {id},
+    table_name text not null,
+    record_key text not null,
+    deleted_at bigint not null
+);
+create index tombstone_deleted on tombstone (table_name, deleted_at, id);
 "
     )
 }
 
-fn erp_schema() -> String {
+fn erp_schema(backend: Backend) -> String {
+    let now = now_ms(backend);
+    let real = real_type(backend);
     format!(
-        r"
-create table tombstone (
-    id integer primary key,
-    table_name text not null,
-    record_key text not null,
-    deleted_at integer not null
-);
+        r"{}
 create table customer (
     no text primary key,
     name text not null,
@@ -204,8 +355,8 @@ create table customer (
     city text,
     phone text,
     email text,
-    credit_limit real not null default 0,
-    modified_at integer not null default ({NOW_MS})
+    credit_limit {real} not null default 0,
+    modified_at bigint not null default ({now})
 );
 create table contact (
     no text primary key,
@@ -214,31 +365,28 @@ create table contact (
     email text,
     phone text,
     job_title text,
-    modified_at integer not null default ({NOW_MS})
+    modified_at bigint not null default ({now})
 );
 create table item (
     no text primary key,
     description text not null,
-    unit_price real not null default 0,
+    unit_price {real} not null default 0,
     base_unit text not null default 'PCS',
-    modified_at integer not null default ({NOW_MS})
+    modified_at bigint not null default ({now})
 );
 {}{}{}",
-        change_tracking("customer", "no", "modified_at"),
-        change_tracking("contact", "no", "modified_at"),
-        change_tracking("item", "no", "modified_at"),
+        tombstone_table(backend),
+        change_tracking(backend, "customer", "no", "modified_at"),
+        change_tracking(backend, "contact", "no", "modified_at"),
+        change_tracking(backend, "item", "no", "modified_at"),
     )
 }
 
-fn crm_schema() -> String {
+fn crm_schema(backend: Backend) -> String {
+    let now = now_ms(backend);
+    let real = real_type(backend);
     format!(
-        r"
-create table tombstone (
-    id integer primary key,
-    table_name text not null,
-    record_key text not null,
-    deleted_at integer not null
-);
+        r"{}
 create table account (
     accountid text primary key,
     name text not null check (length(name) <= 160),
@@ -246,8 +394,8 @@ create table account (
     address1_city text,
     telephone1 text,
     emailaddress1 text,
-    creditlimit real,
-    modifiedon integer not null default ({NOW_MS})
+    creditlimit {real},
+    modifiedon bigint not null default ({now})
 );
 create table contact (
     contactid text primary key,
@@ -256,21 +404,205 @@ create table contact (
     emailaddress1 text,
     telephone1 text,
     jobtitle text,
-    modifiedon integer not null default ({NOW_MS})
+    modifiedon bigint not null default ({now})
 );
 create table product (
     productid text primary key,
     productnumber text unique,
     name text not null,
-    price real,
+    price {real},
     defaultuom text,
-    modifiedon integer not null default ({NOW_MS})
+    modifiedon bigint not null default ({now})
 );
 {}{}{}",
-        change_tracking("account", "accountid", "modifiedon"),
-        change_tracking("contact", "contactid", "modifiedon"),
-        change_tracking("product", "productid", "modifiedon"),
+        tombstone_table(backend),
+        change_tracking(backend, "account", "accountid", "modifiedon"),
+        change_tracking(backend, "contact", "contactid", "modifiedon"),
+        change_tracking(backend, "product", "productid", "modifiedon"),
     )
+}
+
+fn real_type(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "real",
+        Backend::Postgres => "double precision",
+    }
+}
+
+/// What `simulate` did to the two systems.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Simulation {
+    /// One line per edit, in plain words.
+    pub edits: Vec<String>,
+}
+
+/// Edits both demo systems the way people do between two runs: creates, edits and
+/// deletes on each side, one coupled pair edited in the same field on both sides (a
+/// conflict) and one in different fields (a merge). `seed` picks the records.
+pub async fn simulate(erp_url: &str, crm_url: &str, seed: u64) -> Result<Simulation, DemoError> {
+    let erp = open(erp_url).await?;
+    let crm = open(crm_url).await?;
+    let mut rng = Rng(seed);
+    let mut done = Simulation::default();
+
+    // New customers in the ERP and new accounts in the CRM.
+    let next: i64 = sqlx::query("select count(*) from customer")
+        .fetch_one(&erp)
+        .await?
+        .try_get(0)?;
+    for n in 0..3 {
+        let number = next + 1_000_000 + n + (seed % 1000) as i64 * 10;
+        let company = company_name(&mut rng, number as u64 + 1);
+        let no = format!("C{number:07}");
+        sqlx::query(
+            "insert into customer (no, name, city, phone, email) values ($1, $2, $3, $4, $5)",
+        )
+        .bind(&no)
+        .bind(&company)
+        .bind(pick(&mut rng, CITIES))
+        .bind(phone(&mut rng))
+        .bind(format!("sales{number}@{}.example", slug(&company)))
+        .execute(&erp)
+        .await?;
+        done.edits
+            .push(format!("erp: created customer {no} {company:?}"));
+    }
+    for _ in 0..2 {
+        let company = company_name(&mut rng, 1);
+        let id = rng.guid();
+        sqlx::query("insert into account (accountid, name, address1_city, emailaddress1) values ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(&company)
+            .bind(pick(&mut rng, CITIES))
+            .bind(format!("hello-{}@{}.example", &id[..8], slug(&company)))
+            .execute(&crm)
+            .await?;
+        done.edits
+            .push(format!("crm: created account {id} {company:?}"));
+    }
+
+    // Edits on each side.
+    let customers: Vec<String> =
+        sqlx::query("select no from customer where length(name) <= 160 order by no")
+            .fetch_all(&erp)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+    let accounts: Vec<(String, String)> = sqlx::query(
+        "select accountid, coalesce(emailaddress1, '') from account order by accountid",
+    )
+    .fetch_all(&crm)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<_, sqlx::Error>>()?;
+    if customers.len() < 10 || accounts.len() < 4 {
+        return Ok(done);
+    }
+    for _ in 0..4 {
+        let no = &customers[rng.below(customers.len() as u64) as usize];
+        let new_phone = phone(&mut rng);
+        sqlx::query("update customer set phone = $1 where no = $2")
+            .bind(&new_phone)
+            .bind(no)
+            .execute(&erp)
+            .await?;
+        done.edits
+            .push(format!("erp: customer {no} phone → {new_phone}"));
+    }
+    for _ in 0..2 {
+        let (id, _) = &accounts[rng.below(accounts.len() as u64) as usize];
+        let street = format!("{} {}", rng.below(200) + 1, pick(&mut rng, STREETS));
+        sqlx::query("update account set address1_line1 = $1 where accountid = $2")
+            .bind(&street)
+            .bind(id)
+            .execute(&crm)
+            .await?;
+        done.edits
+            .push(format!("crm: account {id} address → {street}"));
+    }
+
+    // Coupled pairs (same e-mail on both sides): one edited in the same field on both
+    // sides, one in different fields.
+    let emails: std::collections::HashMap<String, String> =
+        sqlx::query("select email, no from customer where email is not null")
+            .fetch_all(&erp)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    let pairs: Vec<(&String, &String)> = accounts
+        .iter()
+        .filter_map(|(id, email)| emails.get(email).map(|no| (no, id)))
+        .collect();
+    if pairs.len() >= 2 {
+        let start = rng.below(pairs.len() as u64 - 1) as usize;
+        let (no, id) = pairs[start];
+        // Cities no record has yet, so both sides really change.
+        let (erp_city, crm_city) = ("Lisbon", "Reykjavik");
+        sqlx::query("update customer set city = $1 where no = $2")
+            .bind(erp_city)
+            .bind(no)
+            .execute(&erp)
+            .await?;
+        sqlx::query("update account set address1_city = $1 where accountid = $2")
+            .bind(crm_city)
+            .bind(id)
+            .execute(&crm)
+            .await?;
+        done.edits.push(format!(
+            "both: customer {no} city → {erp_city} in the erp, {crm_city} in the crm (a conflict)"
+        ));
+        let (no, id) = pairs[start + 1];
+        let new_phone = phone(&mut rng);
+        sqlx::query("update customer set phone = $1 where no = $2")
+            .bind(&new_phone)
+            .bind(no)
+            .execute(&erp)
+            .await?;
+        sqlx::query("update account set address1_line1 = 'Dock 4' where accountid = $1")
+            .bind(id)
+            .execute(&crm)
+            .await?;
+        done.edits.push(format!("both: customer {no} phone → {new_phone} in the erp, address → Dock 4 in the crm (a merge)"));
+    }
+
+    // Deletions on each side.
+    let no = &customers[rng.below(customers.len() as u64) as usize];
+    sqlx::query("delete from contact where company_no = $1")
+        .bind(no)
+        .execute(&erp)
+        .await?;
+    sqlx::query("delete from customer where no = $1")
+        .bind(no)
+        .execute(&erp)
+        .await?;
+    done.edits
+        .push(format!("erp: deleted customer {no} and its contacts"));
+    let (id, _) = &accounts[rng.below(accounts.len() as u64) as usize];
+    sqlx::query("delete from account where accountid = $1")
+        .bind(id)
+        .execute(&crm)
+        .await?;
+    done.edits.push(format!("crm: deleted account {id}"));
+    erp.close().await;
+    crm.close().await;
+    Ok(done)
+}
+
+/// [`simulate`] on the SQLite demo in `dir`.
+pub async fn simulate_dir(dir: &Path, seed: u64) -> Result<Simulation, DemoError> {
+    let (erp, crm) = (dir.join("erp.db"), dir.join("crm.db"));
+    if !erp.exists() || !crm.exists() {
+        return Err(DemoError::Missing(dir.to_path_buf()));
+    }
+    simulate(
+        &format!("sqlite://{}", erp.display()),
+        &format!("sqlite://{}", crm.display()),
+        seed,
+    )
+    .await
 }
 
 const CONFIG: &str = r#"# Coupler demo: an ERP (erp.db) and a CRM (crm.db) kept in sync.
@@ -280,9 +612,11 @@ url = "sqlite://coupler.db"
 
 [systems.erp]
 url = "sqlite://erp.db"
+tombstones = "tombstone"
 
 [systems.crm]
 url = "sqlite://crm.db"
+tombstones = "tombstone"
 
 [[mapping]]
 name = "CUSTOMER"
@@ -328,6 +662,11 @@ interval = "30s"
 depends_on = ["CUSTOMER"]
 local = { system = "erp", table = "contact", key = "no", modified = "modified_at" }
 integration = { system = "crm", table = "contact", key = "contactid", modified = "modifiedon" }
+
+[[mapping.field]]
+local = "company_no"
+integration = "parentcustomerid"
+lookup = "CUSTOMER"
 
 [[mapping.field]]
 local = "name"
@@ -541,7 +880,10 @@ const ITEMS: &[(&str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::Row;
+
+    async fn sqlite(path: &Path) -> AnyPool {
+        open(&format!("sqlite://{}", path.display())).await.unwrap()
+    }
 
     #[tokio::test]
     async fn creates_both_systems_with_change_tracking_and_a_valid_configuration() {
@@ -556,45 +898,61 @@ mod tests {
         let names: Vec<&str> = config.mappings.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["CUSTOMER", "ITEM-PRODUCT", "CONTACT"]);
 
-        let mut erp = open(&dir.join("erp.db")).await.unwrap();
+        let erp = sqlite(&dir.join("erp.db")).await;
         let long: i64 = sqlx::query("select count(*) from customer where length(name) > 160")
-            .fetch_one(&mut erp)
+            .fetch_one(&erp)
             .await
             .unwrap()
             .get(0);
         assert_eq!(long, 2, "two of 200 customers have names the CRM refuses");
 
-        let before: i64 = sqlx::query("select modified_at from customer where no = 'C000001'")
-            .fetch_one(&mut erp)
-            .await
-            .unwrap()
-            .get(0);
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let modified = async || -> i64 {
+            sqlx::query("select modified_at from customer where no = 'C000001'")
+                .fetch_one(&erp)
+                .await
+                .unwrap()
+                .get(0)
+        };
+        let before = modified().await;
         sqlx::query("update customer set city = 'Oslo' where no = 'C000001'")
-            .execute(&mut erp)
+            .execute(&erp)
             .await
             .unwrap();
-        let after: i64 = sqlx::query("select modified_at from customer where no = 'C000001'")
-            .fetch_one(&mut erp)
+        let once = modified().await;
+        sqlx::query("update customer set city = 'Bergen' where no = 'C000001'")
+            .execute(&erp)
             .await
-            .unwrap()
-            .get(0);
+            .unwrap();
+        let twice = modified().await;
         assert!(
-            after > before,
-            "an ordinary UPDATE moves modified_at ({before} → {after})"
+            before < once && once < twice,
+            "every UPDATE moves modified_at: {before} {once} {twice}"
         );
 
         sqlx::query("delete from customer where no = 'C000002'")
-            .execute(&mut erp)
+            .execute(&erp)
             .await
             .unwrap();
         let tombstone: String =
             sqlx::query("select record_key from tombstone where table_name = 'customer'")
-                .fetch_one(&mut erp)
+                .fetch_one(&erp)
                 .await
                 .unwrap()
                 .get(0);
         assert_eq!(tombstone, "C000002");
+
+        let simulation = simulate_dir(&dir, 7).await.unwrap();
+        assert!(
+            simulation.edits.iter().any(|e| e.contains("(a conflict)")),
+            "{:?}",
+            simulation.edits
+        );
+        assert!(
+            simulation
+                .edits
+                .iter()
+                .any(|e| e.starts_with("crm: deleted account"))
+        );
 
         assert!(matches!(create(&dir, 1).await, Err(DemoError::Exists(_))));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -5,15 +5,22 @@
 //! the wire to the browser.
 
 pub mod model;
+pub mod value;
 
 #[cfg(feature = "runtime")]
 pub mod config;
+#[cfg(feature = "runtime")]
+pub mod connector;
+#[cfg(feature = "runtime")]
+mod db;
 #[cfg(feature = "runtime")]
 pub mod demo;
 #[cfg(feature = "runtime")]
 mod engine;
 #[cfg(feature = "runtime")]
 pub mod store;
+#[cfg(feature = "runtime")]
+pub mod sync;
 
 #[cfg(feature = "runtime")]
-pub use engine::{Engine, EngineError};
+pub use engine::{Engine, EngineError, Systems};

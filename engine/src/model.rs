@@ -1,6 +1,7 @@
 //! The vocabulary types shared by the engine, the server and the console in the browser.
 //! Plain serde types: they compile to WebAssembly without any database code.
 
+pub use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -38,6 +39,57 @@ impl Direction {
 }
 
 impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One side of a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The local table (the system of record, like the ERP).
+    Local,
+    /// The integration table (like the CRM).
+    Integration,
+}
+
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Local => Side::Integration,
+            Side::Integration => Side::Local,
+        }
+    }
+
+    /// The word used in the store, URLs and the console.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Local => "local",
+            Side::Integration => "integration",
+        }
+    }
+
+    /// Parses `local` or `integration`.
+    pub fn parse(text: &str) -> Option<Side> {
+        match text {
+            "local" => Some(Side::Local),
+            "integration" => Some(Side::Integration),
+            _ => None,
+        }
+    }
+
+    /// The direction of data flowing from this side.
+    pub fn direction_from(self) -> Direction {
+        match self {
+            Side::Local => Direction::ToIntegration,
+            Side::Integration => Direction::FromIntegration,
+        }
+    }
+}
+
+impl fmt::Display for Side {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -148,4 +200,335 @@ pub struct MappingSummary {
     pub paused: bool,
     /// The field mappings.
     pub fields: Vec<FieldSummary>,
+}
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Synchronize the records modified since the last run.
+    Synchronization,
+    /// Synchronize every record, from the beginning of both tables.
+    FullSynchronization,
+}
+
+impl JobKind {
+    /// The word used in the store and the console.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Synchronization => "synchronization",
+            JobKind::FullSynchronization => "full_synchronization",
+        }
+    }
+
+    /// Parses the word [`JobKind::as_str`] gives.
+    pub fn parse(text: &str) -> Option<JobKind> {
+        match text {
+            "synchronization" => Some(JobKind::Synchronization),
+            "full_synchronization" => Some(JobKind::FullSynchronization),
+            _ => None,
+        }
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for a worker.
+    Queued,
+    /// Being worked on.
+    Running,
+    /// Finished; individual records may still have failed (see the counters).
+    Succeeded,
+    /// Stopped by an error that concerned the whole job (a system unreachable).
+    Failed,
+    /// Cancelled before it finished.
+    Cancelled,
+}
+
+impl JobState {
+    /// The word used in the store and the console.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the word [`JobState::as_str`] gives.
+    pub fn parse(text: &str) -> Option<JobState> {
+        Some(match text {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "succeeded" => JobState::Succeeded,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// A job's counters: what became of the records it looked at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Records created in a system.
+    pub inserted: u64,
+    /// Records changed in a system.
+    pub modified: u64,
+    /// Records deleted in a system.
+    pub deleted: u64,
+    /// Changed records with nothing to write (only unmapped fields changed, or both sides agree).
+    pub unchanged: u64,
+    /// Records left alone: skipped couplings, or not coupled where only coupled records synchronize.
+    pub skipped: u64,
+    /// Records that failed or conflicted: each has a sync error.
+    pub failed: u64,
+    /// Couplings made.
+    pub coupled: u64,
+    /// Couplings removed.
+    pub uncoupled: u64,
+    /// Records waiting for a record they depend on to be coupled.
+    pub deferred: u64,
+}
+
+impl Counters {
+    /// Adds `other` to these counters.
+    pub fn add(&mut self, other: &Counters) {
+        self.inserted += other.inserted;
+        self.modified += other.modified;
+        self.deleted += other.deleted;
+        self.unchanged += other.unchanged;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.coupled += other.coupled;
+        self.uncoupled += other.uncoupled;
+        self.deferred += other.deferred;
+    }
+
+    /// The counters as `(name, value)` pairs, in the order the console shows them.
+    pub fn named(&self) -> [(&'static str, u64); 9] {
+        [
+            ("inserted", self.inserted),
+            ("modified", self.modified),
+            ("deleted", self.deleted),
+            ("unchanged", self.unchanged),
+            ("skipped", self.skipped),
+            ("failed", self.failed),
+            ("coupled", self.coupled),
+            ("uncoupled", self.uncoupled),
+            ("deferred", self.deferred),
+        ]
+    }
+}
+
+/// A job as the console and the CLI list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSummary {
+    /// The job's id.
+    pub id: i64,
+    /// The mapping it runs.
+    pub mapping: String,
+    /// What it does.
+    pub kind: JobKind,
+    /// Where it is.
+    pub state: JobState,
+    /// Who or what started it.
+    pub actor: String,
+    /// When it was created (milliseconds since the epoch).
+    pub created_at: i64,
+    /// When it started.
+    pub started_at: Option<i64>,
+    /// When it finished.
+    pub finished_at: Option<i64>,
+    /// What became of the records.
+    pub counters: Counters,
+    /// Why it failed, or a note on how it ended.
+    pub message: Option<String>,
+}
+
+/// The kinds of sync error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncErrorKind {
+    /// Both records changed the same field to different values.
+    UpdateConflict,
+    /// The local record was deleted; the integration record remains.
+    DeletedLocal,
+    /// The integration record was deleted; the local record remains.
+    DeletedIntegration,
+    /// A value was refused, by validation or by the destination system.
+    Failed,
+}
+
+impl SyncErrorKind {
+    /// The word used in the store, the CLI and the console.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncErrorKind::UpdateConflict => "update_conflict",
+            SyncErrorKind::DeletedLocal => "deleted_local",
+            SyncErrorKind::DeletedIntegration => "deleted_integration",
+            SyncErrorKind::Failed => "failed",
+        }
+    }
+
+    /// Parses the word [`SyncErrorKind::as_str`] gives.
+    pub fn parse(text: &str) -> Option<SyncErrorKind> {
+        Some(match text {
+            "update_conflict" => SyncErrorKind::UpdateConflict,
+            "deleted_local" => SyncErrorKind::DeletedLocal,
+            "deleted_integration" => SyncErrorKind::DeletedIntegration,
+            "failed" => SyncErrorKind::Failed,
+            _ => return None,
+        })
+    }
+
+    /// The kind for a record deleted on `side`.
+    pub fn deleted(side: Side) -> SyncErrorKind {
+        match side {
+            Side::Local => SyncErrorKind::DeletedLocal,
+            Side::Integration => SyncErrorKind::DeletedIntegration,
+        }
+    }
+}
+
+impl fmt::Display for SyncErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An open sync error, as the console and the CLI list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncErrorSummary {
+    /// The error's id.
+    pub id: i64,
+    /// The mapping.
+    pub mapping: String,
+    /// What went wrong.
+    pub kind: SyncErrorKind,
+    /// The side whose record was being synchronized.
+    pub side: Side,
+    /// The local record's key, when known.
+    pub local_key: Option<String>,
+    /// The integration record's key, when known.
+    pub integration_key: Option<String>,
+    /// What happened, in plain words.
+    pub message: String,
+    /// The fields concerned (the conflicting fields of an update conflict).
+    pub fields: Vec<String>,
+    /// The coupling, when the records are coupled.
+    pub coupling_id: Option<i64>,
+    /// When it last failed (milliseconds since the epoch).
+    pub failed_at: i64,
+    /// When it first failed.
+    pub first_failed_at: i64,
+    /// How many times in a row it failed this way.
+    pub attempts: i64,
+    /// Whether scheduled synchronization leaves the record alone until someone acts.
+    pub skipped: bool,
+    /// Changes with every change of the error, so a stale action is recognised.
+    pub version: i64,
+}
+
+/// A coupling as the console and the CLI list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CouplingSummary {
+    /// The coupling's id.
+    pub id: i64,
+    /// The mapping.
+    pub mapping: String,
+    /// The local record's key.
+    pub local_key: String,
+    /// The integration record's key.
+    pub integration_key: String,
+    /// Whether scheduled synchronization leaves it alone.
+    pub skipped: bool,
+    /// The side being created, while a create is in flight.
+    pub pending: Option<Side>,
+    /// How the last local → integration synchronization ended (`ok`, `failed`, `conflict`).
+    pub last_to_integration: Option<String>,
+    /// How the last integration → local synchronization ended.
+    pub last_from_integration: Option<String>,
+    /// When it last synchronized successfully (milliseconds since the epoch).
+    pub synced_at: Option<i64>,
+    /// Changes with every change of the coupling.
+    pub version: i64,
+}
+
+/// One field's change in a log entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The field (the column on the side written).
+    pub field: String,
+    /// The value before.
+    pub old: Value,
+    /// The value after.
+    pub new: Value,
+}
+
+/// One event in a record's synchronization history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogEntrySummary {
+    /// The entry's id.
+    pub id: i64,
+    /// The mapping.
+    pub mapping: String,
+    /// The job that wrote it, if a job did.
+    pub job_id: Option<i64>,
+    /// When (milliseconds since the epoch).
+    pub at: i64,
+    /// The local record's key.
+    pub local_key: Option<String>,
+    /// The integration record's key.
+    pub integration_key: Option<String>,
+    /// Which way data went, if it went anywhere.
+    pub direction: Option<Direction>,
+    /// What was done: `inserted`, `modified`, `coupled`, `conflict`, `failed`, …
+    pub action: String,
+    /// `ok`, `failed` or `skipped`.
+    pub result: String,
+    /// The fields changed, old → new.
+    pub changes: Vec<FieldChange>,
+    /// More, in plain words.
+    pub message: Option<String>,
+    /// Who or what caused it.
+    pub actor: String,
+}
+
+/// Formats milliseconds since the epoch as `2026-11-27 05:42:01 UTC`.
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_time(1_795_758_121_000), "2026-11-27 05:42:01 UTC");
+        assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    }
 }

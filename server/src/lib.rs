@@ -2,6 +2,7 @@
 //! hosts the console, its server functions and `/health`.
 
 pub mod cli;
+pub mod report;
 pub mod router;
 pub mod serve;
 pub mod telemetry;

@@ -11,9 +11,13 @@ use std::path::Path;
 use tokio::net::TcpListener;
 
 /// Serves the console for the configuration at `config_path`.
-pub async fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(
+    config_path: &Path,
+    database_url: Option<String>,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
-    let store_url = store_url(&config, args.database_url);
+    let store_url = store_url(&config, database_url);
     let engine = Engine::open(config, &store_url).await?;
     let listener = TcpListener::bind(args.addr)
         .await

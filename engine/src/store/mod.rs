@@ -2,22 +2,21 @@
 //! several servers share the work. One set of queries serves both; the few statements
 //! that differ are chosen by [`Backend`].
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+pub mod coupling;
+pub mod job;
+pub mod log;
+pub mod progress;
+pub mod sync_error;
+
+pub use crate::db::Backend;
+use crate::db::{OpenError, open_pool, redact};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyConnection, AnyPool, Connection, Row};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, QueryBuilder, Row, Transaction};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// Which database holds the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// One SQLite file: the embedded default.
-    Sqlite,
-    /// A PostgreSQL database, shareable by several processes.
-    Postgres,
-}
 
 /// Why the store could not be opened or used. Messages name the URL with any password hidden.
 #[derive(Debug, thiserror::Error)]
@@ -71,45 +70,17 @@ impl Store {
     /// Opens the store at `url` (`sqlite://FILE` creates the file; `postgres://…`) and runs
     /// its migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        install_default_drivers();
         let shown = redact(url);
-        let (backend, connect_url) = if url.starts_with("sqlite:") {
-            (Backend::Sqlite, sqlite_create_mode(url))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Backend::Postgres, url.to_string())
-        } else {
-            return Err(StoreError::InvalidUrl {
-                url: shown,
-                reason: "expected sqlite://FILE or postgres://USER@HOST/DATABASE".into(),
-            });
-        };
-        // One plain connection first: a refused or misspelt URL reports the driver's own
-        // reason at once, where the pool would retry until it timed out.
-        let probe = AnyConnection::connect(&connect_url)
-            .await
-            .map_err(|source| match source {
-                sqlx::Error::Configuration(reason) => StoreError::InvalidUrl {
-                    url: shown.clone(),
-                    reason: reason.to_string(),
-                },
-                source => StoreError::Unreachable {
-                    url: shown.clone(),
-                    source,
-                },
-            })?;
-        probe.close().await.ok();
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 4,
-                Backend::Postgres => 10,
-            })
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(&connect_url)
-            .await
-            .map_err(|source| StoreError::Unreachable {
+        let (pool, backend) = open_pool(url, true, 10).await.map_err(|e| match e {
+            OpenError::InvalidUrl(reason) => StoreError::InvalidUrl {
+                url: shown.clone(),
+                reason,
+            },
+            OpenError::Unreachable(source) => StoreError::Unreachable {
                 url: shown.clone(),
                 source,
-            })?;
+            },
+        })?;
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
@@ -124,6 +95,16 @@ impl Store {
     /// Which database holds the store.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A connection for a few statements.
+    pub async fn conn(&self) -> Result<PoolConnection<Any>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// A transaction: every write of a batch commits together or not at all.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(self.pool.begin().await?)
     }
 
     /// Answers once the database does.
@@ -169,61 +150,15 @@ pub fn now_millis() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Asks SQLite to create the file when it does not exist, unless the URL says otherwise.
-fn sqlite_create_mode(url: &str) -> String {
-    if url.contains("mode=") {
-        url.to_string()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
-    }
-}
+/// Most keys one statement carries.
+pub(crate) const CHUNK: usize = 500;
 
-/// `url` with its password replaced by `***`, for messages and logs.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((credentials, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match credentials.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+/// Appends `(k1, k2, …)` with the keys bound.
+pub(crate) fn keys_in(sql: &mut QueryBuilder<'_, Any>, keys: &[String]) {
+    sql.push("(");
+    let mut list = sql.separated(", ");
+    for key in keys {
+        list.push_bind(key.clone());
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db/coupler"),
-            "postgres://app:***@db/coupler"
-        );
-        assert_eq!(
-            redact("postgres://app@db/coupler"),
-            "postgres://app@db/coupler"
-        );
-        assert_eq!(redact("sqlite://coupler.db"), "sqlite://coupler.db");
-    }
-
-    #[test]
-    fn sqlite_files_are_created_unless_the_url_chooses_a_mode() {
-        assert_eq!(
-            sqlite_create_mode("sqlite://a.db"),
-            "sqlite://a.db?mode=rwc"
-        );
-        assert_eq!(
-            sqlite_create_mode("sqlite://a.db?cache=shared"),
-            "sqlite://a.db?cache=shared&mode=rwc"
-        );
-        assert_eq!(
-            sqlite_create_mode("sqlite://a.db?mode=ro"),
-            "sqlite://a.db?mode=ro"
-        );
-    }
+    sql.push(")");
 }

@@ -1,0 +1,196 @@
+//! Connectors: how the engine reads and writes one table of a system. The interface is
+//! batch-shaped on purpose — changes in keyset pages, reads by many keys, writes as one
+//! batch with an outcome per operation, and optimistic writes that name the modified-on
+//! value they expect — so a remote, rate-limited system (an OData API with `$batch`,
+//! ETags and `Retry-After`) fits it as well as a database table does.
+
+mod sql;
+
+pub use sql::SqlConnector;
+
+use crate::value::{ColumnKind, Value};
+use async_trait::async_trait;
+
+/// What a mapping reads and writes of one table: its key, its modified-on column, and
+/// the data columns, in a fixed order that every [`Record`] follows.
+#[derive(Clone, Debug)]
+pub struct TableSpec {
+    /// The table.
+    pub table: String,
+    /// The key column.
+    pub key: String,
+    /// The modified-on column (integer milliseconds, kept by the system itself).
+    pub modified: String,
+    /// The data columns.
+    pub columns: Vec<String>,
+    /// The kind of each data column, learnt from the system when the table is checked.
+    pub kinds: Vec<ColumnKind>,
+    /// The kind of the key column.
+    pub key_kind: ColumnKind,
+    /// The system's tombstone table, if it keeps one.
+    pub tombstones: Option<String>,
+}
+
+impl TableSpec {
+    /// The position of `column` among the data columns.
+    pub fn position(&self, column: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == column)
+    }
+}
+
+/// One record: its key, its modified-on value, and the values of the spec's data columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The key, as text.
+    pub key: String,
+    /// The modified-on value.
+    pub modified: i64,
+    /// The data columns' values, in the spec's order.
+    pub values: Vec<Value>,
+}
+
+/// A position in a table's changes: everything after `(modified, key)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeCursor {
+    /// The modified-on value of the last record read.
+    pub modified: i64,
+    /// Its key.
+    pub key: String,
+}
+
+/// A record deletion the system reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The deleted record's key.
+    pub key: String,
+    /// When it was deleted.
+    pub deleted_at: i64,
+    /// The tombstone's own sequence number, which orders equal times.
+    pub id: i64,
+}
+
+/// One write in a batch. Values are `(data column position, value)` pairs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteOp {
+    /// Create a record with the given key.
+    Create {
+        /// The new record's key, chosen by the engine so that a repeated create is seen.
+        key: String,
+        /// The values to set.
+        values: Vec<(usize, Value)>,
+    },
+    /// Change some values of a record, only if it still has the modified-on value expected.
+    Update {
+        /// The record's key.
+        key: String,
+        /// Its modified-on value when the engine read it.
+        expected: i64,
+        /// The values to set.
+        values: Vec<(usize, Value)>,
+    },
+    /// Delete a record.
+    Delete {
+        /// The record's key.
+        key: String,
+    },
+}
+
+impl WriteOp {
+    /// The key the operation writes.
+    pub fn key(&self) -> &str {
+        match self {
+            WriteOp::Create { key, .. } | WriteOp::Update { key, .. } | WriteOp::Delete { key } => {
+                key
+            }
+        }
+    }
+}
+
+/// What became of one [`WriteOp`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written; the record's modified-on value is now this (0 after a delete).
+    Written(i64),
+    /// The system refused the values: a constraint, a type, a length.
+    Refused(String),
+    /// The record changed (or vanished) since it was read: nothing was written.
+    Changed,
+}
+
+/// Why a connector could not do its work at all (as opposed to refusing one record).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// The system did not answer.
+    #[error("system {system} is unreachable at {url}: {message}")]
+    Unreachable {
+        /// The system's name.
+        system: String,
+        /// Its URL, password hidden.
+        url: String,
+        /// The driver's reason.
+        message: String,
+    },
+    /// The table or a column is not what the configuration says.
+    #[error("system {system}: {message}")]
+    Schema {
+        /// The system's name.
+        system: String,
+        /// What is missing or wrong.
+        message: String,
+    },
+    /// A statement failed for the whole batch.
+    #[error("system {system}: {message}")]
+    Failed {
+        /// The system's name.
+        system: String,
+        /// The reason.
+        message: String,
+    },
+}
+
+/// A system's tables, read and written in batches.
+#[async_trait]
+pub trait Connector: Send + Sync + std::fmt::Debug {
+    /// The system's name.
+    fn system(&self) -> &str;
+
+    /// Checks that `spec`'s table and columns exist and fills in their kinds.
+    async fn check(&self, spec: &mut TableSpec) -> Result<(), ConnectorError>;
+
+    /// Up to `limit` records modified at or after `since`, after `cursor` if given,
+    /// ordered by modified-on value, then key.
+    async fn changes(
+        &self,
+        spec: &TableSpec,
+        since: i64,
+        cursor: Option<&ChangeCursor>,
+        limit: usize,
+    ) -> Result<Vec<Record>, ConnectorError>;
+
+    /// The records with these keys that exist.
+    async fn read(&self, spec: &TableSpec, keys: &[String]) -> Result<Vec<Record>, ConnectorError>;
+
+    /// The records whose data column `position` holds one of `values`.
+    async fn find(
+        &self,
+        spec: &TableSpec,
+        position: usize,
+        values: &[Value],
+    ) -> Result<Vec<Record>, ConnectorError>;
+
+    /// Applies `ops` as one batch, answering an outcome for each, in order.
+    async fn write(
+        &self,
+        spec: &TableSpec,
+        ops: &[WriteOp],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError>;
+
+    /// Up to `limit` deletions of `spec`'s table after `(deleted_at, id)`; none when the
+    /// system keeps no tombstones.
+    async fn tombstones(
+        &self,
+        spec: &TableSpec,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<Tombstone>, ConnectorError>;
+}

@@ -1,0 +1,692 @@
+//! [`SqlConnector`]: tables in a SQLite or PostgreSQL database. Changes are read in
+//! keyset pages on `(modified, key)`; a write batch is one transaction, tried whole and,
+//! only when something in it is refused, again one operation at a time, so one bad
+//! value costs one record, not the batch.
+
+use super::{
+    ChangeCursor, Connector, ConnectorError, Record, TableSpec, Tombstone, WriteOp, WriteOutcome,
+};
+use crate::db::{Backend, OpenError, open_pool, quote, redact};
+use crate::value::{ColumnKind, Value};
+use async_trait::async_trait;
+use sqlx::any::{AnyArguments, AnyRow, AnyTypeInfoKind};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, Column, Executor, QueryBuilder, Row, ValueRef};
+
+/// Most rows a single statement carries: well inside both databases' parameter limits.
+const CHUNK: usize = 400;
+
+/// A SQLite or PostgreSQL database holding a system's tables.
+#[derive(Debug)]
+pub struct SqlConnector {
+    system: String,
+    url: String,
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlConnector {
+    /// Connects to system `system` at `url`. A SQLite file must exist already.
+    pub async fn open(system: &str, url: &str) -> Result<SqlConnector, ConnectorError> {
+        let shown = redact(url);
+        let (pool, backend) =
+            open_pool(url, false, 4)
+                .await
+                .map_err(|e| ConnectorError::Unreachable {
+                    system: system.to_string(),
+                    url: shown.clone(),
+                    message: match e {
+                        OpenError::InvalidUrl(reason) => reason,
+                        OpenError::Unreachable(source) => source.to_string(),
+                    },
+                })?;
+        Ok(SqlConnector {
+            system: system.to_string(),
+            url: shown,
+            pool,
+            backend,
+        })
+    }
+
+    /// Which database engine holds the system.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn failed(&self, error: sqlx::Error) -> ConnectorError {
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_) => ConnectorError::Unreachable {
+                system: self.system.clone(),
+                url: self.url.clone(),
+                message: error.to_string(),
+            },
+            other => ConnectorError::Failed {
+                system: self.system.clone(),
+                message: other.to_string(),
+            },
+        }
+    }
+
+    fn select_list(spec: &TableSpec) -> String {
+        let mut list = format!("{}, {}", quote(&spec.key), quote(&spec.modified));
+        for column in &spec.columns {
+            list.push_str(", ");
+            list.push_str(&quote(column));
+        }
+        list
+    }
+
+    async fn select_in(
+        &self,
+        spec: &TableSpec,
+        column: &str,
+        kind: ColumnKind,
+        values: &[Value],
+    ) -> Result<Vec<Record>, ConnectorError> {
+        let mut records = Vec::with_capacity(values.len());
+        for chunk in values.chunks(CHUNK) {
+            let mut sql = QueryBuilder::<Any>::new(format!(
+                "select {} from {} where {} in (",
+                Self::select_list(spec),
+                quote(&spec.table),
+                quote(column)
+            ));
+            let mut any = false;
+            let mut list = sql.separated(", ");
+            for value in chunk {
+                // A value the column cannot hold matches nothing.
+                if let Some(value) = value.to_kind(kind) {
+                    push_value(&mut list, value, kind);
+                    any = true;
+                }
+            }
+            if !any {
+                continue;
+            }
+            sql.push(")");
+            let rows = sql
+                .build()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.failed(e))?;
+            for row in &rows {
+                records.push(record(row, spec).map_err(|e| self.failed(e))?);
+            }
+        }
+        Ok(records)
+    }
+}
+
+#[async_trait]
+impl Connector for SqlConnector {
+    fn system(&self) -> &str {
+        &self.system
+    }
+
+    async fn check(&self, spec: &mut TableSpec) -> Result<(), ConnectorError> {
+        let schema = |message: String| ConnectorError::Schema {
+            system: self.system.clone(),
+            message,
+        };
+        let table = quote(&spec.table);
+        if let Err(error) = self.pool.describe(&format!("select 1 from {table}")).await {
+            return Err(schema(format!(
+                "table {:?} cannot be read: {}",
+                spec.table,
+                db_message(&error)
+            )));
+        }
+        let kind_of = async |column: &str| -> Result<ColumnKind, ConnectorError> {
+            let described = self
+                .pool
+                .describe(&format!("select {} from {table}", quote(column)))
+                .await
+                .map_err(|error| {
+                    schema(format!(
+                        "table {:?} has no column {column:?}: {}",
+                        spec.table,
+                        db_message(&error)
+                    ))
+                })?;
+            Ok(described
+                .columns()
+                .first()
+                .map(|c| column_kind(c.type_info().kind()))
+                .unwrap_or(ColumnKind::Text))
+        };
+        spec.key_kind = kind_of(&spec.key).await?;
+        if kind_of(&spec.modified).await? != ColumnKind::Integer {
+            return Err(schema(format!(
+                "column {:?} of table {:?} must hold integer milliseconds to serve as modified-on",
+                spec.modified, spec.table
+            )));
+        }
+        let mut kinds = Vec::with_capacity(spec.columns.len());
+        for column in spec.columns.clone() {
+            kinds.push(kind_of(&column).await?);
+        }
+        spec.kinds = kinds;
+        if let Some(tombstones) = &spec.tombstones {
+            let sql = format!(
+                "select id, table_name, record_key, deleted_at from {}",
+                quote(tombstones)
+            );
+            if let Err(error) = self.pool.describe(&sql).await {
+                return Err(schema(format!(
+                    "tombstone table {tombstones:?} must have id, table_name, record_key and deleted_at: {}",
+                    db_message(&error)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn changes(
+        &self,
+        spec: &TableSpec,
+        since: i64,
+        cursor: Option<&ChangeCursor>,
+        limit: usize,
+    ) -> Result<Vec<Record>, ConnectorError> {
+        let (modified, key) = (quote(&spec.modified), quote(&spec.key));
+        let mut sql = QueryBuilder::<Any>::new(format!(
+            "select {} from {} where {modified} >= ",
+            Self::select_list(spec),
+            quote(&spec.table)
+        ));
+        sql.push_bind(since);
+        if let Some(cursor) = cursor {
+            sql.push(format!(" and ({modified} > "));
+            sql.push_bind(cursor.modified);
+            sql.push(format!(" or ({modified} = "));
+            sql.push_bind(cursor.modified);
+            sql.push(format!(" and {key} > "));
+            match Value::Text(cursor.key.clone()).to_kind(spec.key_kind) {
+                Some(Value::Int(i)) => sql.push_bind(i),
+                _ => sql.push_bind(cursor.key.clone()),
+            };
+            sql.push("))");
+        }
+        sql.push(format!(" order by {modified}, {key} limit "));
+        sql.push_bind(limit as i64);
+        let rows = sql
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        rows.iter()
+            .map(|row| record(row, spec).map_err(|e| self.failed(e)))
+            .collect()
+    }
+
+    async fn read(&self, spec: &TableSpec, keys: &[String]) -> Result<Vec<Record>, ConnectorError> {
+        let values: Vec<Value> = keys.iter().map(|k| Value::Text(k.clone())).collect();
+        self.select_in(spec, &spec.key, spec.key_kind, &values)
+            .await
+    }
+
+    async fn find(
+        &self,
+        spec: &TableSpec,
+        position: usize,
+        values: &[Value],
+    ) -> Result<Vec<Record>, ConnectorError> {
+        self.select_in(spec, &spec.columns[position], spec.kinds[position], values)
+            .await
+    }
+
+    async fn write(
+        &self,
+        spec: &TableSpec,
+        ops: &[WriteOp],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; ops.len()];
+        // Values the columns cannot hold are refused before anything is sent.
+        let mut prepared: Vec<Option<Prepared>> = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            match prepare(spec, op) {
+                Ok(p) => prepared.push(Some(p)),
+                Err(message) => {
+                    outcomes[i] = Some(WriteOutcome::Refused(message));
+                    prepared.push(None);
+                }
+            }
+        }
+        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let creates: Vec<usize> = (0..ops.len())
+            .filter(|&i| matches!(prepared[i], Some(Prepared::Create { .. })))
+            .collect();
+        for chunk in creates.chunks(CHUNK) {
+            self.insert_chunk(&mut tx, spec, chunk, &prepared, &mut outcomes)
+                .await?;
+        }
+        let others: Vec<usize> = (0..ops.len())
+            .filter(|&i| {
+                matches!(
+                    prepared[i],
+                    Some(Prepared::Update { .. } | Prepared::Delete { .. })
+                )
+            })
+            .collect();
+        self.update_each(&mut tx, spec, &others, &prepared, &mut outcomes)
+            .await?;
+
+        // The modified-on values the system gave the written records, read in the same
+        // transaction so that no other writer's change can be mistaken for ours.
+        let written: Vec<String> = ops
+            .iter()
+            .zip(&outcomes)
+            .filter(|(op, outcome)| outcome.is_none() && !matches!(op, WriteOp::Delete { .. }))
+            .map(|(op, _)| op.key().to_string())
+            .collect();
+        let mut modified = std::collections::HashMap::with_capacity(written.len());
+        for chunk in written.chunks(CHUNK) {
+            let mut sql = QueryBuilder::<Any>::new(format!(
+                "select {}, {} from {} where {} in (",
+                quote(&spec.key),
+                quote(&spec.modified),
+                quote(&spec.table),
+                quote(&spec.key)
+            ));
+            let mut list = sql.separated(", ");
+            for key in chunk {
+                push_key(&mut list, key, spec.key_kind);
+            }
+            sql.push(")");
+            let rows = sql
+                .build()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.failed(e))?;
+            for row in &rows {
+                let key = key_text(row, 0).map_err(|e| self.failed(e))?;
+                let value: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
+                modified.insert(key, value);
+            }
+        }
+        tx.commit().await.map_err(|e| self.failed(e))?;
+        Ok(ops
+            .iter()
+            .zip(outcomes)
+            .map(|(op, outcome)| match (outcome, op) {
+                (Some(outcome), _) => outcome,
+                (None, WriteOp::Delete { .. }) => WriteOutcome::Written(0),
+                (None, op) => match modified.get(op.key()) {
+                    Some(m) => WriteOutcome::Written(*m),
+                    None => WriteOutcome::Changed,
+                },
+            })
+            .collect())
+    }
+
+    async fn tombstones(
+        &self,
+        spec: &TableSpec,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<Tombstone>, ConnectorError> {
+        let Some(table) = &spec.tombstones else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(&format!(
+            r"select id, record_key, deleted_at from {}
+              where table_name = $1 and (deleted_at > $2 or (deleted_at = $2 and id > $3))
+              order by deleted_at, id limit $4",
+            quote(table)
+        ))
+        .bind(&spec.table)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.failed(e))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Tombstone {
+                    id: row.try_get(0)?,
+                    key: key_text(row, 1)?,
+                    deleted_at: row.try_get(2)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.failed(e))
+    }
+}
+
+/// A write with its values already converted to the columns' kinds.
+enum Prepared {
+    Create {
+        key: Value,
+        columns: Vec<usize>,
+        values: Vec<Value>,
+    },
+    Update {
+        key: Value,
+        expected: i64,
+        columns: Vec<usize>,
+        values: Vec<Value>,
+    },
+    Delete {
+        key: Value,
+    },
+}
+
+fn prepare(spec: &TableSpec, op: &WriteOp) -> Result<Prepared, String> {
+    let key = Value::Text(op.key().to_string())
+        .to_kind(spec.key_kind)
+        .ok_or_else(|| format!("{:?} cannot be a key of {:?}", op.key(), spec.table))?;
+    let convert = |values: &[(usize, Value)]| -> Result<(Vec<usize>, Vec<Value>), String> {
+        let mut columns = Vec::with_capacity(values.len());
+        let mut converted = Vec::with_capacity(values.len());
+        for (position, value) in values {
+            let kind = spec.kinds[*position];
+            let value = value.to_kind(kind).ok_or_else(|| {
+                format!(
+                    "{value} cannot be stored in {}.{}, which holds {}",
+                    spec.table,
+                    spec.columns[*position],
+                    match kind {
+                        ColumnKind::Integer => "whole numbers",
+                        ColumnKind::Real => "numbers",
+                        ColumnKind::Text => "text",
+                    }
+                )
+            })?;
+            columns.push(*position);
+            converted.push(value);
+        }
+        Ok((columns, converted))
+    };
+    Ok(match op {
+        WriteOp::Create { values, .. } => {
+            let (columns, values) = convert(values)?;
+            Prepared::Create {
+                key,
+                columns,
+                values,
+            }
+        }
+        WriteOp::Update {
+            expected, values, ..
+        } => {
+            let (columns, values) = convert(values)?;
+            Prepared::Update {
+                key,
+                expected: *expected,
+                columns,
+                values,
+            }
+        }
+        WriteOp::Delete { .. } => Prepared::Delete { key },
+    })
+}
+
+impl SqlConnector {
+    /// Inserts the creates `chunk` (indexes into `prepared`) with one statement per set of
+    /// columns; when one is refused, inserts that group's rows one by one.
+    async fn insert_chunk(
+        &self,
+        tx: &mut AnyConnection,
+        spec: &TableSpec,
+        chunk: &[usize],
+        prepared: &[Option<Prepared>],
+        outcomes: &mut [Option<WriteOutcome>],
+    ) -> Result<(), ConnectorError> {
+        let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+        for &i in chunk {
+            let Some(Prepared::Create { columns, .. }) = &prepared[i] else {
+                continue;
+            };
+            match groups.iter_mut().find(|(c, _)| c == columns) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((columns.clone(), vec![i])),
+            }
+        }
+        for (columns, members) in groups {
+            let statement = |rows: &[usize]| {
+                let mut sql = QueryBuilder::<Any>::new(format!(
+                    "insert into {} ({}",
+                    quote(&spec.table),
+                    quote(&spec.key)
+                ));
+                for &c in &columns {
+                    sql.push(", ");
+                    sql.push(quote(&spec.columns[c]));
+                }
+                sql.push(") ");
+                sql.push_values(rows, |mut row, &i| {
+                    let Some(Prepared::Create { key, values, .. }) = &prepared[i] else {
+                        unreachable!()
+                    };
+                    push_value_sep(&mut row, key.clone(), spec.key_kind);
+                    for (value, &c) in values.iter().zip(&columns) {
+                        push_value_sep(&mut row, value.clone(), spec.kinds[c]);
+                    }
+                });
+                sql
+            };
+            let mut whole = statement(&members);
+            if let Err(error) = attempt(tx, whole.build()).await {
+                if !is_refusal(&error) {
+                    return Err(self.failed(error));
+                }
+                for &i in &members {
+                    let mut single = statement(&[i]);
+                    if let Err(error) = attempt(tx, single.build()).await {
+                        if !is_refusal(&error) {
+                            return Err(self.failed(error));
+                        }
+                        outcomes[i] = Some(WriteOutcome::Refused(db_message(&error)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the updates and deletes; an update that finds the record changed or gone
+    /// writes nothing and answers `Changed`.
+    async fn update_each(
+        &self,
+        tx: &mut AnyConnection,
+        spec: &TableSpec,
+        indexes: &[usize],
+        prepared: &[Option<Prepared>],
+        outcomes: &mut [Option<WriteOutcome>],
+    ) -> Result<(), ConnectorError> {
+        for &i in indexes {
+            let mut sql = match &prepared[i] {
+                Some(Prepared::Update {
+                    key,
+                    expected,
+                    columns,
+                    values,
+                }) => {
+                    let mut sql =
+                        QueryBuilder::<Any>::new(format!("update {} set ", quote(&spec.table)));
+                    let mut set = sql.separated(", ");
+                    for (value, &c) in values.iter().zip(columns) {
+                        set.push(format!("{} = ", quote(&spec.columns[c])));
+                        push_value_unseparated(&mut set, value.clone(), spec.kinds[c]);
+                    }
+                    if columns.is_empty() {
+                        // Nothing to set: touch the key so the optimistic check still runs.
+                        set.push(format!("{} = {}", quote(&spec.key), quote(&spec.key)));
+                    }
+                    sql.push(format!(" where {} = ", quote(&spec.key)));
+                    push_bind_value(&mut sql, key.clone(), spec.key_kind);
+                    sql.push(format!(" and {} = ", quote(&spec.modified)));
+                    sql.push_bind(*expected);
+                    sql
+                }
+                Some(Prepared::Delete { key }) => {
+                    let mut sql = QueryBuilder::<Any>::new(format!(
+                        "delete from {} where {} = ",
+                        quote(&spec.table),
+                        quote(&spec.key)
+                    ));
+                    push_bind_value(&mut sql, key.clone(), spec.key_kind);
+                    sql
+                }
+                _ => continue,
+            };
+            match attempt(tx, sql.build()).await {
+                Ok(0) => outcomes[i] = Some(WriteOutcome::Changed),
+                Ok(_) => {}
+                Err(error) if is_refusal(&error) => {
+                    outcomes[i] = Some(WriteOutcome::Refused(db_message(&error)))
+                }
+                Err(error) => return Err(self.failed(error)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs one statement inside a savepoint, so that a refused statement leaves the
+/// transaction usable (PostgreSQL aborts a transaction on any error otherwise).
+async fn attempt<'q>(
+    tx: &mut AnyConnection,
+    query: Query<'q, Any, AnyArguments<'q>>,
+) -> Result<u64, sqlx::Error> {
+    tx.execute("savepoint coupler_write").await?;
+    match query.execute(&mut *tx).await {
+        Ok(result) => {
+            tx.execute("release savepoint coupler_write").await?;
+            Ok(result.rows_affected())
+        }
+        Err(error) => {
+            tx.execute("rollback to savepoint coupler_write").await?;
+            tx.execute("release savepoint coupler_write").await?;
+            Err(error)
+        }
+    }
+}
+
+/// Whether the database refused the values (a constraint, a type, a length) rather than failing.
+fn is_refusal(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(_))
+}
+
+/// The database's own words, without the driver's wrapping.
+fn db_message(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn column_kind(kind: AnyTypeInfoKind) -> ColumnKind {
+    match kind {
+        AnyTypeInfoKind::SmallInt
+        | AnyTypeInfoKind::Integer
+        | AnyTypeInfoKind::BigInt
+        | AnyTypeInfoKind::Bool => ColumnKind::Integer,
+        AnyTypeInfoKind::Real | AnyTypeInfoKind::Double => ColumnKind::Real,
+        _ => ColumnKind::Text,
+    }
+}
+
+fn record(row: &AnyRow, spec: &TableSpec) -> Result<Record, sqlx::Error> {
+    let mut values = Vec::with_capacity(spec.columns.len());
+    for i in 0..spec.columns.len() {
+        values.push(value_at(row, i + 2)?);
+    }
+    Ok(Record {
+        key: key_text(row, 0)?,
+        modified: row.try_get(1)?,
+        values,
+    })
+}
+
+fn key_text(row: &AnyRow, i: usize) -> Result<String, sqlx::Error> {
+    Ok(value_at(row, i)?.as_text())
+}
+
+fn value_at(row: &AnyRow, i: usize) -> Result<Value, sqlx::Error> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let kind = raw.type_info().kind();
+    Ok(match kind {
+        AnyTypeInfoKind::Bool => Value::Int(i64::from(row.try_get::<bool, _>(i)?)),
+        k if k.is_integer() => Value::Int(row.try_get(i)?),
+        AnyTypeInfoKind::Real | AnyTypeInfoKind::Double => Value::Real(row.try_get(i)?),
+        AnyTypeInfoKind::Blob => {
+            Value::Text(String::from_utf8_lossy(&row.try_get::<Vec<u8>, _>(i)?).into_owned())
+        }
+        AnyTypeInfoKind::Null => Value::Null,
+        _ => Value::Text(row.try_get(i)?),
+    })
+}
+
+fn push_key(
+    list: &mut sqlx::query_builder::Separated<'_, '_, Any, &'static str>,
+    key: &str,
+    kind: ColumnKind,
+) {
+    match Value::Text(key.to_string()).to_kind(kind) {
+        Some(Value::Int(i)) => list.push_bind(i),
+        _ => list.push_bind(key.to_string()),
+    };
+}
+
+fn push_value(
+    list: &mut sqlx::query_builder::Separated<'_, '_, Any, &'static str>,
+    value: Value,
+    kind: ColumnKind,
+) {
+    match value {
+        Value::Null => match kind {
+            ColumnKind::Integer => list.push_bind(None::<i64>),
+            ColumnKind::Real => list.push_bind(None::<f64>),
+            ColumnKind::Text => list.push_bind(None::<String>),
+        },
+        Value::Int(i) => list.push_bind(i),
+        Value::Real(r) => list.push_bind(r),
+        Value::Text(t) => list.push_bind(t),
+    };
+}
+
+fn push_value_sep(
+    list: &mut sqlx::query_builder::Separated<'_, '_, Any, &'static str>,
+    value: Value,
+    kind: ColumnKind,
+) {
+    push_value(list, value, kind);
+}
+
+fn push_value_unseparated(
+    list: &mut sqlx::query_builder::Separated<'_, '_, Any, &'static str>,
+    value: Value,
+    kind: ColumnKind,
+) {
+    match value {
+        Value::Null => match kind {
+            ColumnKind::Integer => list.push_bind_unseparated(None::<i64>),
+            ColumnKind::Real => list.push_bind_unseparated(None::<f64>),
+            ColumnKind::Text => list.push_bind_unseparated(None::<String>),
+        },
+        Value::Int(i) => list.push_bind_unseparated(i),
+        Value::Real(r) => list.push_bind_unseparated(r),
+        Value::Text(t) => list.push_bind_unseparated(t),
+    };
+}
+
+fn push_bind_value(sql: &mut QueryBuilder<'_, Any>, value: Value, kind: ColumnKind) {
+    match value {
+        Value::Null => match kind {
+            ColumnKind::Integer => sql.push_bind(None::<i64>),
+            ColumnKind::Real => sql.push_bind(None::<f64>),
+            ColumnKind::Text => sql.push_bind(None::<String>),
+        },
+        Value::Int(i) => sql.push_bind(i),
+        Value::Real(r) => sql.push_bind(r),
+        Value::Text(t) => sql.push_bind(t),
+    };
+}

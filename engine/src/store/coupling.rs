@@ -1,0 +1,365 @@
+//! Couplings: the lasting link between a local and an integration record of a mapping,
+//! with the state of their last synchronization.
+
+use super::{keys_in, now_millis};
+use crate::model::{CouplingSummary, Side};
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, QueryBuilder, Row};
+use std::collections::BTreeMap;
+
+/// The field values of both records at the last successful synchronization: the base of
+/// the three-way merge.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Base {
+    /// Local column → value.
+    pub local: BTreeMap<String, Value>,
+    /// Integration column → value.
+    pub integration: BTreeMap<String, Value>,
+}
+
+impl Base {
+    /// The values of `side`.
+    pub fn side(&self, side: Side) -> &BTreeMap<String, Value> {
+        match side {
+            Side::Local => &self.local,
+            Side::Integration => &self.integration,
+        }
+    }
+
+    /// The values of `side`, to change.
+    pub fn side_mut(&mut self, side: Side) -> &mut BTreeMap<String, Value> {
+        match side {
+            Side::Local => &mut self.local,
+            Side::Integration => &mut self.integration,
+        }
+    }
+}
+
+/// A coupling as the engine works with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coupling {
+    /// Its id.
+    pub id: i64,
+    /// The local record's key.
+    pub local_key: String,
+    /// The integration record's key.
+    pub integration_key: String,
+    /// The local record's modified-on value at the last synchronization.
+    pub local_modified: Option<i64>,
+    /// The integration record's modified-on value at the last synchronization.
+    pub integration_modified: Option<i64>,
+    /// The values at the last successful synchronization.
+    pub base: Option<Base>,
+    /// Left out of scheduled synchronization until someone acts.
+    pub skipped: bool,
+    /// The side being created while a create is in flight.
+    pub pending: Option<Side>,
+    /// The last failure's message.
+    pub failure: Option<String>,
+    /// How many times in a row it failed with that message.
+    pub failures: i64,
+    /// Changes with every change.
+    pub version: i64,
+}
+
+impl Coupling {
+    /// The key on `side`.
+    pub fn key(&self, side: Side) -> &str {
+        match side {
+            Side::Local => &self.local_key,
+            Side::Integration => &self.integration_key,
+        }
+    }
+
+    /// The modified-on value of `side` at the last synchronization.
+    pub fn modified(&self, side: Side) -> Option<i64> {
+        match side {
+            Side::Local => self.local_modified,
+            Side::Integration => self.integration_modified,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, local_key, integration_key, local_modified, integration_modified, base, \
+                       skipped, pending, failure, failures, version";
+
+fn coupling(row: &AnyRow) -> Result<Coupling, sqlx::Error> {
+    let base: Option<String> = row.try_get("base")?;
+    let pending: Option<String> = row.try_get("pending")?;
+    Ok(Coupling {
+        id: row.try_get("id")?,
+        local_key: row.try_get("local_key")?,
+        integration_key: row.try_get("integration_key")?,
+        local_modified: row.try_get("local_modified")?,
+        integration_modified: row.try_get("integration_modified")?,
+        base: base.and_then(|json| serde_json::from_str(&json).ok()),
+        skipped: row.try_get::<i64, _>("skipped")? != 0,
+        pending: pending.as_deref().and_then(Side::parse),
+        failure: row.try_get("failure")?,
+        failures: row.try_get("failures")?,
+        version: row.try_get("version")?,
+    })
+}
+
+fn key_column(side: Side) -> &'static str {
+    match side {
+        Side::Local => "local_key",
+        Side::Integration => "integration_key",
+    }
+}
+
+/// The couplings of `mapping` whose `side` key is one of `keys`.
+pub async fn by_keys(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<Vec<Coupling>, sqlx::Error> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql =
+            QueryBuilder::<Any>::new(format!("select {COLUMNS} from coupling where mapping = "));
+        sql.push_bind(mapping.to_string());
+        sql.push(format!(" and {} in ", key_column(side)));
+        keys_in(&mut sql, chunk);
+        for row in sql.build().fetch_all(&mut *conn).await? {
+            found.push(coupling(&row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// The coupling with this id.
+pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<Coupling>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {COLUMNS} from coupling where id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(coupling).transpose()
+}
+
+/// For each of `keys` on `side` that is coupled (and not being created), the coupled key
+/// on the other side: how a lookup field translates a parent's key.
+pub async fn translate(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<BTreeMap<String, String>, sqlx::Error> {
+    let mut map = BTreeMap::new();
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql = QueryBuilder::<Any>::new(format!(
+            "select {}, {} from coupling where pending is null and mapping = ",
+            key_column(side),
+            key_column(side.other())
+        ));
+        sql.push_bind(mapping.to_string());
+        sql.push(format!(" and {} in ", key_column(side)));
+        keys_in(&mut sql, chunk);
+        for row in sql.build().fetch_all(&mut *conn).await? {
+            map.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+    }
+    Ok(map)
+}
+
+/// Which of `keys` on `side` are coupled already.
+pub async fn coupled_among(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut coupled = Vec::new();
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql = QueryBuilder::<Any>::new(format!(
+            "select {} from coupling where mapping = ",
+            key_column(side)
+        ));
+        sql.push_bind(mapping.to_string());
+        sql.push(format!(" and {} in ", key_column(side)));
+        keys_in(&mut sql, chunk);
+        for row in sql.build().fetch_all(&mut *conn).await? {
+            coupled.push(row.try_get(0)?);
+        }
+    }
+    Ok(coupled)
+}
+
+/// A coupling about to be made.
+#[derive(Clone, Debug)]
+pub struct NewCoupling {
+    /// The local key.
+    pub local_key: String,
+    /// The integration key.
+    pub integration_key: String,
+    /// The side being created, for a coupling written before its create.
+    pub pending: Option<Side>,
+}
+
+/// Inserts couplings, answering their ids in order.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    couplings: &[NewCoupling],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let now = now_millis();
+    let mut ids = Vec::with_capacity(couplings.len());
+    for chunk in couplings.chunks(super::CHUNK) {
+        let mut sql = QueryBuilder::<Any>::new(
+            "insert into coupling (mapping, local_key, integration_key, pending, created_at) ",
+        );
+        sql.push_values(chunk, |mut row, c| {
+            row.push_bind(mapping.to_string())
+                .push_bind(c.local_key.clone())
+                .push_bind(c.integration_key.clone())
+                .push_bind(c.pending.map(|s| s.as_str().to_string()))
+                .push_bind(now);
+        });
+        sql.push(" returning id");
+        for row in sql.build().fetch_all(&mut *conn).await? {
+            ids.push(row.try_get(0)?);
+        }
+    }
+    Ok(ids)
+}
+
+/// Records a successful synchronization: both modified-on values, the new base, and the
+/// result for the direction that ran. Clears pending and any failure.
+pub async fn synced(
+    conn: &mut AnyConnection,
+    id: i64,
+    local_modified: i64,
+    integration_modified: i64,
+    base: &Base,
+    from: Side,
+) -> Result<(), sqlx::Error> {
+    let result_column = result_column(from);
+    sqlx::query(&format!(
+        r"update coupling set local_modified = $1, integration_modified = $2, base = $3,
+              {result_column} = 'ok', pending = null, failure = null, failures = 0,
+              version = version + 1, synced_at = $4
+          where id = $5"
+    ))
+    .bind(local_modified)
+    .bind(integration_modified)
+    .bind(serde_json::to_string(base).unwrap_or_default())
+    .bind(now_millis())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn result_column(from: Side) -> &'static str {
+    match from {
+        Side::Local => "last_to_integration",
+        Side::Integration => "last_from_integration",
+    }
+}
+
+/// Records a failure of synchronization from `from`; answers how many times in a row it
+/// failed with this message. Twice the same marks it skipped when `skip_on_repeat`.
+pub async fn failed(
+    conn: &mut AnyConnection,
+    id: i64,
+    from: Side,
+    result: &str,
+    message: &str,
+    skip_now: bool,
+) -> Result<(i64, bool), sqlx::Error> {
+    let row = sqlx::query(&format!(
+        r"update coupling set
+              failures = case when failure = $1 then failures + 1 else 1 end,
+              failure = $1,
+              {} = $2,
+              skipped = case when $3 = 1 or (failure = $1 and failures >= 1) then 1 else skipped end,
+              version = version + 1
+          where id = $4
+          returning failures, skipped",
+        result_column(from)
+    ))
+    .bind(message)
+    .bind(result)
+    .bind(i64::from(skip_now))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((row.try_get(0)?, row.try_get::<i64, _>(1)? != 0))
+}
+
+/// Removes a coupling; both records stay.
+pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from coupling where id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Keys on `side` the engine must look at again whatever their modified-on value:
+/// couplings that failed and are not skipped, and creates left in flight.
+pub async fn to_revisit(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        r"select {} from coupling
+          where mapping = $1 and ((failures > 0 and skipped = 0) or pending = $2)",
+        key_column(side)
+    ))
+    .bind(mapping)
+    .bind(side.other().as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// The couplings of `mapping`, by local key, `limit` at most after `after`.
+pub async fn list(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CouplingSummary>, sqlx::Error> {
+    let rows = sqlx::query(
+        r"select id, mapping, local_key, integration_key, skipped, pending, last_to_integration,
+                 last_from_integration, synced_at, version
+          from coupling where mapping = $1 and local_key > $2
+          order by local_key limit $3",
+    )
+    .bind(mapping)
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let pending: Option<String> = row.try_get("pending")?;
+            Ok(CouplingSummary {
+                id: row.try_get("id")?,
+                mapping: row.try_get("mapping")?,
+                local_key: row.try_get("local_key")?,
+                integration_key: row.try_get("integration_key")?,
+                skipped: row.try_get::<i64, _>("skipped")? != 0,
+                pending: pending.as_deref().and_then(Side::parse),
+                last_to_integration: row.try_get("last_to_integration")?,
+                last_from_integration: row.try_get("last_from_integration")?,
+                synced_at: row.try_get("synced_at")?,
+                version: row.try_get("version")?,
+            })
+        })
+        .collect()
+}
+
+/// How many couplings `mapping` has.
+pub async fn count(conn: &mut AnyConnection, mapping: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("select count(*) from coupling where mapping = $1")
+        .bind(mapping)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)
+}

@@ -1,0 +1,109 @@
+//! The per-record synchronization log: every decision that changes or fails a record.
+
+use super::now_millis;
+use crate::model::{Direction, FieldChange, LogEntrySummary, Side};
+use sqlx::{Any, AnyConnection, QueryBuilder, Row};
+
+/// An entry to write.
+#[derive(Clone, Debug)]
+pub struct NewLogEntry {
+    /// The job that wrote it.
+    pub job_id: Option<i64>,
+    /// The local key.
+    pub local_key: Option<String>,
+    /// The integration key.
+    pub integration_key: Option<String>,
+    /// Which way data went.
+    pub direction: Option<Direction>,
+    /// What was done.
+    pub action: &'static str,
+    /// `ok`, `failed` or `skipped`.
+    pub result: &'static str,
+    /// Fields changed, old → new.
+    pub changes: Vec<FieldChange>,
+    /// More, in plain words.
+    pub message: Option<String>,
+    /// Who or what caused it.
+    pub actor: String,
+}
+
+/// Writes `entries` for `mapping`, many rows to a statement.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    entries: &[NewLogEntry],
+) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    for chunk in entries.chunks(super::CHUNK) {
+        let mut sql = QueryBuilder::<Any>::new(
+            "insert into log_entry (mapping, job_id, at, local_key, integration_key, direction, action, result, \
+             changes, message, actor) ",
+        );
+        sql.push_values(chunk, |mut row, e| {
+            row.push_bind(mapping.to_string())
+                .push_bind(e.job_id)
+                .push_bind(now)
+                .push_bind(e.local_key.clone())
+                .push_bind(e.integration_key.clone())
+                .push_bind(e.direction.map(|d| d.as_str().to_string()))
+                .push_bind(e.action)
+                .push_bind(e.result)
+                .push_bind(if e.changes.is_empty() {
+                    None
+                } else {
+                    serde_json::to_string(&e.changes).ok()
+                })
+                .push_bind(e.message.clone())
+                .push_bind(e.actor.clone());
+        });
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The log of the record with `key` on `side` of `mapping`, newest first.
+pub async fn for_record(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    key: &str,
+    limit: i64,
+) -> Result<Vec<LogEntrySummary>, sqlx::Error> {
+    let column = match side {
+        Side::Local => "local_key",
+        Side::Integration => "integration_key",
+    };
+    let rows = sqlx::query(&format!(
+        r"select id, mapping, job_id, at, local_key, integration_key, direction, action, result, changes,
+                 message, actor
+          from log_entry where mapping = $1 and {column} = $2 order by id desc limit $3"
+    ))
+    .bind(mapping)
+    .bind(key)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let direction: Option<String> = row.try_get("direction")?;
+            let changes: Option<String> = row.try_get("changes")?;
+            Ok(LogEntrySummary {
+                id: row.try_get("id")?,
+                mapping: row.try_get("mapping")?,
+                job_id: row.try_get("job_id")?,
+                at: row.try_get("at")?,
+                local_key: row.try_get("local_key")?,
+                integration_key: row.try_get("integration_key")?,
+                direction: direction
+                    .and_then(|d| serde_json::from_value(serde_json::Value::String(d)).ok()),
+                action: row.try_get("action")?,
+                result: row.try_get("result")?,
+                changes: changes
+                    .and_then(|c| serde_json::from_str(&c).ok())
+                    .unwrap_or_default(),
+                message: row.try_get("message")?,
+                actor: row.try_get("actor")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,130 @@
+//! How far a mapping's synchronization has read each side: the watermarks of changes and
+//! of tombstones, and the records deferred until something they depend on is coupled.
+
+use super::{keys_in, now_millis};
+use crate::model::Side;
+use sqlx::{Any, AnyConnection, QueryBuilder, Row};
+
+/// What a watermark tracks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Records by modified-on value.
+    Changes,
+    /// Tombstones by deletion time.
+    Tombstones,
+}
+
+impl Stream {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stream::Changes => "changes",
+            Stream::Tombstones => "tombstones",
+        }
+    }
+}
+
+/// The last position read: a modified-on (or deletion) time and a key (or tombstone id).
+pub async fn watermark(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    stream: Stream,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "select modified, record_key from watermark where mapping = $1 and side = $2 and kind = $3",
+    )
+    .bind(mapping)
+    .bind(side.as_str())
+    .bind(stream.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// Moves a watermark.
+pub async fn set_watermark(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    stream: Stream,
+    position: (i64, &str),
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        r"insert into watermark (mapping, side, kind, modified, record_key) values ($1, $2, $3, $4, $5)
+          on conflict (mapping, side, kind) do update set modified = excluded.modified, record_key = excluded.record_key",
+    )
+    .bind(mapping)
+    .bind(side.as_str())
+    .bind(stream.as_str())
+    .bind(position.0)
+    .bind(position.1)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets a mapping's change watermarks, so the next run reads every record.
+pub async fn reset_changes(conn: &mut AnyConnection, mapping: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from watermark where mapping = $1 and kind = 'changes'")
+        .bind(mapping)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Remembers that the record `key` on `side` waits (`reason` says for what).
+pub async fn defer(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    key: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        r"insert into deferral (mapping, side, record_key, reason, since) values ($1, $2, $3, $4, $5)
+          on conflict (mapping, side, record_key) do update set reason = excluded.reason",
+    )
+    .bind(mapping)
+    .bind(side.as_str())
+    .bind(key)
+    .bind(reason)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets deferrals of `keys` on `side`.
+pub async fn undefer(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<(), sqlx::Error> {
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql = QueryBuilder::<Any>::new("delete from deferral where mapping = ");
+        sql.push_bind(mapping.to_string());
+        sql.push(" and side = ");
+        sql.push_bind(side.as_str());
+        sql.push(" and record_key in ");
+        keys_in(&mut sql, chunk);
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The keys waiting on `side`.
+pub async fn deferred(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select record_key from deferral where mapping = $1 and side = $2 order by record_key",
+    )
+    .bind(mapping)
+    .bind(side.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}

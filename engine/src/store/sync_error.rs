@@ -1,0 +1,270 @@
+//! Sync errors: the records whose synchronization failed and that need attention. One
+//! open error per record at most; it is resolved (kept, with who and when) once the
+//! record synchronizes or someone acts on it.
+
+use super::{keys_in, now_millis};
+use crate::model::{Side, SyncErrorKind, SyncErrorSummary};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, QueryBuilder, Row};
+
+/// An error to record.
+#[derive(Clone, Debug)]
+pub struct NewSyncError {
+    /// The coupling, when the records are coupled.
+    pub coupling_id: Option<i64>,
+    /// What went wrong.
+    pub kind: SyncErrorKind,
+    /// The side whose record was being synchronized.
+    pub side: Side,
+    /// The local key, when known.
+    pub local_key: Option<String>,
+    /// The integration key, when known.
+    pub integration_key: Option<String>,
+    /// What happened, in plain words.
+    pub message: String,
+    /// The fields concerned.
+    pub fields: Vec<String>,
+    /// The job that found it.
+    pub job_id: Option<i64>,
+    /// Whether scheduled synchronization now leaves the record alone.
+    pub skipped: bool,
+}
+
+/// An open error, as the engine needs to know it while synchronizing a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenError {
+    /// Its id.
+    pub id: i64,
+    /// The local key.
+    pub local_key: Option<String>,
+    /// The integration key.
+    pub integration_key: Option<String>,
+    /// The coupling.
+    pub coupling_id: Option<i64>,
+    /// Whether the record is left alone.
+    pub skipped: bool,
+    /// The message.
+    pub message: String,
+    /// Times in a row.
+    pub attempts: i64,
+}
+
+fn key_column(side: Side) -> &'static str {
+    match side {
+        Side::Local => "local_key",
+        Side::Integration => "integration_key",
+    }
+}
+
+/// The open errors of `mapping` whose `side` key is one of `keys`.
+pub async fn open_for(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<Vec<OpenError>, sqlx::Error> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql = QueryBuilder::<Any>::new(
+            "select id, local_key, integration_key, coupling_id, skipped, message, attempts from sync_error \
+             where resolved_at is null and mapping = ",
+        );
+        sql.push_bind(mapping.to_string());
+        sql.push(format!(" and {} in ", key_column(side)));
+        keys_in(&mut sql, chunk);
+        for row in sql.build().fetch_all(&mut *conn).await? {
+            found.push(OpenError {
+                id: row.try_get(0)?,
+                local_key: row.try_get(1)?,
+                integration_key: row.try_get(2)?,
+                coupling_id: row.try_get(3)?,
+                skipped: row.try_get::<i64, _>(4)? != 0,
+                message: row.try_get(5)?,
+                attempts: row.try_get(6)?,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Keys on `side` of records that are not coupled, failed, and are not skipped: the
+/// engine tries them again on the next run.
+pub async fn uncoupled_to_retry(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        r"select {} from sync_error
+          where resolved_at is null and mapping = $1 and side = $2 and coupling_id is null and skipped = 0",
+        key_column(side)
+    ))
+    .bind(mapping)
+    .bind(side.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<Option<String>, _>(0).ok().flatten())
+        .collect())
+}
+
+/// Records `error` for its record: updates the open error if there is one (counting the
+/// attempt when the kind and message repeat), else opens one. Answers the attempts.
+pub async fn record(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    error: &NewSyncError,
+) -> Result<i64, sqlx::Error> {
+    let now = now_millis();
+    let fields = serde_json::to_string(&error.fields).unwrap_or_default();
+    let existing = sqlx::query(
+        r"select id from sync_error where resolved_at is null and mapping = $1
+          and (local_key = $2 or integration_key = $3) order by id limit 1",
+    )
+    .bind(mapping)
+    .bind(error.local_key.clone())
+    .bind(error.integration_key.clone())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let row = match existing {
+        Some(row) => {
+            let id: i64 = row.try_get(0)?;
+            sqlx::query(
+                r"update sync_error set
+                      attempts = case when kind = $1 and message = $2 then attempts + 1 else 1 end,
+                      first_failed_at = case when kind = $1 and message = $2 then first_failed_at else $3 end,
+                      kind = $1, message = $2, failed_at = $3, fields = $4, coupling_id = $5,
+                      local_key = $6, integration_key = $7, job_id = $8, skipped = $9, side = $10,
+                      version = version + 1
+                  where id = $11
+                  returning attempts",
+            )
+            .bind(error.kind.as_str())
+            .bind(error.message.clone())
+            .bind(now)
+            .bind(fields)
+            .bind(error.coupling_id)
+            .bind(error.local_key.clone())
+            .bind(error.integration_key.clone())
+            .bind(error.job_id)
+            .bind(i64::from(error.skipped))
+            .bind(error.side.as_str())
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                r"insert into sync_error (mapping, coupling_id, kind, side, local_key, integration_key, message,
+                      fields, job_id, first_failed_at, failed_at, skipped)
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
+                  returning attempts",
+            )
+            .bind(mapping)
+            .bind(error.coupling_id)
+            .bind(error.kind.as_str())
+            .bind(error.side.as_str())
+            .bind(error.local_key.clone())
+            .bind(error.integration_key.clone())
+            .bind(error.message.clone())
+            .bind(fields)
+            .bind(error.job_id)
+            .bind(now)
+            .bind(i64::from(error.skipped))
+            .fetch_one(&mut *conn)
+            .await?
+        }
+    };
+    row.try_get(0)
+}
+
+/// Marks the open error `id` skipped (or not).
+pub async fn set_skipped(
+    conn: &mut AnyConnection,
+    id: i64,
+    skipped: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update sync_error set skipped = $1, version = version + 1 where id = $2")
+        .bind(i64::from(skipped))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Resolves the open errors `ids`, recording by whom.
+pub async fn resolve(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    for chunk in ids.chunks(super::CHUNK) {
+        let mut sql = QueryBuilder::<Any>::new("update sync_error set resolved_at = ");
+        sql.push_bind(now);
+        sql.push(", resolved_by = ");
+        sql.push_bind(by.to_string());
+        sql.push(", version = version + 1 where resolved_at is null and id in (");
+        let mut list = sql.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        sql.push(")");
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Which open errors to list.
+#[derive(Clone, Debug, Default)]
+pub struct ErrorFilter {
+    /// Only this mapping's.
+    pub mapping: Option<String>,
+    /// Only this kind.
+    pub kind: Option<SyncErrorKind>,
+}
+
+/// The open errors matching `filter`, newest first, `limit` at most.
+pub async fn list(
+    conn: &mut AnyConnection,
+    filter: &ErrorFilter,
+    limit: i64,
+) -> Result<Vec<SyncErrorSummary>, sqlx::Error> {
+    let mut sql = QueryBuilder::<Any>::new(
+        "select id, mapping, kind, side, local_key, integration_key, message, fields, coupling_id, failed_at, \
+         first_failed_at, attempts, skipped, version from sync_error where resolved_at is null",
+    );
+    if let Some(mapping) = &filter.mapping {
+        sql.push(" and mapping = ");
+        sql.push_bind(mapping.clone());
+    }
+    if let Some(kind) = filter.kind {
+        sql.push(" and kind = ");
+        sql.push_bind(kind.as_str().to_string());
+    }
+    sql.push(" order by failed_at desc, id desc limit ");
+    sql.push_bind(limit);
+    let rows = sql.build().fetch_all(&mut *conn).await?;
+    rows.iter().map(summary).collect()
+}
+
+fn summary(row: &AnyRow) -> Result<SyncErrorSummary, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let side: String = row.try_get("side")?;
+    let fields: Option<String> = row.try_get("fields")?;
+    Ok(SyncErrorSummary {
+        id: row.try_get("id")?,
+        mapping: row.try_get("mapping")?,
+        kind: SyncErrorKind::parse(&kind).unwrap_or(SyncErrorKind::Failed),
+        side: Side::parse(&side).unwrap_or(Side::Local),
+        local_key: row.try_get("local_key")?,
+        integration_key: row.try_get("integration_key")?,
+        message: row.try_get("message")?,
+        fields: fields
+            .and_then(|f| serde_json::from_str(&f).ok())
+            .unwrap_or_default(),
+        coupling_id: row.try_get("coupling_id")?,
+        failed_at: row.try_get("failed_at")?,
+        first_failed_at: row.try_get("first_failed_at")?,
+        attempts: row.try_get("attempts")?,
+        skipped: row.try_get::<i64, _>("skipped")? != 0,
+        version: row.try_get("version")?,
+    })
+}

@@ -1,0 +1,157 @@
+//! [`Value`]: one field's value as the engine sees it, whichever system it came from,
+//! and the column kinds a connector binds values as.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A field value. Numbers compare by value: `Int(2)` equals `Real(2.0)`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// No value.
+    #[default]
+    Null,
+    /// A whole number.
+    Int(i64),
+    /// A floating-point number.
+    Real(f64),
+    /// Text.
+    Text(String),
+}
+
+/// How a column stores its values; a value is converted to its column's kind before it
+/// is written, so a number read from one system lands in the other's text column as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Whole numbers (also booleans stored as 0/1).
+    Integer,
+    /// Floating-point numbers.
+    Real,
+    /// Text, and anything else.
+    Text,
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Text(a), Value::Text(b)) => a == b,
+            (Value::Real(a), Value::Real(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Value::Int(a), Value::Real(b)) | (Value::Real(b), Value::Int(a)) => (*a as f64) == *b,
+            _ => false,
+        }
+    }
+}
+
+impl Value {
+    /// Whether this is `Null` or empty text.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Value::Null => true,
+            Value::Text(text) => text.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The value as text, for value maps, matching and messages (`Null` is empty).
+    pub fn as_text(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Int(i) => i.to_string(),
+            Value::Real(r) => r.to_string(),
+            Value::Text(text) => text.clone(),
+        }
+    }
+
+    /// Converts to what a column of `kind` stores; `None` when it cannot (text that is
+    /// not a number, for a numeric column).
+    pub fn to_kind(&self, kind: ColumnKind) -> Option<Value> {
+        Some(match (self, kind) {
+            (Value::Null, _) => Value::Null,
+            (Value::Int(i), ColumnKind::Integer) => Value::Int(*i),
+            (Value::Int(i), ColumnKind::Real) => Value::Real(*i as f64),
+            (Value::Real(r), ColumnKind::Real) => Value::Real(*r),
+            (Value::Real(r), ColumnKind::Integer) if r.fract() == 0.0 => Value::Int(*r as i64),
+            (Value::Real(_), ColumnKind::Integer) => return None,
+            (Value::Text(t), ColumnKind::Integer) => Value::Int(t.trim().parse().ok()?),
+            (Value::Text(t), ColumnKind::Real) => Value::Real(t.trim().parse().ok()?),
+            (value, ColumnKind::Text) => Value::Text(value.as_text()),
+        })
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("(empty)"),
+            Value::Text(text) => write!(f, "{text:?}"),
+            other => f.write_str(&other.as_text()),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(text: &str) -> Value {
+        Value::Text(text.to_string())
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        Value::Int(i)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(r: f64) -> Value {
+        Value::Real(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert_eq!(Value::Int(2), Value::Real(2.0));
+        assert_ne!(Value::Int(2), Value::Text("2".into()));
+        assert_ne!(Value::Null, Value::Text(String::new()));
+    }
+
+    #[test]
+    fn conversion_to_a_column_kind() {
+        assert_eq!(
+            Value::Int(5).to_kind(ColumnKind::Real),
+            Some(Value::Real(5.0))
+        );
+        assert_eq!(
+            Value::Text(" 7 ".into()).to_kind(ColumnKind::Integer),
+            Some(Value::Int(7))
+        );
+        assert_eq!(
+            Value::Text("seven".into()).to_kind(ColumnKind::Integer),
+            None
+        );
+        assert_eq!(
+            Value::Real(1.5).to_kind(ColumnKind::Text),
+            Some(Value::Text("1.5".into()))
+        );
+        assert_eq!(Value::Real(1.5).to_kind(ColumnKind::Integer), None);
+    }
+
+    #[test]
+    fn json_round_trip_keeps_kinds() {
+        let values = vec![
+            Value::Null,
+            Value::Int(3),
+            Value::Real(2.5),
+            Value::Text("x".into()),
+        ];
+        let json = serde_json::to_string(&values).unwrap();
+        assert_eq!(json, r#"[null,3,2.5,"x"]"#);
+        let back: Vec<Value> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, values);
+    }
+}

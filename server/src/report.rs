@@ -1,0 +1,175 @@
+//! What the CLI prints: aligned text for people, or JSON with `--json`.
+
+use engine::model::{CouplingSummary, JobSummary, LogEntrySummary, SyncErrorSummary, format_time};
+use serde::Serialize;
+use std::io::Write;
+
+/// Prints `items` as JSON, or as text through `text`.
+pub fn print<T: Serialize>(
+    json: bool,
+    items: &[T],
+    text: fn(&[T]) -> String,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, items)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", text(items))?;
+    }
+    Ok(())
+}
+
+/// Lines of columns, each as wide as its widest cell.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| -> String {
+        let last = cells.len().saturating_sub(1);
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i == last {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        text.trim_end().to_string() + "\n"
+    };
+    let mut text = line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        text.push_str(&line(row));
+    }
+    text
+}
+
+/// Jobs with their counters.
+pub fn jobs(jobs: &[JobSummary]) -> String {
+    let mut text = String::new();
+    for job in jobs {
+        let seconds = match (job.started_at, job.finished_at) {
+            (Some(start), Some(end)) => format!(" in {:.2} s", (end - start) as f64 / 1000.0),
+            _ => String::new(),
+        };
+        text.push_str(&format!(
+            "{} (job {}): {}{seconds}\n",
+            job.mapping,
+            job.id,
+            job.state.as_str()
+        ));
+        let counters: Vec<String> = job
+            .counters
+            .named()
+            .iter()
+            .map(|(n, v)| format!("{n} {v}"))
+            .collect();
+        text.push_str(&format!("  {}\n", counters.join(", ")));
+        if let Some(message) = &job.message {
+            text.push_str(&format!("  {message}\n"));
+        }
+    }
+    text
+}
+
+/// Open sync errors.
+pub fn errors(errors: &[SyncErrorSummary]) -> String {
+    if errors.is_empty() {
+        return "No open sync errors.\n".into();
+    }
+    table(
+        &[
+            "ID",
+            "MAPPING",
+            "KIND",
+            "LOCAL",
+            "INTEGRATION",
+            "ATTEMPTS",
+            "FAILED ON",
+            "MESSAGE",
+        ],
+        errors
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.to_string(),
+                    e.mapping.clone(),
+                    e.kind.as_str().to_string() + if e.skipped { " (skipped)" } else { "" },
+                    e.local_key.clone().unwrap_or_else(|| "-".into()),
+                    e.integration_key.clone().unwrap_or_else(|| "-".into()),
+                    e.attempts.to_string(),
+                    format_time(e.failed_at),
+                    e.message.clone(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+/// A mapping's couplings.
+pub fn couplings(couplings: &[CouplingSummary]) -> String {
+    if couplings.is_empty() {
+        return "No couplings.\n".into();
+    }
+    table(
+        &[
+            "LOCAL",
+            "INTEGRATION",
+            "SKIPPED",
+            "TO INTEGRATION",
+            "FROM INTEGRATION",
+            "SYNCHRONIZED",
+        ],
+        couplings
+            .iter()
+            .map(|c| {
+                vec![
+                    c.local_key.clone(),
+                    c.integration_key.clone(),
+                    if c.skipped { "yes" } else { "no" }.into(),
+                    c.last_to_integration.clone().unwrap_or_else(|| "-".into()),
+                    c.last_from_integration
+                        .clone()
+                        .unwrap_or_else(|| "-".into()),
+                    c.synced_at
+                        .map(format_time)
+                        .unwrap_or_else(|| "pending".into()),
+                ]
+            })
+            .collect(),
+    )
+}
+
+/// A record's log, newest first.
+pub fn log(entries: &[LogEntrySummary]) -> String {
+    if entries.is_empty() {
+        return "No log entries for this record.\n".into();
+    }
+    let mut text = String::new();
+    for e in entries {
+        let direction = e.direction.map(|d| format!(" {d}")).unwrap_or_default();
+        let job = e.job_id.map(|j| format!(" job {j}")).unwrap_or_default();
+        text.push_str(&format!(
+            "{}  {}{direction}: {} by {}{job} (local {}, integration {})\n",
+            format_time(e.at),
+            e.action,
+            e.result,
+            e.actor,
+            e.local_key.as_deref().unwrap_or("-"),
+            e.integration_key.as_deref().unwrap_or("-"),
+        ));
+        for change in &e.changes {
+            text.push_str(&format!(
+                "    {}: {} → {}\n",
+                change.field, change.old, change.new
+            ));
+        }
+        if let Some(message) = &e.message {
+            text.push_str(&format!("    {message}\n"));
+        }
+    }
+    text
+}
