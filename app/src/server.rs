@@ -39,6 +39,7 @@ impl From<EngineError> for AppError {
                 message: error.to_string(),
             },
             EngineError::System { .. } => AppError::Unavailable(error.to_string()),
+            EngineError::Fault { .. } => AppError::Unavailable(error.to_string()),
             EngineError::Store(store) => {
                 tracing::error!(error = %store, "store failed");
                 AppError::Internal

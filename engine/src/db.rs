@@ -1,8 +1,10 @@
 //! Opening a SQLite or PostgreSQL database through sqlx's `Any` driver: shared by the
 //! store and the SQL connectors.
 
+use crate::value::{ColumnKind, Value};
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Arguments, Connection, Encode, Executor, Type};
 use std::time::Duration;
 
 /// Which database engine a URL names.
@@ -108,6 +110,160 @@ pub fn redact(url: &str) -> String {
 /// A table or column name quoted for SQL (names with quotes are refused by the configuration).
 pub(crate) fn quote(name: &str) -> String {
     format!("\"{name}\"")
+}
+
+/// A statement built piece by piece with `$1, $2, …` placeholders, which both SQLite and
+/// PostgreSQL accept. (sqlx's `QueryBuilder` writes `?` for the `Any` driver, which
+/// PostgreSQL refuses.)
+pub(crate) struct Sql {
+    text: String,
+    args: AnyArguments<'static>,
+    count: usize,
+}
+
+impl Sql {
+    /// A statement starting with `text`.
+    pub fn new(text: impl Into<String>) -> Sql {
+        Sql {
+            text: text.into(),
+            args: AnyArguments::default(),
+            count: 0,
+        }
+    }
+
+    /// Appends SQL text.
+    pub fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind<T>(&mut self, value: T) -> &mut Sql
+    where
+        T: 'static + Encode<'static, Any> + Type<Any>,
+    {
+        self.count += 1;
+        self.text.push('$');
+        self.text.push_str(&self.count.to_string());
+        // Encoding into `Any`'s buffer only records the value; it cannot fail.
+        let _ = self.args.add(value);
+        self
+    }
+
+    /// Appends `(a, b, …)`, writing each item with `each`.
+    pub fn list<I: IntoIterator>(
+        &mut self,
+        items: I,
+        mut each: impl FnMut(&mut Sql, I::Item),
+    ) -> &mut Sql {
+        self.text.push('(');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            each(self, item);
+        }
+        self.text.push(')');
+        self
+    }
+
+    /// Appends `(k1, k2, …)` with the keys bound as text.
+    pub fn keys(&mut self, keys: &[String]) -> &mut Sql {
+        self.list(keys, |sql, key| {
+            sql.bind(key.clone());
+        })
+    }
+
+    /// Appends `values (…), (…)`: one row per item, written by `row` as a list's items.
+    pub fn values<I: IntoIterator>(
+        &mut self,
+        rows: I,
+        mut row: impl FnMut(&mut Row<'_>, I::Item),
+    ) -> &mut Sql {
+        self.text.push_str("values ");
+        for (i, item) in rows.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.text.push('(');
+            let mut cells = Row {
+                sql: self,
+                first: true,
+            };
+            row(&mut cells, item);
+            self.text.push(')');
+        }
+        self
+    }
+
+    /// Appends a placeholder bound to `value` as a column of `kind` stores it (a NULL
+    /// carries the column's type, which PostgreSQL needs).
+    pub fn value(&mut self, value: Value, kind: ColumnKind) -> &mut Sql {
+        match value {
+            Value::Null => match kind {
+                ColumnKind::Integer => self.bind(None::<i64>),
+                ColumnKind::Real => self.bind(None::<f64>),
+                ColumnKind::Text => self.bind(None::<String>),
+            },
+            Value::Int(i) => self.bind(i),
+            Value::Real(r) => self.bind(r),
+            Value::Text(t) => self.bind(t),
+        }
+    }
+
+    /// Appends a placeholder bound to `key`, as a number for a numeric key column.
+    pub fn key(&mut self, key: &str, kind: ColumnKind) -> &mut Sql {
+        match Value::Text(key.to_string()).to_kind(kind) {
+            Some(Value::Int(i)) => self.bind(i),
+            _ => self.bind(key.to_string()),
+        }
+    }
+
+    /// Runs the statement; answers the rows it changed.
+    pub async fn execute(self, conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query_with(&self.text, self.args)
+            .execute(conn)
+            .await?
+            .rows_affected())
+    }
+
+    /// Runs the query; answers every row.
+    pub async fn fetch_all(self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>, sqlx::Error> {
+        sqlx::query_with(&self.text, self.args)
+            .fetch_all(conn)
+            .await
+    }
+}
+
+/// The cells of one row of [`Sql::values`].
+pub(crate) struct Row<'a> {
+    sql: &'a mut Sql,
+    first: bool,
+}
+
+impl Row<'_> {
+    /// Appends a cell bound to `value`.
+    pub fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'static + Encode<'static, Any> + Type<Any>,
+    {
+        if !self.first {
+            self.sql.text.push_str(", ");
+        }
+        self.first = false;
+        self.sql.bind(value);
+        self
+    }
+
+    /// Appends a cell bound to `value` as a column of `kind` stores it.
+    pub fn value(&mut self, value: Value, kind: ColumnKind) -> &mut Self {
+        if !self.first {
+            self.sql.text.push_str(", ");
+        }
+        self.first = false;
+        self.sql.value(value, kind);
+        self
+    }
 }
 
 #[cfg(test)]

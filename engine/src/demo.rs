@@ -4,8 +4,9 @@
 //! applications do, and a `coupler.toml` that maps them. `simulate` then edits both
 //! the way people do.
 
+use crate::db::Sql;
 use crate::db::{Backend, OpenError, open_pool};
-use sqlx::{Any, AnyPool, Executor, QueryBuilder, Row};
+use sqlx::{AnyPool, Executor, Row};
 use std::path::{Path, PathBuf};
 
 /// What `create` made.
@@ -79,7 +80,8 @@ pub async fn create(dir: &Path, customers: u64) -> Result<DemoSummary, DemoError
     )
     .await?;
     summary.config = dir.join("coupler.toml");
-    std::fs::write(&summary.config, CONFIG).map_err(|source| DemoError::Io {
+    let text = config("sqlite://erp.db", "sqlite://crm.db", "sqlite://coupler.db");
+    std::fs::write(&summary.config, text).map_err(|source| DemoError::Io {
         path: summary.config.clone(),
         source,
     })?;
@@ -247,19 +249,18 @@ async fn insert_customers(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut sql = QueryBuilder::<Any>::new(
-        "insert into customer (no, name, address, city, phone, email, credit_limit) ",
-    );
-    sql.push_values(rows, |mut b, c| {
-        b.push_bind(c.no.clone())
-            .push_bind(c.name.clone())
-            .push_bind(c.address.clone())
-            .push_bind(c.city.clone())
-            .push_bind(c.phone.clone())
-            .push_bind(c.email.clone())
-            .push_bind(c.credit_limit);
+    let mut sql =
+        Sql::new("insert into customer (no, name, address, city, phone, email, credit_limit) ");
+    sql.values(rows, |b, c| {
+        b.bind(c.no.clone())
+            .bind(c.name.clone())
+            .bind(c.address.clone())
+            .bind(c.city.clone())
+            .bind(c.phone.clone())
+            .bind(c.email.clone())
+            .bind(c.credit_limit);
     });
-    sql.build().execute(&mut *conn).await?;
+    sql.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -272,14 +273,13 @@ async fn insert_rows<const N: usize>(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut sql =
-        QueryBuilder::<Any>::new(format!("insert into {table} ({}) ", columns.join(", ")));
-    sql.push_values(rows, |mut b, row| {
+    let mut sql = Sql::new(format!("insert into {table} ({}) ", columns.join(", ")));
+    sql.values(rows, |b, row| {
         for value in row {
-            b.push_bind(value.clone());
+            b.bind(value.clone());
         }
     });
-    sql.build().execute(&mut *conn).await?;
+    sql.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -605,19 +605,28 @@ pub async fn simulate_dir(dir: &Path, seed: u64) -> Result<Simulation, DemoError
     .await
 }
 
-const CONFIG: &str = r#"# Coupler demo: an ERP (erp.db) and a CRM (crm.db) kept in sync.
+/// The demo's `coupler.toml` for systems at `erp_url` and `crm_url` and the store at
+/// `store_url` (relative SQLite paths are relative to the file).
+pub fn config(erp_url: &str, crm_url: &str, store_url: &str) -> String {
+    format!(
+        r#"# Coupler demo: an ERP and a CRM kept in sync.
 
 [store]
-url = "sqlite://coupler.db"
+url = "{store_url}"
 
 [systems.erp]
-url = "sqlite://erp.db"
+url = "{erp_url}"
 tombstones = "tombstone"
 
 [systems.crm]
-url = "sqlite://crm.db"
+url = "{crm_url}"
 tombstones = "tombstone"
 
+{MAPPINGS}"#
+    )
+}
+
+const MAPPINGS: &str = r#"
 [[mapping]]
 name = "CUSTOMER"
 direction = "bidirectional"

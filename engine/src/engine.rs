@@ -9,7 +9,7 @@ use crate::model::{
 use crate::store::sync_error::ErrorFilter;
 use crate::store::{MappingState, Store, StoreError, coupling, job, log, sync_error};
 use crate::sync::plan::Compiled;
-use crate::sync::{Run, RunError, job_kind, run_mapping};
+use crate::sync::{FaultPoint, Run, RunError, job_kind, run_mapping};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +33,14 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A fault test stopped the run.
+    #[error("mapping {mapping}: {point}")]
+    Fault {
+        /// The mapping.
+        mapping: String,
+        /// Where it stopped.
+        point: String,
+    },
 }
 
 impl From<sqlx::Error> for EngineError {
@@ -116,6 +124,7 @@ struct Inner {
     store: Store,
     systems: tokio::sync::Mutex<Systems>,
     running: Mutex<BTreeSet<String>>,
+    fault: Mutex<Option<FaultPoint>>,
 }
 
 /// Releases a mapping's run lock when the run ends, however it ends.
@@ -152,6 +161,7 @@ impl Engine {
                 store,
                 systems: tokio::sync::Mutex::new(systems),
                 running: Mutex::new(BTreeSet::new()),
+                fault: Mutex::new(None),
             }),
         })
     }
@@ -240,6 +250,7 @@ impl Engine {
         let (state, message) = match self.run_job(mapping, job_id, full, actor).await {
             Ok(()) => (JobState::Succeeded, None),
             Err(EngineError::System { source, .. }) => (JobState::Failed, Some(source.to_string())),
+            Err(EngineError::Fault { point, .. }) => (JobState::Failed, Some(point)),
             Err(EngineError::Store(error)) => {
                 tracing::error!(mapping = %name, %error, "synchronization stopped: the store failed");
                 (JobState::Failed, Some(format!("the store failed: {error}")))
@@ -270,7 +281,9 @@ impl Engine {
             let integration = systems.connector(&mapping.integration.system);
             (compiled, local, integration)
         };
+        let fault = self.inner.fault.lock().ok().and_then(|mut f| f.take());
         let mut run = Run {
+            fault,
             store: &self.inner.store,
             compiled: &compiled,
             local: local.as_ref(),
@@ -287,7 +300,19 @@ impl Engine {
                     source,
                 },
                 RunError::Store(error) => EngineError::Store(error),
+                fault @ RunError::Fault(_) => EngineError::Fault {
+                    mapping: mapping.name.clone(),
+                    point: fault.to_string(),
+                },
             })
+    }
+
+    /// Makes the next run stop at `point` as if the process died there: for fault tests,
+    /// which then run again and check that nothing was lost or duplicated.
+    pub fn inject_fault(&self, point: FaultPoint) {
+        if let Ok(mut fault) = self.inner.fault.lock() {
+            *fault = Some(point);
+        }
     }
 
     fn claim(&self, name: &str) -> Result<Running<'_>, EngineError> {

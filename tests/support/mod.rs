@@ -6,6 +6,8 @@
     reason = "each test binary uses a different part of the support"
 )]
 
+pub mod world;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -67,15 +69,25 @@ pub fn postgres_admin_url() -> String {
 
 /// A new, empty store database of `kind`; answers its URL.
 pub async fn fresh_store_url(kind: StoreKind, dir: &Path) -> String {
+    fresh_database(kind, dir, "store").await
+}
+
+/// A new, empty database of `kind` named after `dir` and `label`; answers its URL.
+pub async fn fresh_database(kind: StoreKind, dir: &Path, label: &str) -> String {
     match kind {
-        StoreKind::Sqlite => format!("sqlite://{}", dir.join("store.db").display()),
+        StoreKind::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("{label}.db")).display()
+        ),
         StoreKind::Postgres => {
             let admin = postgres_admin_url();
-            let name = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .expect("temporary folder name")
-                .replace('-', "_");
+            let name = format!(
+                "{}_{label}",
+                dir.file_name()
+                    .and_then(|n| n.to_str())
+                    .expect("temporary folder name")
+                    .replace('-', "_")
+            );
             let mut connection = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
                 panic!(
                     "PostgreSQL is needed at {admin} (set COUPLER_TEST_POSTGRES_URL, or run `make test`, which starts one): {e}"

@@ -112,3 +112,13 @@ create table deferral (
     since bigint not null,
     primary key (mapping, side, record_key)
 );
+
+-- Records left uncoupled (Remove Coupling, or a deletion policy) as they were then:
+-- read again unchanged, they are not created anew on the other side.
+create table uncoupled_record (
+    mapping text not null,
+    side text not null,
+    record_key text not null,
+    modified bigint not null,
+    primary key (mapping, side, record_key)
+);

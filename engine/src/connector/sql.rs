@@ -6,12 +6,11 @@
 use super::{
     ChangeCursor, Connector, ConnectorError, Record, TableSpec, Tombstone, WriteOp, WriteOutcome,
 };
-use crate::db::{Backend, OpenError, open_pool, quote, redact};
+use crate::db::{Backend, OpenError, Sql, open_pool, quote, redact};
 use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
-use sqlx::any::{AnyArguments, AnyRow, AnyTypeInfoKind};
-use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AnyPool, Column, Executor, QueryBuilder, Row, ValueRef};
+use sqlx::any::{AnyRow, AnyTypeInfoKind};
+use sqlx::{AnyConnection, AnyPool, Column, Executor, Row, ValueRef};
 
 /// Most rows a single statement carries: well inside both databases' parameter limits.
 const CHUNK: usize = 400;
@@ -88,30 +87,22 @@ impl SqlConnector {
     ) -> Result<Vec<Record>, ConnectorError> {
         let mut records = Vec::with_capacity(values.len());
         for chunk in values.chunks(CHUNK) {
-            let mut sql = QueryBuilder::<Any>::new(format!(
-                "select {} from {} where {} in (",
+            // A value the column cannot hold matches nothing.
+            let wanted: Vec<Value> = chunk.iter().filter_map(|v| v.to_kind(kind)).collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let mut sql = Sql::new(format!(
+                "select {} from {} where {} in ",
                 Self::select_list(spec),
                 quote(&spec.table),
                 quote(column)
             ));
-            let mut any = false;
-            let mut list = sql.separated(", ");
-            for value in chunk {
-                // A value the column cannot hold matches nothing.
-                if let Some(value) = value.to_kind(kind) {
-                    push_value(&mut list, value, kind);
-                    any = true;
-                }
-            }
-            if !any {
-                continue;
-            }
-            sql.push(")");
-            let rows = sql
-                .build()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.failed(e))?;
+            sql.list(wanted, |sql, value| {
+                sql.value(value, kind);
+            });
+            let mut conn = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+            let rows = sql.fetch_all(&mut conn).await.map_err(|e| self.failed(e))?;
             for row in &rows {
                 records.push(record(row, spec).map_err(|e| self.failed(e))?);
             }
@@ -192,31 +183,25 @@ impl Connector for SqlConnector {
         limit: usize,
     ) -> Result<Vec<Record>, ConnectorError> {
         let (modified, key) = (quote(&spec.modified), quote(&spec.key));
-        let mut sql = QueryBuilder::<Any>::new(format!(
+        let mut sql = Sql::new(format!(
             "select {} from {} where {modified} >= ",
             Self::select_list(spec),
             quote(&spec.table)
         ));
-        sql.push_bind(since);
+        sql.bind(since);
         if let Some(cursor) = cursor {
-            sql.push(format!(" and ({modified} > "));
-            sql.push_bind(cursor.modified);
-            sql.push(format!(" or ({modified} = "));
-            sql.push_bind(cursor.modified);
-            sql.push(format!(" and {key} > "));
-            match Value::Text(cursor.key.clone()).to_kind(spec.key_kind) {
-                Some(Value::Int(i)) => sql.push_bind(i),
-                _ => sql.push_bind(cursor.key.clone()),
-            };
+            sql.push(&format!(" and ({modified} > "))
+                .bind(cursor.modified);
+            sql.push(&format!(" or ({modified} = "))
+                .bind(cursor.modified);
+            sql.push(&format!(" and {key} > "));
+            sql.key(&cursor.key, spec.key_kind);
             sql.push("))");
         }
-        sql.push(format!(" order by {modified}, {key} limit "));
-        sql.push_bind(limit as i64);
-        let rows = sql
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.failed(e))?;
+        sql.push(&format!(" order by {modified}, {key} limit "))
+            .bind(limit as i64);
+        let mut conn = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+        let rows = sql.fetch_all(&mut conn).await.map_err(|e| self.failed(e))?;
         rows.iter()
             .map(|row| record(row, spec).map_err(|e| self.failed(e)))
             .collect()
@@ -284,23 +269,17 @@ impl Connector for SqlConnector {
             .collect();
         let mut modified = std::collections::HashMap::with_capacity(written.len());
         for chunk in written.chunks(CHUNK) {
-            let mut sql = QueryBuilder::<Any>::new(format!(
-                "select {}, {} from {} where {} in (",
+            let mut sql = Sql::new(format!(
+                "select {}, {} from {} where {} in ",
                 quote(&spec.key),
                 quote(&spec.modified),
                 quote(&spec.table),
                 quote(&spec.key)
             ));
-            let mut list = sql.separated(", ");
-            for key in chunk {
-                push_key(&mut list, key, spec.key_kind);
-            }
-            sql.push(")");
-            let rows = sql
-                .build()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.failed(e))?;
+            sql.list(chunk, |sql, key| {
+                sql.key(key, spec.key_kind);
+            });
+            let rows = sql.fetch_all(&mut tx).await.map_err(|e| self.failed(e))?;
             for row in &rows {
                 let key = key_text(row, 0).map_err(|e| self.failed(e))?;
                 let value: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
@@ -448,35 +427,32 @@ impl SqlConnector {
         }
         for (columns, members) in groups {
             let statement = |rows: &[usize]| {
-                let mut sql = QueryBuilder::<Any>::new(format!(
+                let mut sql = Sql::new(format!(
                     "insert into {} ({}",
                     quote(&spec.table),
                     quote(&spec.key)
                 ));
                 for &c in &columns {
-                    sql.push(", ");
-                    sql.push(quote(&spec.columns[c]));
+                    sql.push(", ").push(&quote(&spec.columns[c]));
                 }
                 sql.push(") ");
-                sql.push_values(rows, |mut row, &i| {
+                sql.values(rows, |row, &i| {
                     let Some(Prepared::Create { key, values, .. }) = &prepared[i] else {
-                        unreachable!()
+                        unreachable!("only creates are grouped")
                     };
-                    push_value_sep(&mut row, key.clone(), spec.key_kind);
+                    row.value(key.clone(), spec.key_kind);
                     for (value, &c) in values.iter().zip(&columns) {
-                        push_value_sep(&mut row, value.clone(), spec.kinds[c]);
+                        row.value(value.clone(), spec.kinds[c]);
                     }
                 });
                 sql
             };
-            let mut whole = statement(&members);
-            if let Err(error) = attempt(tx, whole.build()).await {
+            if let Err(error) = attempt(tx, statement(&members)).await {
                 if !is_refusal(&error) {
                     return Err(self.failed(error));
                 }
                 for &i in &members {
-                    let mut single = statement(&[i]);
-                    if let Err(error) = attempt(tx, single.build()).await {
+                    if let Err(error) = attempt(tx, statement(&[i])).await {
                         if !is_refusal(&error) {
                             return Err(self.failed(error));
                         }
@@ -499,42 +475,43 @@ impl SqlConnector {
         outcomes: &mut [Option<WriteOutcome>],
     ) -> Result<(), ConnectorError> {
         for &i in indexes {
-            let mut sql = match &prepared[i] {
+            let sql = match &prepared[i] {
                 Some(Prepared::Update {
                     key,
                     expected,
                     columns,
                     values,
                 }) => {
-                    let mut sql =
-                        QueryBuilder::<Any>::new(format!("update {} set ", quote(&spec.table)));
-                    let mut set = sql.separated(", ");
-                    for (value, &c) in values.iter().zip(columns) {
-                        set.push(format!("{} = ", quote(&spec.columns[c])));
-                        push_value_unseparated(&mut set, value.clone(), spec.kinds[c]);
+                    let mut sql = Sql::new(format!("update {} set ", quote(&spec.table)));
+                    for (n, (value, &c)) in values.iter().zip(columns).enumerate() {
+                        if n > 0 {
+                            sql.push(", ");
+                        }
+                        sql.push(&format!("{} = ", quote(&spec.columns[c])));
+                        sql.value(value.clone(), spec.kinds[c]);
                     }
                     if columns.is_empty() {
                         // Nothing to set: touch the key so the optimistic check still runs.
-                        set.push(format!("{} = {}", quote(&spec.key), quote(&spec.key)));
+                        sql.push(&format!("{} = {}", quote(&spec.key), quote(&spec.key)));
                     }
-                    sql.push(format!(" where {} = ", quote(&spec.key)));
-                    push_bind_value(&mut sql, key.clone(), spec.key_kind);
-                    sql.push(format!(" and {} = ", quote(&spec.modified)));
-                    sql.push_bind(*expected);
+                    sql.push(&format!(" where {} = ", quote(&spec.key)));
+                    sql.value(key.clone(), spec.key_kind);
+                    sql.push(&format!(" and {} = ", quote(&spec.modified)))
+                        .bind(*expected);
                     sql
                 }
                 Some(Prepared::Delete { key }) => {
-                    let mut sql = QueryBuilder::<Any>::new(format!(
+                    let mut sql = Sql::new(format!(
                         "delete from {} where {} = ",
                         quote(&spec.table),
                         quote(&spec.key)
                     ));
-                    push_bind_value(&mut sql, key.clone(), spec.key_kind);
+                    sql.value(key.clone(), spec.key_kind);
                     sql
                 }
                 _ => continue,
             };
-            match attempt(tx, sql.build()).await {
+            match attempt(tx, sql).await {
                 Ok(0) => outcomes[i] = Some(WriteOutcome::Changed),
                 Ok(_) => {}
                 Err(error) if is_refusal(&error) => {
@@ -549,15 +526,12 @@ impl SqlConnector {
 
 /// Runs one statement inside a savepoint, so that a refused statement leaves the
 /// transaction usable (PostgreSQL aborts a transaction on any error otherwise).
-async fn attempt<'q>(
-    tx: &mut AnyConnection,
-    query: Query<'q, Any, AnyArguments<'q>>,
-) -> Result<u64, sqlx::Error> {
+async fn attempt(tx: &mut AnyConnection, statement: Sql) -> Result<u64, sqlx::Error> {
     tx.execute("savepoint coupler_write").await?;
-    match query.execute(&mut *tx).await {
-        Ok(result) => {
+    match statement.execute(&mut *tx).await {
+        Ok(rows) => {
             tx.execute("release savepoint coupler_write").await?;
-            Ok(result.rows_affected())
+            Ok(rows)
         }
         Err(error) => {
             tx.execute("rollback to savepoint coupler_write").await?;
@@ -623,70 +597,4 @@ fn value_at(row: &AnyRow, i: usize) -> Result<Value, sqlx::Error> {
         AnyTypeInfoKind::Null => Value::Null,
         _ => Value::Text(row.try_get(i)?),
     })
-}
-
-fn push_key(
-    list: &mut sqlx::query_builder::Separated<'_, '_, Any, &'static str>,
-    key: &str,
-    kind: ColumnKind,
-) {
-    match Value::Text(key.to_string()).to_kind(kind) {
-        Some(Value::Int(i)) => list.push_bind(i),
-        _ => list.push_bind(key.to_string()),
-    };
-}
-
-fn push_value(
-    list: &mut sqlx::query_builder::Separated<'_, '_, Any, &'static str>,
-    value: Value,
-    kind: ColumnKind,
-) {
-    match value {
-        Value::Null => match kind {
-            ColumnKind::Integer => list.push_bind(None::<i64>),
-            ColumnKind::Real => list.push_bind(None::<f64>),
-            ColumnKind::Text => list.push_bind(None::<String>),
-        },
-        Value::Int(i) => list.push_bind(i),
-        Value::Real(r) => list.push_bind(r),
-        Value::Text(t) => list.push_bind(t),
-    };
-}
-
-fn push_value_sep(
-    list: &mut sqlx::query_builder::Separated<'_, '_, Any, &'static str>,
-    value: Value,
-    kind: ColumnKind,
-) {
-    push_value(list, value, kind);
-}
-
-fn push_value_unseparated(
-    list: &mut sqlx::query_builder::Separated<'_, '_, Any, &'static str>,
-    value: Value,
-    kind: ColumnKind,
-) {
-    match value {
-        Value::Null => match kind {
-            ColumnKind::Integer => list.push_bind_unseparated(None::<i64>),
-            ColumnKind::Real => list.push_bind_unseparated(None::<f64>),
-            ColumnKind::Text => list.push_bind_unseparated(None::<String>),
-        },
-        Value::Int(i) => list.push_bind_unseparated(i),
-        Value::Real(r) => list.push_bind_unseparated(r),
-        Value::Text(t) => list.push_bind_unseparated(t),
-    };
-}
-
-fn push_bind_value(sql: &mut QueryBuilder<'_, Any>, value: Value, kind: ColumnKind) {
-    match value {
-        Value::Null => match kind {
-            ColumnKind::Integer => sql.push_bind(None::<i64>),
-            ColumnKind::Real => sql.push_bind(None::<f64>),
-            ColumnKind::Text => sql.push_bind(None::<String>),
-        },
-        Value::Int(i) => sql.push_bind(i),
-        Value::Real(r) => sql.push_bind(r),
-        Value::Text(t) => sql.push_bind(t),
-    };
 }

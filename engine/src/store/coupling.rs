@@ -1,12 +1,13 @@
 //! Couplings: the lasting link between a local and an integration record of a mapping,
 //! with the state of their last synchronization.
 
-use super::{keys_in, now_millis};
+use super::now_millis;
+use crate::db::Sql;
 use crate::model::{CouplingSummary, Side};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, QueryBuilder, Row};
+use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
 /// The field values of both records at the last successful synchronization: the base of
@@ -119,12 +120,11 @@ pub async fn by_keys(
 ) -> Result<Vec<Coupling>, sqlx::Error> {
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(super::CHUNK) {
-        let mut sql =
-            QueryBuilder::<Any>::new(format!("select {COLUMNS} from coupling where mapping = "));
-        sql.push_bind(mapping.to_string());
-        sql.push(format!(" and {} in ", key_column(side)));
-        keys_in(&mut sql, chunk);
-        for row in sql.build().fetch_all(&mut *conn).await? {
+        let mut sql = Sql::new(format!("select {COLUMNS} from coupling where mapping = "));
+        sql.bind(mapping.to_string());
+        sql.push(&format!(" and {} in ", key_column(side)));
+        sql.keys(chunk);
+        for row in sql.fetch_all(&mut *conn).await? {
             found.push(coupling(&row)?);
         }
     }
@@ -150,15 +150,15 @@ pub async fn translate(
 ) -> Result<BTreeMap<String, String>, sqlx::Error> {
     let mut map = BTreeMap::new();
     for chunk in keys.chunks(super::CHUNK) {
-        let mut sql = QueryBuilder::<Any>::new(format!(
+        let mut sql = Sql::new(format!(
             "select {}, {} from coupling where pending is null and mapping = ",
             key_column(side),
             key_column(side.other())
         ));
-        sql.push_bind(mapping.to_string());
-        sql.push(format!(" and {} in ", key_column(side)));
-        keys_in(&mut sql, chunk);
-        for row in sql.build().fetch_all(&mut *conn).await? {
+        sql.bind(mapping.to_string());
+        sql.push(&format!(" and {} in ", key_column(side)))
+            .keys(chunk);
+        for row in sql.fetch_all(&mut *conn).await? {
             map.insert(row.try_get(0)?, row.try_get(1)?);
         }
     }
@@ -174,14 +174,14 @@ pub async fn coupled_among(
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut coupled = Vec::new();
     for chunk in keys.chunks(super::CHUNK) {
-        let mut sql = QueryBuilder::<Any>::new(format!(
+        let mut sql = Sql::new(format!(
             "select {} from coupling where mapping = ",
             key_column(side)
         ));
-        sql.push_bind(mapping.to_string());
-        sql.push(format!(" and {} in ", key_column(side)));
-        keys_in(&mut sql, chunk);
-        for row in sql.build().fetch_all(&mut *conn).await? {
+        sql.bind(mapping.to_string());
+        sql.push(&format!(" and {} in ", key_column(side)));
+        sql.keys(chunk);
+        for row in sql.fetch_all(&mut *conn).await? {
             coupled.push(row.try_get(0)?);
         }
     }
@@ -208,18 +208,18 @@ pub async fn insert(
     let now = now_millis();
     let mut ids = Vec::with_capacity(couplings.len());
     for chunk in couplings.chunks(super::CHUNK) {
-        let mut sql = QueryBuilder::<Any>::new(
+        let mut sql = Sql::new(
             "insert into coupling (mapping, local_key, integration_key, pending, created_at) ",
         );
-        sql.push_values(chunk, |mut row, c| {
-            row.push_bind(mapping.to_string())
-                .push_bind(c.local_key.clone())
-                .push_bind(c.integration_key.clone())
-                .push_bind(c.pending.map(|s| s.as_str().to_string()))
-                .push_bind(now);
+        sql.values(chunk, |row, c| {
+            row.bind(mapping.to_string())
+                .bind(c.local_key.clone())
+                .bind(c.integration_key.clone())
+                .bind(c.pending.map(|s| s.as_str().to_string()))
+                .bind(now);
         });
         sql.push(" returning id");
-        for row in sql.build().fetch_all(&mut *conn).await? {
+        for row in sql.fetch_all(&mut *conn).await? {
             ids.push(row.try_get(0)?);
         }
     }

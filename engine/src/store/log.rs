@@ -1,8 +1,9 @@
 //! The per-record synchronization log: every decision that changes or fails a record.
 
 use super::now_millis;
+use crate::db::Sql;
 use crate::model::{Direction, FieldChange, LogEntrySummary, Side};
-use sqlx::{Any, AnyConnection, QueryBuilder, Row};
+use sqlx::{AnyConnection, Row};
 
 /// An entry to write.
 #[derive(Clone, Debug)]
@@ -35,28 +36,28 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     let now = now_millis();
     for chunk in entries.chunks(super::CHUNK) {
-        let mut sql = QueryBuilder::<Any>::new(
+        let mut sql = Sql::new(
             "insert into log_entry (mapping, job_id, at, local_key, integration_key, direction, action, result, \
              changes, message, actor) ",
         );
-        sql.push_values(chunk, |mut row, e| {
-            row.push_bind(mapping.to_string())
-                .push_bind(e.job_id)
-                .push_bind(now)
-                .push_bind(e.local_key.clone())
-                .push_bind(e.integration_key.clone())
-                .push_bind(e.direction.map(|d| d.as_str().to_string()))
-                .push_bind(e.action)
-                .push_bind(e.result)
-                .push_bind(if e.changes.is_empty() {
+        sql.values(chunk, |row, e| {
+            row.bind(mapping.to_string())
+                .bind(e.job_id)
+                .bind(now)
+                .bind(e.local_key.clone())
+                .bind(e.integration_key.clone())
+                .bind(e.direction.map(|d| d.as_str().to_string()))
+                .bind(e.action)
+                .bind(e.result)
+                .bind(if e.changes.is_empty() {
                     None
                 } else {
                     serde_json::to_string(&e.changes).ok()
                 })
-                .push_bind(e.message.clone())
-                .push_bind(e.actor.clone());
+                .bind(e.message.clone())
+                .bind(e.actor.clone());
         });
-        sql.build().execute(&mut *conn).await?;
+        sql.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ pub use crate::db::Backend;
 use crate::db::{OpenError, open_pool, redact};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, QueryBuilder, Row, Transaction};
+use sqlx::{Any, AnyPool, Row, Transaction};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -152,13 +152,3 @@ pub fn now_millis() -> i64 {
 
 /// Most keys one statement carries.
 pub(crate) const CHUNK: usize = 500;
-
-/// Appends `(k1, k2, …)` with the keys bound.
-pub(crate) fn keys_in(sql: &mut QueryBuilder<'_, Any>, keys: &[String]) {
-    sql.push("(");
-    let mut list = sql.separated(", ");
-    for key in keys {
-        list.push_bind(key.clone());
-    }
-    sql.push(")");
-}

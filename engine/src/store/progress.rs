@@ -1,9 +1,10 @@
 //! How far a mapping's synchronization has read each side: the watermarks of changes and
 //! of tombstones, and the records deferred until something they depend on is coupled.
 
-use super::{keys_in, now_millis};
+use super::now_millis;
+use crate::db::Sql;
 use crate::model::Side;
-use sqlx::{Any, AnyConnection, QueryBuilder, Row};
+use sqlx::{AnyConnection, Row};
 
 /// What a watermark tracks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,13 +103,12 @@ pub async fn undefer(
     keys: &[String],
 ) -> Result<(), sqlx::Error> {
     for chunk in keys.chunks(super::CHUNK) {
-        let mut sql = QueryBuilder::<Any>::new("delete from deferral where mapping = ");
-        sql.push_bind(mapping.to_string());
-        sql.push(" and side = ");
-        sql.push_bind(side.as_str());
-        sql.push(" and record_key in ");
-        keys_in(&mut sql, chunk);
-        sql.build().execute(&mut *conn).await?;
+        let mut sql = Sql::new("delete from deferral where mapping = ");
+        sql.bind(mapping.to_string())
+            .push(" and side = ")
+            .bind(side.as_str());
+        sql.push(" and record_key in ").keys(chunk);
+        sql.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -127,4 +127,66 @@ pub async fn deferred(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// Remembers that the record `key` on `side` was left uncoupled while its modified-on
+/// value was `modified`.
+pub async fn remember_uncoupled(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    key: &str,
+    modified: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        r"insert into uncoupled_record (mapping, side, record_key, modified) values ($1, $2, $3, $4)
+          on conflict (mapping, side, record_key) do update set modified = excluded.modified",
+    )
+    .bind(mapping)
+    .bind(side.as_str())
+    .bind(key)
+    .bind(modified)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Of `keys` on `side`, those left uncoupled, with their modified-on value then.
+pub async fn uncoupled_among(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql =
+            Sql::new("select record_key, modified from uncoupled_record where mapping = ");
+        sql.bind(mapping.to_string())
+            .push(" and side = ")
+            .bind(side.as_str());
+        sql.push(" and record_key in ").keys(chunk);
+        for row in sql.fetch_all(&mut *conn).await? {
+            found.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Forgets that `keys` on `side` were left uncoupled (they are coupled again).
+pub async fn forget_uncoupled(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<(), sqlx::Error> {
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql = Sql::new("delete from uncoupled_record where mapping = ");
+        sql.bind(mapping.to_string())
+            .push(" and side = ")
+            .bind(side.as_str());
+        sql.push(" and record_key in ").keys(chunk);
+        sql.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

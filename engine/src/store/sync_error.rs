@@ -2,10 +2,11 @@
 //! open error per record at most; it is resolved (kept, with who and when) once the
 //! record synchronizes or someone acts on it.
 
-use super::{keys_in, now_millis};
+use super::now_millis;
+use crate::db::Sql;
 use crate::model::{Side, SyncErrorKind, SyncErrorSummary};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, QueryBuilder, Row};
+use sqlx::{AnyConnection, Row};
 
 /// An error to record.
 #[derive(Clone, Debug)]
@@ -65,14 +66,14 @@ pub async fn open_for(
 ) -> Result<Vec<OpenError>, sqlx::Error> {
     let mut found = Vec::new();
     for chunk in keys.chunks(super::CHUNK) {
-        let mut sql = QueryBuilder::<Any>::new(
+        let mut sql = Sql::new(
             "select id, local_key, integration_key, coupling_id, skipped, message, attempts from sync_error \
              where resolved_at is null and mapping = ",
         );
-        sql.push_bind(mapping.to_string());
-        sql.push(format!(" and {} in ", key_column(side)));
-        keys_in(&mut sql, chunk);
-        for row in sql.build().fetch_all(&mut *conn).await? {
+        sql.bind(mapping.to_string());
+        sql.push(&format!(" and {} in ", key_column(side)))
+            .keys(chunk);
+        for row in sql.fetch_all(&mut *conn).await? {
             found.push(OpenError {
                 id: row.try_get(0)?,
                 local_key: row.try_get(1)?,
@@ -197,17 +198,13 @@ pub async fn set_skipped(
 pub async fn resolve(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<(), sqlx::Error> {
     let now = now_millis();
     for chunk in ids.chunks(super::CHUNK) {
-        let mut sql = QueryBuilder::<Any>::new("update sync_error set resolved_at = ");
-        sql.push_bind(now);
-        sql.push(", resolved_by = ");
-        sql.push_bind(by.to_string());
-        sql.push(", version = version + 1 where resolved_at is null and id in (");
-        let mut list = sql.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        sql.push(")");
-        sql.build().execute(&mut *conn).await?;
+        let mut sql = Sql::new("update sync_error set resolved_at = ");
+        sql.bind(now).push(", resolved_by = ").bind(by.to_string());
+        sql.push(", version = version + 1 where resolved_at is null and id in ");
+        sql.list(chunk, |sql, id| {
+            sql.bind(*id);
+        });
+        sql.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -227,21 +224,19 @@ pub async fn list(
     filter: &ErrorFilter,
     limit: i64,
 ) -> Result<Vec<SyncErrorSummary>, sqlx::Error> {
-    let mut sql = QueryBuilder::<Any>::new(
+    let mut sql = Sql::new(
         "select id, mapping, kind, side, local_key, integration_key, message, fields, coupling_id, failed_at, \
          first_failed_at, attempts, skipped, version from sync_error where resolved_at is null",
     );
     if let Some(mapping) = &filter.mapping {
-        sql.push(" and mapping = ");
-        sql.push_bind(mapping.clone());
+        sql.push(" and mapping = ").bind(mapping.clone());
     }
     if let Some(kind) = filter.kind {
-        sql.push(" and kind = ");
-        sql.push_bind(kind.as_str().to_string());
+        sql.push(" and kind = ").bind(kind.as_str().to_string());
     }
-    sql.push(" order by failed_at desc, id desc limit ");
-    sql.push_bind(limit);
-    let rows = sql.build().fetch_all(&mut *conn).await?;
+    sql.push(" order by failed_at desc, id desc limit ")
+        .bind(limit);
+    let rows = sql.fetch_all(&mut *conn).await?;
     rows.iter().map(summary).collect()
 }
 

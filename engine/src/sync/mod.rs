@@ -33,6 +33,48 @@ pub enum RunError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A fault test stopped the run here.
+    #[error("stopped {0} by an injected fault")]
+    Fault(FaultPoint),
+}
+
+/// Points in a batch where a fault test may stop a run, as if the process died there:
+/// before and after each write step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// Before the pending couplings of creates are written.
+    BeforePending,
+    /// After the pending couplings are committed, before any system is written.
+    AfterPending,
+    /// After the other side's records are written.
+    AfterWriteOther,
+    /// After the source side's records are written (merged changes).
+    AfterWriteSource,
+    /// After both systems are written, before the store transaction commits.
+    BeforeCommit,
+}
+
+impl FaultPoint {
+    /// Every point, in the order a batch reaches them.
+    pub const ALL: [FaultPoint; 5] = [
+        FaultPoint::BeforePending,
+        FaultPoint::AfterPending,
+        FaultPoint::AfterWriteOther,
+        FaultPoint::AfterWriteSource,
+        FaultPoint::BeforeCommit,
+    ];
+}
+
+impl std::fmt::Display for FaultPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FaultPoint::BeforePending => "before writing pending couplings",
+            FaultPoint::AfterPending => "after writing pending couplings",
+            FaultPoint::AfterWriteOther => "after writing the other system",
+            FaultPoint::AfterWriteSource => "after writing the source system",
+            FaultPoint::BeforeCommit => "before committing the batch",
+        })
+    }
 }
 
 impl From<sqlx::Error> for RunError {
@@ -57,6 +99,8 @@ pub struct Run<'a> {
     pub actor: String,
     /// The counters so far.
     pub counters: Counters,
+    /// Where a fault test stops this run, if it does.
+    pub fault: Option<FaultPoint>,
 }
 
 /// What to do with one record of a batch.
@@ -121,6 +165,8 @@ struct Item {
     /// Index of this item's write in the other side's batch, and in the source side's.
     write_other: Option<usize>,
     write_source: Option<usize>,
+    /// The source record had been left uncoupled; coupling it again forgets that.
+    was_uncoupled: bool,
 }
 
 impl Run<'_> {
@@ -133,6 +179,13 @@ impl Run<'_> {
 
     fn name(&self) -> &str {
         &self.compiled.mapping.name
+    }
+
+    fn checkpoint(&self, point: FaultPoint) -> Result<(), RunError> {
+        match self.fault {
+            Some(fault) if fault == point => Err(RunError::Fault(point)),
+            _ => Ok(()),
+        }
     }
 
     /// Synchronizes records changed on `from` to the other side: first the records to
@@ -173,10 +226,11 @@ impl Run<'_> {
                 let mut conn = self.store.conn().await?;
                 progress::undefer(&mut conn, &name, from, &gone).await?;
             }
-            self.batch(from, records, true, &deferred, None).await?;
+            self.batch(from, records, true, &deferred, None, None)
+                .await?;
         }
 
-        let since = watermark.map_or(i64::MIN, |(modified, _)| {
+        let since = watermark.as_ref().map_or(i64::MIN, |(modified, _)| {
             modified.saturating_sub(OVERLAP_MS)
         });
         let mut cursor: Option<ChangeCursor> = None;
@@ -194,8 +248,15 @@ impl Run<'_> {
                 .into_iter()
                 .filter(|r| !revisit.contains(&r.key))
                 .collect();
-            self.batch(from, fresh, false, &deferred, Some(&next))
-                .await?;
+            self.batch(
+                from,
+                fresh,
+                false,
+                &deferred,
+                Some(&next),
+                watermark.as_ref(),
+            )
+            .await?;
             cursor = Some(next);
         }
         Ok(())
@@ -288,6 +349,7 @@ impl Run<'_> {
                     },
                     write_other: None,
                     write_source: None,
+                    was_uncoupled: false,
                 }
             })
             .collect();
@@ -310,9 +372,16 @@ impl Run<'_> {
         revisit: bool,
         deferred: &BTreeSet<String>,
         cursor: Option<&ChangeCursor>,
+        seen: Option<&(i64, String)>,
     ) -> Result<(), RunError> {
         let name = self.name().to_string();
         let to = from.other();
+        // Records at or before the watermark were looked at by an earlier run; they are
+        // read again only to catch changes committed late, so leaving them alone again
+        // is not news.
+        let seen_before = |r: &Record| {
+            seen.is_some_and(|(m, k)| (r.modified, r.key.as_str()) <= (*m, k.as_str()))
+        };
         let compiled = self.compiled;
         if records.is_empty() {
             if let Some(cursor) = cursor {
@@ -361,6 +430,16 @@ impl Run<'_> {
             .filter(|r| !open.get(&r.key).is_some_and(|e| e.skipped))
             .filter(|_| !compiled.mapping.sync_only_coupled)
             .collect();
+        let left_uncoupled = {
+            let keys: Vec<String> = uncoupled.iter().map(|r| r.key.clone()).collect();
+            let mut conn = self.store.conn().await?;
+            progress::uncoupled_among(&mut conn, &name, from, &keys).await?
+        };
+        // Left uncoupled by someone and not changed since: stays as it is.
+        let uncoupled: Vec<&Record> = uncoupled
+            .into_iter()
+            .filter(|r| left_uncoupled.get(&r.key) != Some(&r.modified))
+            .collect();
         let new_keys: HashMap<String, String> = uncoupled
             .iter()
             .map(|r| (r.key.clone(), new_key(&name, from, &r.key)))
@@ -397,6 +476,7 @@ impl Run<'_> {
         let mut items = Vec::with_capacity(records.len());
         for source in records {
             let plan = match couplings.remove(&source.key) {
+                Some(c) if c.skipped && seen_before(&source) => Plan::Ignore,
                 Some(c) if c.skipped => Plan::Skipped,
                 Some(c) if c.pending == Some(to) => match others.remove(c.key(to)) {
                     // The create went through before the run stopped: finish coupling.
@@ -442,6 +522,13 @@ impl Run<'_> {
                         )
                     }
                 },
+                None if left_uncoupled.get(&source.key) == Some(&source.modified) => Plan::Ignore,
+                None if seen_before(&source)
+                    && (compiled.mapping.sync_only_coupled
+                        || open.get(&source.key).is_some_and(|e| e.skipped)) =>
+                {
+                    Plan::Ignore
+                }
                 None if open.get(&source.key).is_some_and(|e| e.skipped) => Plan::Skipped,
                 None if compiled.mapping.sync_only_coupled => Plan::Skipped,
                 None => {
@@ -508,11 +595,13 @@ impl Run<'_> {
                     }
                 }
             };
+            let was_uncoupled = left_uncoupled.contains_key(&source.key);
             items.push(Item {
                 source,
                 plan,
                 write_other: None,
                 write_source: None,
+                was_uncoupled,
             });
         }
         let position = cursor.map(|c| Position::Changes((c.modified, c.key.clone())));
@@ -544,6 +633,7 @@ impl Run<'_> {
                 _ => None,
             })
             .collect();
+        self.checkpoint(FaultPoint::BeforePending)?;
         if !new_pending.is_empty() {
             let mut tx = self.store.begin().await?;
             let ids = coupling::insert(&mut tx, &name, &new_pending).await?;
@@ -559,6 +649,8 @@ impl Run<'_> {
                 }
             }
         }
+
+        self.checkpoint(FaultPoint::AfterPending)?;
 
         // 2. The writes, one batch per system.
         let mut ops: [Vec<WriteOp>; 2] = [Vec::new(), Vec::new()];
@@ -633,6 +725,7 @@ impl Run<'_> {
                 .write(compiled.spec(to), &other_ops)
                 .await?
         };
+        self.checkpoint(FaultPoint::AfterWriteOther)?;
         let source_outcomes = if source_ops.is_empty() {
             Vec::new()
         } else {
@@ -641,11 +734,14 @@ impl Run<'_> {
                 .await?
         };
 
+        self.checkpoint(FaultPoint::AfterWriteSource)?;
+
         // 3. Everything the store keeps, in one transaction.
         let mut delta = Counters::default();
         let mut entries: Vec<NewLogEntry> = Vec::new();
         let mut resolved: Vec<i64> = Vec::new();
         let mut undefer: Vec<String> = Vec::new();
+        let mut coupled_again: Vec<String> = Vec::new();
         let direction = Some(from.direction_from());
         let actor = self.actor.clone();
         let job = Some(self.job_id);
@@ -983,9 +1079,17 @@ impl Run<'_> {
                             )
                             .await?;
                         }
-                        (Some(_), _) if policy == DeletionConflictPolicy::RemoveCoupling => {
+                        (Some(survivor), _) if policy == DeletionConflictPolicy::RemoveCoupling => {
                             delta.uncoupled += 1;
                             coupling::delete(&mut tx, c.id).await?;
+                            progress::remember_uncoupled(
+                                &mut tx,
+                                &name,
+                                deleted.other(),
+                                &survivor.key,
+                                survivor.modified,
+                            )
+                            .await?;
                             entries.push(entry(
                                 l,
                                 i,
@@ -1062,6 +1166,9 @@ impl Run<'_> {
                 }
             }
             if succeeded {
+                if item.was_uncoupled {
+                    coupled_again.push(source.key.clone());
+                }
                 resolved.extend(open_error.map(|e| e.id));
                 if deferred.contains(&source.key) {
                     undefer.push(source.key.clone());
@@ -1070,6 +1177,7 @@ impl Run<'_> {
         }
         sync_error::resolve(&mut tx, &resolved, &self.actor).await?;
         progress::undefer(&mut tx, &name, from, &undefer).await?;
+        progress::forget_uncoupled(&mut tx, &name, from, &coupled_again).await?;
         log::insert(&mut tx, &name, &entries).await?;
         match position {
             Some(Position::Changes((modified, key))) => {
@@ -1090,6 +1198,7 @@ impl Run<'_> {
             None => {}
         }
         crate::store::job::add(&mut tx, self.job_id, &delta, entries.len() as u64).await?;
+        self.checkpoint(FaultPoint::BeforeCommit)?;
         tx.commit().await.map_err(StoreError::from)?;
         self.counters.add(&delta);
         Ok(())
