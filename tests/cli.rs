@@ -225,3 +225,180 @@ fn a_missing_configuration_is_named() {
         "{line}"
     );
 }
+
+/// Runs `coupler ARGS` on the demo in `dir`.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    coupler()
+        .arg("--config")
+        .arg(dir.join("coupler.toml"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn edit_config(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("coupler.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "the demo configuration has {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn sync_prints_each_jobs_counters_and_the_other_commands_read_the_result() {
+    let dir = temp_dir("cli-sync");
+    demo(&dir);
+    let output = run_in(&dir, &["sync", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let jobs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["mapping"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["CUSTOMER", "ITEM-PRODUCT", "CONTACT"]);
+    assert_eq!(jobs[0]["state"], "succeeded");
+    assert_eq!(
+        jobs[0]["counters"]["inserted"], 18,
+        "20 customers, 2 matched by e-mail"
+    );
+    assert_eq!(jobs[0]["counters"]["coupled"], 20);
+
+    let text = run_in(&dir, &["sync"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("CUSTOMER (job 4): succeeded"), "{text}");
+    assert!(text.contains("inserted 0, modified 0"), "{text}");
+
+    let couplings = run_in(&dir, &["couplings", "--mapping", "CUSTOMER", "--json"]);
+    let couplings: serde_json::Value = serde_json::from_slice(&couplings.stdout).unwrap();
+    assert_eq!(couplings.as_array().unwrap().len(), 20);
+    assert_eq!(couplings[0]["local_key"], "C000001");
+
+    let log = run_in(
+        &dir,
+        &["log", "--mapping", "CUSTOMER", "--local", "C000001"],
+    );
+    let log = String::from_utf8(log.stdout).unwrap();
+    assert!(
+        log.contains("inserted to_integration: ok by cli job 1"),
+        "{log}"
+    );
+    assert!(log.contains("name: (empty) → "), "{log}");
+
+    let errors = run_in(&dir, &["errors", "--kind", "failed"]);
+    assert!(errors.status.success());
+    assert_eq!(
+        String::from_utf8(errors.stdout).unwrap(),
+        "No open sync errors.\n"
+    );
+
+    let bad = run_in(&dir, &["errors", "--kind", "broken"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid value 'broken'"));
+}
+
+/// `coupler sync` refusing a configuration: one line, and no store created.
+fn sync_refused(dir: &Path) -> String {
+    let line = refused(run_in(dir, &["sync"]));
+    assert!(
+        !dir.join("coupler.db").exists(),
+        "nothing is written anywhere: {line}"
+    );
+    line
+}
+
+#[test]
+fn sync_names_an_unknown_table_or_column_and_writes_nothing() {
+    let dir = temp_dir("cli-table");
+    demo(&dir);
+    edit_config(&dir, r#"table = "account""#, r#"table = "acount""#);
+    let line = sync_refused(&dir);
+    assert!(
+        line.contains(r#"mapping CUSTOMER: system crm: table "acount" cannot be read"#),
+        "{line}"
+    );
+
+    let dir = temp_dir("cli-column");
+    demo(&dir);
+    edit_config(
+        &dir,
+        r#"integration = "telephone1""#,
+        r#"integration = "telephone""#,
+    );
+    let line = sync_refused(&dir);
+    assert!(
+        line.contains(r#"mapping CUSTOMER: system crm: table "account" has no column "telephone""#),
+        "{line}"
+    );
+}
+
+#[test]
+fn sync_names_an_unreachable_system_and_writes_nothing() {
+    let dir = temp_dir("cli-system");
+    demo(&dir);
+    edit_config(
+        &dir,
+        r#"url = "sqlite://crm.db""#,
+        r#"url = "sqlite://missing/crm.db""#,
+    );
+    let line = sync_refused(&dir);
+    assert!(
+        line.contains("mapping CUSTOMER: system crm is unreachable at sqlite://"),
+        "{line}"
+    );
+    assert!(line.contains("missing/crm.db"), "{line}");
+
+    let dir = temp_dir("cli-system-pg");
+    demo(&dir);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    edit_config(
+        &dir,
+        r#"url = "sqlite://erp.db""#,
+        &format!(r#"url = "postgres://erp:secret@127.0.0.1:{port}/erp""#),
+    );
+    let line = sync_refused(&dir);
+    assert!(
+        line.contains(&format!(
+            "system erp is unreachable at postgres://erp:***@127.0.0.1:{port}/erp"
+        )),
+        "{line}"
+    );
+}
+
+#[test]
+fn sync_refuses_a_configuration_with_a_cycle_or_an_unmapped_direction() {
+    let dir = temp_dir("cli-cycle");
+    demo(&dir);
+    edit_config(
+        &dir,
+        "interval = \"30s\"\nlocal = { system = \"erp\", table = \"customer\"",
+        "interval = \"30s\"\ndepends_on = [\"CONTACT\"]\nlocal = { system = \"erp\", table = \"customer\"",
+    );
+    let line = sync_refused(&dir);
+    assert!(
+        line.contains("depends_on forms a cycle among mappings CUSTOMER, CONTACT"),
+        "{line}"
+    );
+
+    let dir = temp_dir("cli-direction");
+    demo(&dir);
+    // credit_limit flows to the integration side only.
+    edit_config(
+        &dir,
+        "name = \"CUSTOMER\"\ndirection = \"bidirectional\"",
+        "name = \"CUSTOMER\"\ndirection = \"from_integration\"",
+    );
+    let line = sync_refused(&dir);
+    assert!(
+        line.contains("mapping CUSTOMER: field 6: direction to_integration is not allowed by the mapping's direction from_integration"),
+        "{line}"
+    );
+}

@@ -10,7 +10,7 @@ use crate::db::{Backend, OpenError, Sql, open_pool, quote, redact};
 use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
 use sqlx::any::{AnyRow, AnyTypeInfoKind};
-use sqlx::{AnyConnection, AnyPool, Column, Executor, Row, ValueRef};
+use sqlx::{AnyConnection, AnyPool, Executor, Row, ValueRef};
 
 /// Most rows a single statement carries: well inside both databases' parameter limits.
 const CHUNK: usize = 400;
@@ -69,6 +69,28 @@ impl SqlConnector {
         }
     }
 
+    /// The columns of `table` with their declared types; none when there is no such table.
+    async fn columns(&self, table: &str) -> Result<Vec<(String, String)>, ConnectorError> {
+        // Asked of the catalogue, not by selecting them: SQLite reads an unknown
+        // double-quoted column name as a string and would not complain.
+        let sql = match self.backend {
+            Backend::Sqlite => "select name, type from pragma_table_info($1)",
+            Backend::Postgres => {
+                "select column_name::text, data_type::text from information_schema.columns \
+                 where table_schema = current_schema() and table_name = $1"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(table)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.failed(e))
+    }
+
     fn select_list(spec: &TableSpec) -> String {
         let mut list = format!("{}, {}", quote(&spec.key), quote(&spec.modified));
         for column in &spec.columns {
@@ -122,53 +144,50 @@ impl Connector for SqlConnector {
             system: self.system.clone(),
             message,
         };
-        let table = quote(&spec.table);
-        if let Err(error) = self.pool.describe(&format!("select 1 from {table}")).await {
+        let columns = self.columns(&spec.table).await?;
+        if columns.is_empty() {
             return Err(schema(format!(
-                "table {:?} cannot be read: {}",
-                spec.table,
-                db_message(&error)
+                "table {:?} cannot be read: there is no such table",
+                spec.table
             )));
         }
-        let kind_of = async |column: &str| -> Result<ColumnKind, ConnectorError> {
-            let described = self
-                .pool
-                .describe(&format!("select {} from {table}", quote(column)))
-                .await
-                .map_err(|error| {
-                    schema(format!(
-                        "table {:?} has no column {column:?}: {}",
-                        spec.table,
-                        db_message(&error)
-                    ))
+        let kind_of = |column: &str| -> Result<ColumnKind, ConnectorError> {
+            let declared = columns
+                .iter()
+                .find(|(name, _)| name == column)
+                .map(|(_, declared)| declared.to_lowercase())
+                .ok_or_else(|| {
+                    schema(format!("table {:?} has no column {column:?}", spec.table))
                 })?;
-            Ok(described
-                .columns()
-                .first()
-                .map(|c| column_kind(c.type_info().kind()))
-                .unwrap_or(ColumnKind::Text))
+            declared_kind(&declared).ok_or_else(|| {
+                schema(format!(
+                    "column {column:?} of table {:?} has type {declared}, which Coupler does not read",
+                    spec.table
+                ))
+            })
         };
-        spec.key_kind = kind_of(&spec.key).await?;
-        if kind_of(&spec.modified).await? != ColumnKind::Integer {
+        spec.key_kind = kind_of(&spec.key)?;
+        if kind_of(&spec.modified)? != ColumnKind::Integer {
             return Err(schema(format!(
                 "column {:?} of table {:?} must hold integer milliseconds to serve as modified-on",
                 spec.modified, spec.table
             )));
         }
-        let mut kinds = Vec::with_capacity(spec.columns.len());
-        for column in spec.columns.clone() {
-            kinds.push(kind_of(&column).await?);
-        }
-        spec.kinds = kinds;
+        spec.kinds = spec
+            .columns
+            .iter()
+            .map(|c| kind_of(c))
+            .collect::<Result<_, _>>()?;
         if let Some(tombstones) = &spec.tombstones {
-            let sql = format!(
-                "select id, table_name, record_key, deleted_at from {}",
-                quote(tombstones)
-            );
-            if let Err(error) = self.pool.describe(&sql).await {
+            let found = self.columns(tombstones).await?;
+            let missing: Vec<&str> = ["id", "table_name", "record_key", "deleted_at"]
+                .into_iter()
+                .filter(|c| !found.iter().any(|(name, _)| name == c))
+                .collect();
+            if !missing.is_empty() {
                 return Err(schema(format!(
-                    "tombstone table {tombstones:?} must have id, table_name, record_key and deleted_at: {}",
-                    db_message(&error)
+                    "tombstone table {tombstones:?} lacks {}: it needs id, table_name, record_key and deleted_at",
+                    missing.join(", ")
                 )));
             }
         }
@@ -554,14 +573,22 @@ fn db_message(error: &sqlx::Error) -> String {
     }
 }
 
-fn column_kind(kind: AnyTypeInfoKind) -> ColumnKind {
-    match kind {
-        AnyTypeInfoKind::SmallInt
-        | AnyTypeInfoKind::Integer
-        | AnyTypeInfoKind::BigInt
-        | AnyTypeInfoKind::Bool => ColumnKind::Integer,
-        AnyTypeInfoKind::Real | AnyTypeInfoKind::Double => ColumnKind::Real,
-        _ => ColumnKind::Text,
+/// The kind of a column from its declared type; `None` for types the engine does not read.
+fn declared_kind(declared: &str) -> Option<ColumnKind> {
+    let declared = declared.trim();
+    if declared.contains("int") || declared == "boolean" || declared == "bool" {
+        Some(ColumnKind::Integer)
+    } else if declared.contains("real") || declared.contains("double") || declared.contains("float")
+    {
+        Some(ColumnKind::Real)
+    } else if declared.contains("numeric")
+        || declared.contains("decimal")
+        || declared.contains("bytea")
+        || declared == "blob"
+    {
+        None
+    } else {
+        Some(ColumnKind::Text)
     }
 }
 
