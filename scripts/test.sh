@@ -29,7 +29,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "Rust tests (stores: SQLite and $COUPLER_TEST_POSTGRES_URL)"
 # The frontend is left out: building it with the server unifies `hydrate` into the
 # server-side app, which then tries to hydrate instead of render.
-cargo test --workspace --exclude frontend --quiet
+timeout 1200 cargo test --workspace --exclude frontend --quiet
 
 build_release
 

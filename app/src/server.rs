@@ -39,7 +39,12 @@ impl From<EngineError> for AppError {
                 message: error.to_string(),
             },
             EngineError::System { .. } => AppError::Unavailable(error.to_string()),
-            EngineError::Fault { .. } => AppError::Unavailable(error.to_string()),
+            EngineError::Stopped { .. } => AppError::Unavailable(error.to_string()),
+            EngineError::Invalid(message) => AppError::Invalid {
+                field: "request".into(),
+                message,
+            },
+            EngineError::NotFound(message) => AppError::NotFound(message),
             EngineError::Store(store) => {
                 tracing::error!(error = %store, "store failed");
                 AppError::Internal

@@ -536,8 +536,13 @@ pub async fn simulate(erp_url: &str, crm_url: &str, seed: u64) -> Result<Simulat
         .iter()
         .filter_map(|(id, email)| emails.get(email).map(|no| (no, id)))
         .collect();
+    let mut edited: Vec<String> = Vec::new();
     if pairs.len() >= 2 {
         let start = rng.below(pairs.len() as u64 - 1) as usize;
+        for (no, id) in &pairs[start..start + 2] {
+            edited.push(no.to_string());
+            edited.push(id.to_string());
+        }
         let (no, id) = pairs[start];
         // Cities no record has yet, so both sides really change.
         let (erp_city, crm_city) = ("Lisbon", "Reykjavik");
@@ -568,8 +573,12 @@ pub async fn simulate(erp_url: &str, crm_url: &str, seed: u64) -> Result<Simulat
         done.edits.push(format!("both: customer {no} phone → {new_phone} in the erp, address → Dock 4 in the crm (a merge)"));
     }
 
-    // Deletions on each side.
-    let no = &customers[rng.below(customers.len() as u64) as usize];
+    // Deletions on each side, of records the edits above left alone.
+    let untouched = |key: &&String| !edited.iter().any(|e| e == *key);
+    let customers: Vec<&String> = customers.iter().filter(untouched).collect();
+    let accounts: Vec<&(String, String)> =
+        accounts.iter().filter(|(id, _)| untouched(&id)).collect();
+    let no = customers[rng.below(customers.len() as u64) as usize];
     sqlx::query("delete from contact where company_no = $1")
         .bind(no)
         .execute(&erp)
@@ -580,7 +589,7 @@ pub async fn simulate(erp_url: &str, crm_url: &str, seed: u64) -> Result<Simulat
         .await?;
     done.edits
         .push(format!("erp: deleted customer {no} and its contacts"));
-    let (id, _) = &accounts[rng.below(accounts.len() as u64) as usize];
+    let (id, _) = accounts[rng.below(accounts.len() as u64) as usize];
     sqlx::query("delete from account where accountid = $1")
         .bind(id)
         .execute(&crm)

@@ -1,17 +1,29 @@
 //! [`Engine`]: the configuration, the store and the systems behind one cheap handle, and
-//! the operations that the console's server functions and the CLI call.
+//! the operations that the console's server functions and the CLI call. Jobs run here:
+//! at once for the CLI, or from the queue for `coupler serve`'s workers.
 
 use crate::config::{Config, Mapping};
 use crate::connector::{Connector, ConnectorError, SqlConnector};
 use crate::model::{
-    CouplingSummary, JobState, JobSummary, LogEntrySummary, MappingSummary, Side, SyncErrorSummary,
+    CouplingSummary, DeletionConflictPolicy, JobKind, JobState, JobSummary, LogEntrySummary,
+    MappingSummary, Side, SyncErrorSummary, UpdateConflictPolicy,
 };
+use crate::store::job::Claimed;
 use crate::store::sync_error::ErrorFilter;
-use crate::store::{MappingState, Store, StoreError, coupling, job, log, sync_error};
+use crate::store::{MappingState, Store, StoreError, coupling, job, log, now_millis, sync_error};
 use crate::sync::plan::Compiled;
-use crate::sync::{FaultPoint, Run, RunError, job_kind, run_mapping};
-use std::collections::{BTreeSet, HashMap};
+use crate::sync::{FaultPoint, Run, RunError, run_mapping};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a worker's claim on a job lasts without a heartbeat. A job whose worker died
+/// is claimable again after this, well within a minute.
+pub const LEASE_MS: i64 = 30_000;
+
+/// The longest a schedule backs off when runs keep finding nothing to do.
+pub const BACKOFF_CEILING: Duration = Duration::from_secs(3600);
 
 /// Why an engine operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,19 +39,25 @@ pub enum EngineError {
         /// What the system said.
         source: ConnectorError,
     },
-    /// The mapping is being synchronized already.
+    /// The mapping is being synchronized already (by this process or another).
     #[error("mapping {0} is synchronizing already")]
     Busy(String),
+    /// The request is not valid.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such thing (a job, an error, a coupling).
+    #[error("{0}")]
+    NotFound(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A fault test stopped the run.
-    #[error("mapping {mapping}: {point}")]
-    Fault {
+    /// The job stopped: a fault test, a lost lease, or a cancellation.
+    #[error("mapping {mapping}: {reason}")]
+    Stopped {
         /// The mapping.
         mapping: String,
-        /// Where it stopped.
-        point: String,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -112,33 +130,29 @@ impl Systems {
     }
 }
 
-/// The engine: shared by the server's handlers, cheap to clone.
+/// The records a targeted or uncoupling job names, stored with the job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targets {
+    /// Local keys.
+    pub local: Vec<String>,
+    /// Integration keys.
+    pub integration: Vec<String>,
+}
+
+/// The engine: shared by the server's handlers and workers, cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
-    config: Config,
-    store: Store,
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
     systems: tokio::sync::Mutex<Systems>,
-    running: Mutex<BTreeSet<String>>,
     fault: Mutex<Option<FaultPoint>>,
-}
-
-/// Releases a mapping's run lock when the run ends, however it ends.
-struct Running<'a> {
-    engine: &'a Engine,
-    mapping: String,
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut running) = self.engine.inner.running.lock() {
-            running.remove(&self.mapping);
-        }
-    }
+    /// Who this process is, in job leases.
+    owner: String,
 }
 
 impl Engine {
@@ -155,13 +169,14 @@ impl Engine {
         systems: Systems,
     ) -> Result<Engine, StoreError> {
         let store = Store::open(store_url).await?;
+        let owner = format!("coupler-{}-{}", std::process::id(), now_millis() % 100_000);
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,
                 store,
                 systems: tokio::sync::Mutex::new(systems),
-                running: Mutex::new(BTreeSet::new()),
                 fault: Mutex::new(None),
+                owner,
             }),
         })
     }
@@ -196,8 +211,8 @@ impl Engine {
     /// The mapping named `name`, with its runtime state.
     pub async fn mapping(&self, name: &str) -> Result<MappingSummary, EngineError> {
         let mapping = self.configured(name)?;
-        let states = self.inner.store.mapping_states().await?;
-        Ok(summary(mapping, states.iter().find(|s| s.name == name)))
+        let state = self.inner.store.mapping_state(name).await?;
+        Ok(summary(mapping, Some(&state)))
     }
 
     /// Pauses or resumes scheduled synchronization of a mapping; answers its new state.
@@ -206,18 +221,52 @@ impl Engine {
         name: &str,
         paused: bool,
     ) -> Result<MappingSummary, EngineError> {
-        let mapping = self.configured(name)?;
+        self.configured(name)?;
         self.inner.store.set_mapping_paused(name, paused).await?;
         tracing::info!(mapping = %name, paused, "mapping schedule changed");
-        let state = MappingState {
-            name: name.to_string(),
-            paused,
-        };
-        Ok(summary(mapping, Some(&state)))
+        self.mapping(name).await
     }
 
-    /// Synchronizes one mapping, or every mapping in dependency order, now. A job that
-    /// could not reach a system ends `failed` with the reason; later mappings still run.
+    /// Changes a mapping's conflict policies and interval; they persist in the store and
+    /// override the file until changed back. Answers the mapping's new state.
+    pub async fn set_mapping_settings(
+        &self,
+        name: &str,
+        update_conflict: UpdateConflictPolicy,
+        deletion_conflict: DeletionConflictPolicy,
+        interval: Duration,
+    ) -> Result<MappingSummary, EngineError> {
+        let mapping = self.configured(name)?;
+        if interval.is_zero() {
+            return Err(EngineError::Invalid(
+                "the interval must be longer than zero".into(),
+            ));
+        }
+        let differ = |same: bool, value: String| if same { None } else { Some(value) };
+        self.inner
+            .store
+            .set_mapping_settings(
+                name,
+                differ(
+                    update_conflict == mapping.update_conflict,
+                    update_conflict.as_str().into(),
+                )
+                .as_deref(),
+                differ(
+                    deletion_conflict == mapping.deletion_conflict,
+                    deletion_conflict.as_str().into(),
+                )
+                .as_deref(),
+                differ(interval == mapping.interval, String::new())
+                    .map(|_| interval.as_millis() as i64),
+            )
+            .await?;
+        self.mapping(name).await
+    }
+
+    /// Synchronizes one mapping, or every mapping in dependency order, now, in this
+    /// process. A job that could not reach a system ends `failed` with the reason; later
+    /// mappings still run.
     pub async fn synchronize(
         &self,
         mapping: Option<&str>,
@@ -234,53 +283,155 @@ impl Engine {
                 .map(|m| m.name.clone())
                 .collect(),
         };
+        let kind = if full {
+            JobKind::FullSynchronization
+        } else {
+            JobKind::Synchronization
+        };
         let mut jobs = Vec::with_capacity(names.len());
         for name in names {
-            jobs.push(self.run(&name, full, actor).await?);
+            jobs.push(self.run_now(&name, kind, actor, None).await?);
         }
         Ok(jobs)
     }
 
-    async fn run(&self, name: &str, full: bool, actor: &str) -> Result<JobSummary, EngineError> {
-        let mapping = self.configured(name)?;
-        let _running = self.claim(name)?;
+    /// Runs a job now in this process; `Busy` when its mapping runs elsewhere.
+    pub(crate) async fn run_now(
+        &self,
+        mapping: &str,
+        kind: JobKind,
+        actor: &str,
+        targets: Option<&Targets>,
+    ) -> Result<JobSummary, EngineError> {
+        self.configured(mapping)?;
+        let targets = targets.map(|t| serde_json::to_string(t).unwrap_or_default());
         let mut conn = self.inner.store.conn().await?;
-        let job_id = job::start(&mut conn, name, job_kind(full), actor).await?;
+        let claimed = job::start_now(
+            &mut conn,
+            mapping,
+            kind,
+            actor,
+            &self.inner.owner,
+            LEASE_MS,
+            targets,
+        )
+        .await?
+        .ok_or_else(|| EngineError::Busy(mapping.to_string()))?;
         drop(conn);
-        let (state, message) = match self.run_job(mapping, job_id, full, actor).await {
-            Ok(()) => (JobState::Succeeded, None),
-            Err(EngineError::System { source, .. }) => (JobState::Failed, Some(source.to_string())),
-            Err(EngineError::Fault { point, .. }) => (JobState::Failed, Some(point)),
-            Err(EngineError::Store(error)) => {
-                tracing::error!(mapping = %name, %error, "synchronization stopped: the store failed");
-                (JobState::Failed, Some(format!("the store failed: {error}")))
-            }
-            Err(other) => return Err(other),
-        };
-        if let Some(message) = &message {
-            tracing::warn!(mapping = %name, job = job_id, message, "synchronization failed");
-        }
-        let mut conn = self.inner.store.conn().await?;
-        job::finish(&mut conn, job_id, state, message.as_deref()).await?;
-        Ok(job::get(&mut conn, job_id)
-            .await?
-            .expect("the job just written"))
+        self.execute(claimed).await
     }
 
-    async fn run_job(
+    /// Queues a job for the workers; answers its id (an already queued synchronization of
+    /// the mapping answers that one's).
+    pub async fn enqueue(
         &self,
-        mapping: &Mapping,
-        job_id: i64,
-        full: bool,
+        mapping: &str,
+        kind: JobKind,
         actor: &str,
-    ) -> Result<(), EngineError> {
+        targets: Option<&Targets>,
+    ) -> Result<i64, EngineError> {
+        self.configured(mapping)?;
+        let targets = targets.map(|t| serde_json::to_string(t).unwrap_or_default());
+        let mut conn = self.inner.store.conn().await?;
+        if let Some(id) = job::enqueue(&mut conn, mapping, kind, actor, targets).await? {
+            return Ok(id);
+        }
+        let queued = job::recent(&mut conn, 200).await?;
+        queued
+            .into_iter()
+            .find(|j| j.mapping == mapping && j.state == JobState::Queued && j.kind == kind)
+            .map(|j| j.id)
+            .ok_or_else(|| EngineError::Busy(mapping.to_string()))
+    }
+
+    /// Cancels a queued job, or asks a running one to stop after its current batch.
+    pub async fn cancel_job(&self, id: i64) -> Result<JobSummary, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        job::cancel(&mut conn, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))?;
+        job::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))
+    }
+
+    /// Runs a claimed job to its end, keeping its lease alive meanwhile.
+    pub(crate) async fn execute(&self, claimed: Claimed) -> Result<JobSummary, EngineError> {
+        let heartbeat = {
+            let store = self.inner.store.clone();
+            let (id, fence) = (claimed.id, claimed.fence);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(LEASE_MS as u64 / 3));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let Ok(mut conn) = store.conn().await else {
+                        continue;
+                    };
+                    if !job::heartbeat(&mut conn, id, fence, LEASE_MS)
+                        .await
+                        .unwrap_or(true)
+                    {
+                        break;
+                    }
+                }
+            })
+        };
+        let outcome = self.work(&claimed).await;
+        heartbeat.abort();
+        let (state, message) = match outcome {
+            Ok(()) => (JobState::Succeeded, None),
+            Err(EngineError::System { source, .. }) => (JobState::Failed, Some(source.to_string())),
+            Err(EngineError::Stopped { reason, .. })
+                if reason == RunError::Cancelled.to_string() =>
+            {
+                (
+                    JobState::Cancelled,
+                    Some("cancelled after its last committed batch".to_string()),
+                )
+            }
+            Err(EngineError::Stopped { reason, .. }) => (JobState::Failed, Some(reason)),
+            Err(EngineError::Store(error)) => {
+                tracing::error!(mapping = %claimed.mapping, %error, "job stopped: the store failed");
+                (JobState::Failed, Some(format!("the store failed: {error}")))
+            }
+            Err(other) => (JobState::Failed, Some(other.to_string())),
+        };
+        if let Some(message) = &message {
+            tracing::warn!(mapping = %claimed.mapping, job = claimed.id, message, "job did not succeed");
+        }
+        let mut conn = self.inner.store.conn().await?;
+        job::finish(
+            &mut conn,
+            claimed.id,
+            claimed.fence,
+            state,
+            message.as_deref(),
+        )
+        .await?;
+        let summary = job::get(&mut conn, claimed.id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("job {} vanished", claimed.id)))?;
+        drop(conn);
+        if claimed.actor == "schedule" {
+            self.after_scheduled(&summary).await?;
+        }
+        Ok(summary)
+    }
+
+    async fn work(&self, claimed: &Claimed) -> Result<(), EngineError> {
+        let mapping = self.configured(&claimed.mapping)?.clone();
         let (compiled, local, integration) = {
             let mut systems = self.inner.systems.lock().await;
-            let compiled = systems.compile(&self.inner.config, mapping).await?;
+            let compiled = systems.compile(&self.inner.config, &mapping).await?;
             let local = systems.connector(&mapping.local.system);
             let integration = systems.connector(&mapping.integration.system);
             (compiled, local, integration)
         };
+        // Settings changed at run time apply to this run.
+        let state = self.inner.store.mapping_state(&mapping.name).await?;
+        let mut compiled = (*compiled).clone();
+        apply_settings(&mut compiled.mapping, &state);
         let fault = self.inner.fault.lock().ok().and_then(|mut f| f.take());
         let mut run = Run {
             fault,
@@ -288,23 +439,133 @@ impl Engine {
             compiled: &compiled,
             local: local.as_ref(),
             integration: integration.as_ref(),
-            job_id,
-            actor: actor.to_string(),
+            job_id: claimed.id,
+            fence: claimed.fence,
+            actor: claimed.actor.clone(),
             counters: Default::default(),
         };
-        run_mapping(&mut run, full)
-            .await
-            .map_err(|error| match error {
-                RunError::System(source) => EngineError::System {
-                    mapping: mapping.name.clone(),
-                    source,
-                },
-                RunError::Store(error) => EngineError::Store(error),
-                fault @ RunError::Fault(_) => EngineError::Fault {
-                    mapping: mapping.name.clone(),
-                    point: fault.to_string(),
-                },
-            })
+        let targets: Targets = claimed
+            .targets
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        let result = match claimed.kind {
+            JobKind::Synchronization => run_mapping(&mut run, false).await,
+            JobKind::FullSynchronization => run_mapping(&mut run, true).await,
+            JobKind::Targeted => {
+                async {
+                    run.targets(Side::Local, &targets.local).await?;
+                    run.targets(Side::Integration, &targets.integration).await
+                }
+                .await
+            }
+            JobKind::Uncoupling => crate::actions::uncouple(&mut run, &targets).await,
+            JobKind::FindForDeleted => crate::actions::find_deleted(&mut run).await,
+        };
+        result.map_err(|error| match error {
+            RunError::System(source) => EngineError::System {
+                mapping: mapping.name.clone(),
+                source,
+            },
+            RunError::Store(error) => EngineError::Store(error),
+            stopped => EngineError::Stopped {
+                mapping: mapping.name.clone(),
+                reason: stopped.to_string(),
+            },
+        })
+    }
+
+    /// One turn of a worker: queue the mappings due on their schedule, then claim and run
+    /// the oldest job that may run (its mapping's dependencies have no earlier job
+    /// waiting). Answers the job it ran, if any.
+    pub async fn work_once(&self) -> Result<Option<JobSummary>, EngineError> {
+        self.schedule_due().await?;
+        let mut conn = self.inner.store.conn().await?;
+        let (candidates, active) = job::candidates(&mut conn, 100).await?;
+        for candidate in candidates {
+            let Some(mapping) = self.inner.config.mapping(&candidate.mapping) else {
+                continue;
+            };
+            let blocked = active
+                .iter()
+                .any(|(id, other)| *id < candidate.id && mapping.depends_on.contains(other));
+            if blocked {
+                continue;
+            }
+            if let Some(claimed) =
+                job::claim(&mut conn, candidate.id, &self.inner.owner, LEASE_MS).await?
+            {
+                drop(conn);
+                return Ok(Some(self.execute(claimed).await?));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Runs jobs until `stop` resolves, checking the queue every `idle` when there is
+    /// nothing to do. A job in progress is finished before stopping.
+    pub async fn run_workers(&self, idle: Duration, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            match self.work_once().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(error) => tracing::error!(%error, "worker turn failed"),
+            }
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+
+    /// Queues a synchronization of every mapping that is due and not paused.
+    async fn schedule_due(&self) -> Result<(), EngineError> {
+        let now = now_millis();
+        let states = self.inner.store.mapping_states().await?;
+        for mapping in &self.inner.config.mappings {
+            let state = states
+                .iter()
+                .find(|s| s.name == mapping.name)
+                .cloned()
+                .unwrap_or_default();
+            if state.paused || state.next_run_at.is_some_and(|at| at > now) {
+                continue;
+            }
+            let mut conn = self.inner.store.conn().await?;
+            job::enqueue(
+                &mut conn,
+                &mapping.name,
+                JobKind::Synchronization,
+                "schedule",
+                None,
+            )
+            .await?;
+            drop(conn);
+            let next = now + backoff(interval(mapping, &state), state.idle_runs).as_millis() as i64;
+            self.inner
+                .store
+                .set_schedule(&mapping.name, next, state.idle_runs)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After a scheduled run: back off when it found nothing to do, else keep the interval.
+    async fn after_scheduled(&self, job: &JobSummary) -> Result<(), EngineError> {
+        let Some(mapping) = self.inner.config.mapping(&job.mapping) else {
+            return Ok(());
+        };
+        let state = self.inner.store.mapping_state(&job.mapping).await?;
+        let idle = job.counters == Default::default() && job.state == JobState::Succeeded;
+        let idle_runs = if idle { state.idle_runs + 1 } else { 0 };
+        let next = job.finished_at.unwrap_or_else(now_millis)
+            + backoff(interval(mapping, &state), idle_runs).as_millis() as i64;
+        self.inner
+            .store
+            .set_schedule(&job.mapping, next, idle_runs)
+            .await?;
+        Ok(())
     }
 
     /// Makes the next run stop at `point` as if the process died there: for fault tests,
@@ -313,21 +574,6 @@ impl Engine {
         if let Ok(mut fault) = self.inner.fault.lock() {
             *fault = Some(point);
         }
-    }
-
-    fn claim(&self, name: &str) -> Result<Running<'_>, EngineError> {
-        let mut running = self
-            .inner
-            .running
-            .lock()
-            .map_err(|_| EngineError::Busy(name.to_string()))?;
-        if !running.insert(name.to_string()) {
-            return Err(EngineError::Busy(name.to_string()));
-        }
-        Ok(Running {
-            engine: self,
-            mapping: name.to_string(),
-        })
     }
 
     /// Open sync errors matching `filter`, newest first.
@@ -341,6 +587,26 @@ impl Engine {
         }
         let mut conn = self.inner.store.conn().await?;
         Ok(sync_error::list(&mut conn, filter, limit).await?)
+    }
+
+    /// The errors `ids` as they are now (id and current version), for callers that act
+    /// on what is there rather than on what a person saw: the command line.
+    pub async fn error_refs(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<crate::model::ErrorRef>, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        let rows = sync_error::by_ids(&mut conn, ids).await?;
+        Ok(ids
+            .iter()
+            .map(|id| crate::model::ErrorRef {
+                id: *id,
+                version: rows
+                    .iter()
+                    .find(|r| r.summary.id == *id)
+                    .map_or(0, |r| r.summary.version),
+            })
+            .collect())
     }
 
     /// The couplings of a mapping, by local key.
@@ -374,27 +640,120 @@ impl Engine {
         Ok(job::recent(&mut conn, limit).await?)
     }
 
-    fn configured(&self, name: &str) -> Result<&Mapping, EngineError> {
+    /// One job.
+    pub async fn job(&self, id: i64) -> Result<JobSummary, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        job::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))
+    }
+
+    pub(crate) fn configured(&self, name: &str) -> Result<&Mapping, EngineError> {
         self.inner
             .config
             .mapping(name)
             .ok_or_else(|| EngineError::UnknownMapping(name.to_string()))
     }
+
+    /// The mapping compiled against its tables, with run-time settings applied, and its
+    /// two connectors.
+    pub(crate) async fn prepared(
+        &self,
+        name: &str,
+    ) -> Result<(Compiled, Arc<dyn Connector>, Arc<dyn Connector>), EngineError> {
+        let mapping = self.configured(name)?.clone();
+        let mut systems = self.inner.systems.lock().await;
+        let compiled = systems.compile(&self.inner.config, &mapping).await?;
+        let local = systems.connector(&mapping.local.system);
+        let integration = systems.connector(&mapping.integration.system);
+        drop(systems);
+        let state = self.inner.store.mapping_state(name).await?;
+        let mut compiled = (*compiled).clone();
+        apply_settings(&mut compiled.mapping, &state);
+        Ok((compiled, local, integration))
+    }
+}
+
+fn apply_settings(mapping: &mut Mapping, state: &MappingState) {
+    if let Some(policy) = state
+        .update_conflict
+        .as_deref()
+        .and_then(UpdateConflictPolicy::parse)
+    {
+        mapping.update_conflict = policy;
+    }
+    if let Some(policy) = state
+        .deletion_conflict
+        .as_deref()
+        .and_then(DeletionConflictPolicy::parse)
+    {
+        mapping.deletion_conflict = policy;
+    }
+    mapping.interval = interval(mapping, state);
+}
+
+fn interval(mapping: &Mapping, state: &MappingState) -> Duration {
+    state
+        .interval_ms
+        .filter(|ms| *ms > 0)
+        .map_or(mapping.interval, |ms| Duration::from_millis(ms as u64))
+}
+
+/// The wait before the next scheduled run: the interval, doubled for each run in a row
+/// that found nothing to do, up to [`BACKOFF_CEILING`] (or the interval, if longer).
+pub fn backoff(interval: Duration, idle_runs: i64) -> Duration {
+    let factor = 1u32 << idle_runs.clamp(0, 16);
+    interval
+        .saturating_mul(factor)
+        .min(BACKOFF_CEILING.max(interval))
 }
 
 fn summary(m: &Mapping, state: Option<&MappingState>) -> MappingSummary {
+    let mut effective = m.clone();
+    let mut overridden = Vec::new();
+    if let Some(state) = state {
+        apply_settings(&mut effective, state);
+        if effective.update_conflict != m.update_conflict {
+            overridden.push("update_conflict".to_string());
+        }
+        if effective.deletion_conflict != m.deletion_conflict {
+            overridden.push("deletion_conflict".to_string());
+        }
+        if effective.interval != m.interval {
+            overridden.push("interval".to_string());
+        }
+    }
     MappingSummary {
         name: m.name.clone(),
         local: m.local.summary(),
         integration: m.integration.summary(),
         direction: m.direction,
-        update_conflict: m.update_conflict,
-        deletion_conflict: m.deletion_conflict,
+        update_conflict: effective.update_conflict,
+        deletion_conflict: effective.deletion_conflict,
         sync_only_coupled: m.sync_only_coupled,
-        interval_secs: m.interval.as_secs(),
+        interval_secs: effective.interval.as_secs(),
         depends_on: m.depends_on.clone(),
         match_on: m.match_on.clone(),
         paused: state.is_some_and(|s| s.paused),
+        overridden,
+        next_run_at: state.and_then(|s| s.next_run_at),
         fields: m.fields.iter().map(|f| f.summary()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_schedules_back_off_to_a_ceiling() {
+        let thirty = Duration::from_secs(30);
+        assert_eq!(backoff(thirty, 0), thirty);
+        assert_eq!(backoff(thirty, 3), Duration::from_secs(240));
+        assert_eq!(backoff(thirty, 20), BACKOFF_CEILING);
+        assert_eq!(
+            backoff(Duration::from_secs(7200), 2),
+            Duration::from_secs(7200)
+        );
     }
 }

@@ -8,6 +8,8 @@ pub mod model;
 pub mod value;
 
 #[cfg(feature = "runtime")]
+mod actions;
+#[cfg(feature = "runtime")]
 pub mod config;
 #[cfg(feature = "runtime")]
 pub mod connector;
@@ -23,4 +25,4 @@ pub mod store;
 pub mod sync;
 
 #[cfg(feature = "runtime")]
-pub use engine::{Engine, EngineError, Systems};
+pub use engine::{Engine, EngineError, Systems, Targets};

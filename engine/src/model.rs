@@ -108,6 +108,16 @@ pub enum UpdateConflictPolicy {
 }
 
 impl UpdateConflictPolicy {
+    /// Parses the word [`UpdateConflictPolicy::as_str`] gives.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "none" => UpdateConflictPolicy::None,
+            "send_update" => UpdateConflictPolicy::SendUpdate,
+            "get_update" => UpdateConflictPolicy::GetUpdate,
+            _ => return None,
+        })
+    }
+
     /// The word used in configuration files and the console.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -131,6 +141,16 @@ pub enum DeletionConflictPolicy {
 }
 
 impl DeletionConflictPolicy {
+    /// Parses the word [`DeletionConflictPolicy::as_str`] gives.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "none" => DeletionConflictPolicy::None,
+            "restore" => DeletionConflictPolicy::Restore,
+            "remove_coupling" => DeletionConflictPolicy::RemoveCoupling,
+            _ => return None,
+        })
+    }
+
     /// The word used in configuration files and the console.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -198,6 +218,11 @@ pub struct MappingSummary {
     pub match_on: Vec<String>,
     /// Whether scheduled synchronization is paused.
     pub paused: bool,
+    /// Settings changed at run time, which now differ from the file's
+    /// (`update_conflict`, `deletion_conflict`, `interval`).
+    pub overridden: Vec<String>,
+    /// When the next scheduled synchronization is due (milliseconds since the epoch).
+    pub next_run_at: Option<i64>,
     /// The field mappings.
     pub fields: Vec<FieldSummary>,
 }
@@ -210,6 +235,12 @@ pub enum JobKind {
     Synchronization,
     /// Synchronize every record, from the beginning of both tables.
     FullSynchronization,
+    /// Synchronize named records now (Retry, Set Up Coupling).
+    Targeted,
+    /// Remove couplings; both records stay.
+    Uncoupling,
+    /// Scan couplings for records deleted on either side.
+    FindForDeleted,
 }
 
 impl JobKind {
@@ -218,6 +249,9 @@ impl JobKind {
         match self {
             JobKind::Synchronization => "synchronization",
             JobKind::FullSynchronization => "full_synchronization",
+            JobKind::Targeted => "targeted",
+            JobKind::Uncoupling => "uncoupling",
+            JobKind::FindForDeleted => "find_for_deleted",
         }
     }
 
@@ -226,6 +260,9 @@ impl JobKind {
         match text {
             "synchronization" => Some(JobKind::Synchronization),
             "full_synchronization" => Some(JobKind::FullSynchronization),
+            "targeted" => Some(JobKind::Targeted),
+            "uncoupling" => Some(JobKind::Uncoupling),
+            "find_for_deleted" => Some(JobKind::FindForDeleted),
             _ => None,
         }
     }
@@ -346,6 +383,10 @@ pub struct JobSummary {
     pub finished_at: Option<i64>,
     /// What became of the records.
     pub counters: Counters,
+    /// Records looked at so far.
+    pub done: u64,
+    /// Records it plans to look at, when known.
+    pub planned: Option<u64>,
     /// Why it failed, or a note on how it ended.
     pub message: Option<String>,
 }
@@ -497,6 +538,93 @@ pub struct LogEntrySummary {
     pub message: Option<String>,
     /// Who or what caused it.
     pub actor: String,
+}
+
+/// Which open sync errors an action or a list means.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorFilter {
+    /// Only this mapping's.
+    pub mapping: Option<String>,
+    /// Only this kind.
+    pub kind: Option<SyncErrorKind>,
+}
+
+/// An error as someone saw it: its id and the version they saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRef {
+    /// The error's id.
+    pub id: i64,
+    /// Its version when seen.
+    pub version: i64,
+}
+
+/// What an action on errors acts on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Selection {
+    /// These errors, as seen.
+    Errors(Vec<ErrorRef>),
+    /// Every open error matching the filter, as it is when the action runs.
+    Matching(ErrorFilter),
+}
+
+/// How Synchronize resolves an update conflict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The local record's values win.
+    Local,
+    /// The integration record's values win.
+    Integration,
+    /// Fields changed on one side merge; refused when a field conflicts.
+    Merge,
+    /// Conflicting fields take the named side's value (field name → side); others merge.
+    Fields(std::collections::BTreeMap<String, Side>),
+}
+
+/// What an action did to one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Done.
+    Done,
+    /// Someone acted first; nothing changed.
+    Stale,
+    /// The action does not apply to this record; nothing changed.
+    Refused,
+    /// Tried, and the record failed again.
+    Failed,
+}
+
+/// One record's answer to an action.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordOutcome {
+    /// The error acted on, if the action was on errors.
+    pub error_id: Option<i64>,
+    /// The mapping.
+    pub mapping: String,
+    /// The local key.
+    pub local_key: Option<String>,
+    /// The integration key.
+    pub integration_key: Option<String>,
+    /// What became of it.
+    pub outcome: Outcome,
+    /// In plain words.
+    pub message: String,
+}
+
+/// An action's answer: per record what happened, and the job it started, if any.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionAnswer {
+    /// The action's id (the same id again answers this again).
+    pub action_id: String,
+    /// Which action.
+    pub action: String,
+    /// Per record.
+    pub outcomes: Vec<RecordOutcome>,
+    /// A job doing (the rest of) the work, when the selection was large.
+    pub job_id: Option<i64>,
+    /// One line for people.
+    pub summary: String,
 }
 
 /// Formats milliseconds since the epoch as `2026-11-27 05:42:01 UTC`.

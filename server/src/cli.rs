@@ -6,8 +6,10 @@ use crate::report;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::config::Config;
-use engine::model::{JobState, Side, SyncErrorKind};
-use engine::store::sync_error::ErrorFilter;
+use engine::model::{
+    ActionAnswer, ErrorFilter, ErrorRef, JobState, Outcome, Resolution, Selection, Side,
+    SyncErrorKind,
+};
 use engine::{Engine, Systems};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -45,12 +47,16 @@ pub enum Command {
     Demo(DemoArgs),
     /// Synchronize now: every mapping in dependency order, or one.
     Sync(SyncArgs),
-    /// List the open sync errors.
+    /// List the open sync errors, or act on them (retry, resolve, restore, …).
     Errors(ErrorsArgs),
-    /// List a mapping's couplings.
+    /// List a mapping's couplings, or remove or set up couplings.
     Couplings(CouplingsArgs),
     /// Show a record's synchronization log.
     Log(LogArgs),
+    /// Scan a mapping's couplings for records deleted on either side; report them as errors.
+    FindDeleted(FindDeletedArgs),
+    /// List the newest jobs, or cancel one.
+    Jobs(JobsArgs),
 }
 
 /// Options of `coupler serve`.
@@ -62,6 +68,9 @@ pub struct ServeArgs {
     /// The folder holding the built console (pkg/coupler.js, pkg/coupler.wasm, pkg/coupler.css).
     #[arg(long, env = "COUPLER_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// Job workers in this process (0: run no jobs, only serve the console).
+    #[arg(long, env = "COUPLER_WORKERS", default_value_t = 1)]
+    pub workers: usize,
 }
 
 /// Options of `coupler demo`.
@@ -134,7 +143,11 @@ impl From<KindArg> for SyncErrorKind {
 
 /// Options of `coupler errors`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ErrorsArgs {
+    /// Act on errors instead of listing them.
+    #[command(subcommand)]
+    pub action: Option<ErrorsAction>,
     /// Only this mapping's errors.
     #[arg(long)]
     pub mapping: Option<String>,
@@ -149,18 +162,177 @@ pub struct ErrorsArgs {
     pub json: bool,
 }
 
+/// What `coupler errors` does to errors.
+#[derive(Debug, Subcommand)]
+pub enum ErrorsAction {
+    /// Synchronize the errors' records again now (their skipped mark is cleared).
+    Retry {
+        /// The errors' ids.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<i64>,
+        /// Every open error (of --mapping and --kind, when given).
+        #[arg(long)]
+        all: bool,
+        /// With --all: only this mapping's errors.
+        #[arg(long, requires = "all")]
+        mapping: Option<String>,
+        /// With --all: only errors of this kind.
+        #[arg(long, value_enum, requires = "all")]
+        kind: Option<KindArg>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve update conflicts by taking one side's data.
+    Resolve {
+        /// The errors' ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Which side's data wins.
+        #[arg(long = "use", value_enum)]
+        side: SideArg,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recreate deleted records from their partners and couple them again.
+    Restore {
+        /// The errors' ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the partners of deleted records, and the couplings.
+    DeleteRecords {
+        /// The errors' ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Uncouple the errors' records; both stay.
+    RemoveCoupling {
+        /// The errors' ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A side, as the command line names it.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SideArg {
+    /// The local table's record.
+    Local,
+    /// The integration table's record.
+    Integration,
+}
+
+impl From<SideArg> for Side {
+    fn from(side: SideArg) -> Self {
+        match side {
+            SideArg::Local => Side::Local,
+            SideArg::Integration => Side::Integration,
+        }
+    }
+}
+
 /// Options of `coupler couplings`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct CouplingsArgs {
+    /// Remove or set up couplings instead of listing them.
+    #[command(subcommand)]
+    pub action: Option<CouplingsAction>,
     /// The mapping.
-    #[arg(long)]
-    pub mapping: String,
+    #[arg(long, required = false)]
+    pub mapping: Option<String>,
     /// At most this many, by local key.
     #[arg(long, default_value_t = 1000)]
     pub limit: i64,
     /// Print the couplings as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `coupler couplings` does to couplings.
+#[derive(Debug, Subcommand)]
+pub enum CouplingsAction {
+    /// Remove couplings as a logged uncoupling job; both records of each stay.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["all", "local"])))]
+    Remove {
+        /// The mapping.
+        #[arg(long)]
+        mapping: String,
+        /// Every coupling of the mapping.
+        #[arg(long)]
+        all: bool,
+        /// The couplings of these local keys.
+        #[arg(long, num_args = 1..)]
+        local: Vec<String>,
+        /// Print the job as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Couple a local record with an integration record.
+    Add {
+        /// The mapping.
+        #[arg(long)]
+        mapping: String,
+        /// The local record's key.
+        #[arg(long)]
+        local: String,
+        /// The integration record's key.
+        #[arg(long)]
+        integration: String,
+        /// Write this side's values to the other record at once.
+        #[arg(long, value_enum)]
+        sync_from: Option<SideArg>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options of `coupler find-deleted`.
+#[derive(Debug, Args)]
+pub struct FindDeletedArgs {
+    /// The mapping.
+    #[arg(long)]
+    pub mapping: String,
+    /// Print the job as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `coupler jobs`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct JobsArgs {
+    /// Cancel a job instead of listing them.
+    #[command(subcommand)]
+    pub action: Option<JobsAction>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Print the jobs as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `coupler jobs` does to a job.
+#[derive(Debug, Subcommand)]
+pub enum JobsAction {
+    /// Cancel a queued job, or stop a running one after its current batch.
+    Cancel {
+        /// The job's id.
+        id: i64,
+    },
 }
 
 /// Options of `coupler log`.
@@ -187,7 +359,11 @@ pub struct LogArgs {
 /// Parses the command line, runs the command, and turns any failure into one line.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::telemetry::init();
+    crate::telemetry::init(if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(anyhow::Error::new(error).context("cannot start the runtime")),
@@ -210,17 +386,73 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => return sync(&config, database_url, args).await,
         Command::Errors(args) => {
             let engine = open(&config, database_url).await?;
-            let filter = ErrorFilter {
-                mapping: args.mapping,
-                kind: args.kind.map(Into::into),
-            };
-            let errors = engine.sync_errors(&filter, args.limit).await?;
-            report::print(args.json, &errors, report::errors)?;
+            match args.action {
+                None => {
+                    let filter = ErrorFilter {
+                        mapping: args.mapping,
+                        kind: args.kind.map(Into::into),
+                    };
+                    let errors = engine.sync_errors(&filter, args.limit).await?;
+                    report::print(args.json, &errors, report::errors)?;
+                }
+                Some(action) => return errors_action(&engine, action).await,
+            }
         }
         Command::Couplings(args) => {
             let engine = open(&config, database_url).await?;
-            let couplings = engine.couplings(&args.mapping, None, args.limit).await?;
-            report::print(args.json, &couplings, report::couplings)?;
+            match args.action {
+                None => {
+                    let mapping = args
+                        .mapping
+                        .context("name the mapping: coupler couplings --mapping NAME")?;
+                    let couplings = engine.couplings(&mapping, None, args.limit).await?;
+                    report::print(args.json, &couplings, report::couplings)?;
+                }
+                Some(CouplingsAction::Remove {
+                    mapping,
+                    all,
+                    local,
+                    json,
+                }) => {
+                    let keys = if all { None } else { Some(local) };
+                    let job = engine.remove_couplings(ACTOR, &mapping, keys, true).await?;
+                    report::print(json, std::slice::from_ref(&job), report::jobs)?;
+                }
+                Some(CouplingsAction::Add {
+                    mapping,
+                    local,
+                    integration,
+                    sync_from,
+                    json,
+                }) => {
+                    let answer = engine
+                        .set_up_coupling(
+                            ACTOR,
+                            &action_id(),
+                            &mapping,
+                            &local,
+                            &integration,
+                            sync_from.map(Into::into),
+                        )
+                        .await?;
+                    return answered(json, &answer);
+                }
+            }
+        }
+        Command::FindDeleted(args) => {
+            let engine = open(&config, database_url).await?;
+            let job = engine.find_deleted(ACTOR, &args.mapping, true).await?;
+            report::print(args.json, std::slice::from_ref(&job), report::jobs)?;
+        }
+        Command::Jobs(args) => {
+            let engine = open(&config, database_url).await?;
+            match args.action {
+                None => report::print(args.json, &engine.jobs(args.limit).await?, report::jobs)?,
+                Some(JobsAction::Cancel { id }) => {
+                    let job = engine.cancel_job(id).await?;
+                    report::print(args.json, std::slice::from_ref(&job), report::jobs)?;
+                }
+            }
         }
         Command::Log(args) => {
             let engine = open(&config, database_url).await?;
@@ -236,6 +468,83 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who the command line acts as, in logs and the audit.
+const ACTOR: &str = "cli";
+
+/// A fresh action id for one command.
+fn action_id() -> String {
+    format!("cli-{}-{}", std::process::id(), engine::store::now_millis())
+}
+
+async fn errors_action(engine: &Engine, action: ErrorsAction) -> anyhow::Result<ExitCode> {
+    // The command line acts on the errors as they are now.
+    let refs =
+        async |ids: &[i64]| -> anyhow::Result<Vec<ErrorRef>> { Ok(engine.error_refs(ids).await?) };
+    let id = action_id();
+    let (answer, json) = match action {
+        ErrorsAction::Retry {
+            ids,
+            all,
+            mapping,
+            kind,
+            json,
+        } => {
+            let selection = if all {
+                Selection::Matching(ErrorFilter {
+                    mapping,
+                    kind: kind.map(Into::into),
+                })
+            } else {
+                Selection::Errors(refs(&ids).await?)
+            };
+            (engine.retry(ACTOR, &id, &selection).await?, json)
+        }
+        ErrorsAction::Resolve { ids, side, json } => {
+            let resolution = match Side::from(side) {
+                Side::Local => Resolution::Local,
+                Side::Integration => Resolution::Integration,
+            };
+            (
+                engine
+                    .resolve(ACTOR, &id, &refs(&ids).await?, &resolution)
+                    .await?,
+                json,
+            )
+        }
+        ErrorsAction::Restore { ids, json } => (
+            engine
+                .restore_records(ACTOR, &id, &refs(&ids).await?)
+                .await?,
+            json,
+        ),
+        ErrorsAction::DeleteRecords { ids, json } => (
+            engine
+                .delete_records(ACTOR, &id, &refs(&ids).await?)
+                .await?,
+            json,
+        ),
+        ErrorsAction::RemoveCoupling { ids, json } => (
+            engine
+                .remove_coupling(ACTOR, &id, &refs(&ids).await?)
+                .await?,
+            json,
+        ),
+    };
+    answered(json, &answer)
+}
+
+/// Prints an action's answer; fails when nothing it asked for was done.
+fn answered(json: bool, answer: &ActionAnswer) -> anyhow::Result<ExitCode> {
+    report::print(json, std::slice::from_ref(answer), report::answers)?;
+    let nothing_done =
+        !answer.outcomes.is_empty() && answer.outcomes.iter().all(|o| o.outcome != Outcome::Done);
+    Ok(if nothing_done && answer.job_id.is_none() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Loads the configuration and opens the store, without touching the systems.

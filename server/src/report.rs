@@ -1,6 +1,8 @@
 //! What the CLI prints: aligned text for people, or JSON with `--json`.
 
-use engine::model::{CouplingSummary, JobSummary, LogEntrySummary, SyncErrorSummary, format_time};
+use engine::model::{
+    ActionAnswer, CouplingSummary, JobSummary, LogEntrySummary, SyncErrorSummary, format_time,
+};
 use serde::Serialize;
 use std::io::Write;
 
@@ -170,6 +172,36 @@ pub fn log(entries: &[LogEntrySummary]) -> String {
         if let Some(message) = &e.message {
             text.push_str(&format!("    {message}\n"));
         }
+    }
+    text
+}
+
+/// Actions' answers: per record what happened, then the summary.
+pub fn answers(answers: &[ActionAnswer]) -> String {
+    let mut text = String::new();
+    for answer in answers {
+        for o in &answer.outcomes {
+            let record = match (&o.local_key, &o.integration_key) {
+                (Some(l), Some(i)) => format!("local {l}, integration {i}"),
+                (Some(l), None) => format!("local {l}"),
+                (None, Some(i)) => format!("integration {i}"),
+                (None, None) => "-".into(),
+            };
+            let error = o
+                .error_id
+                .map(|id| format!("error {id} "))
+                .unwrap_or_default();
+            let outcome = serde_json::to_value(o.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "{error}{} ({record}): {outcome}: {}\n",
+                o.mapping, o.message
+            ));
+        }
+        text.push_str(&answer.summary);
+        text.push('\n');
     }
     text
 }

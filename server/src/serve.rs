@@ -8,6 +8,7 @@ use engine::Engine;
 use engine::config::{Config, resolve_url};
 use leptos::config::{Env, LeptosOptions};
 use std::path::Path;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Serves the console for the configuration at `config_path`.
@@ -36,6 +37,16 @@ pub async fn serve(
         .site_addr(args.addr)
         .env(Env::PROD)
         .build();
+    let workers: Vec<_> = (0..args.workers)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .run_workers(Duration::from_millis(500), std::future::pending())
+                    .await
+            })
+        })
+        .collect();
     let app = router(AppState { engine, leptos });
     let address = listener
         .local_addr()
@@ -45,6 +56,9 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown())
         .await
         .context("the server stopped")?;
+    for worker in workers {
+        worker.abort();
+    }
     Ok(())
 }
 

@@ -239,7 +239,7 @@ pub async fn synced(
     let result_column = result_column(from);
     sqlx::query(&format!(
         r"update coupling set local_modified = $1, integration_modified = $2, base = $3,
-              {result_column} = 'ok', pending = null, failure = null, failures = 0,
+              {result_column} = 'ok', pending = null, failure = null, failures = 0, skipped = 0,
               version = version + 1, synced_at = $4
           where id = $5"
     ))
@@ -362,4 +362,22 @@ pub async fn count(conn: &mut AnyConnection, mapping: &str) -> Result<i64, sqlx:
         .fetch_one(&mut *conn)
         .await?
         .try_get(0)
+}
+
+/// The couplings of `mapping` with ids above `after`, oldest first, `limit` at most.
+pub async fn page(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Coupling>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {COLUMNS} from coupling where mapping = $1 and id > $2 order by id limit $3"
+    ))
+    .bind(mapping)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(coupling).collect()
 }

@@ -5,40 +5,211 @@ use crate::model::{Counters, JobKind, JobState, JobSummary};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-/// Opens a running job; answers its id.
-pub async fn start(
+/// A job a worker holds: its lease is good while `fence` is still the job's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    /// The job.
+    pub id: i64,
+    /// Its mapping.
+    pub mapping: String,
+    /// What it does.
+    pub kind: JobKind,
+    /// Who asked for it.
+    pub actor: String,
+    /// The records of a targeted or uncoupling job (JSON), if it names them.
+    pub targets: Option<String>,
+    /// The fencing token of this claim.
+    pub fence: i64,
+}
+
+/// Queues a job; answers its id, or `None` when a queued synchronization of the mapping
+/// already waits (the two coalesce).
+pub async fn enqueue(
     conn: &mut AnyConnection,
     mapping: &str,
     kind: JobKind,
     actor: &str,
-) -> Result<i64, sqlx::Error> {
+    targets: Option<String>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        r"insert into job (mapping, kind, state, actor, created_at, targets) values ($1, $2, 'queued', $3, $4, $5)
+          on conflict (mapping) where state = 'queued' and kind = 'synchronization' do nothing
+          returning id",
+    )
+    .bind(mapping)
+    .bind(kind.as_str())
+    .bind(actor)
+    .bind(now_millis())
+    .bind(targets)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+/// Starts a job at once, held by `owner`; `None` when the mapping is running elsewhere.
+pub async fn start_now(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    kind: JobKind,
+    actor: &str,
+    owner: &str,
+    lease_ms: i64,
+    targets: Option<String>,
+) -> Result<Option<Claimed>, sqlx::Error> {
     let now = now_millis();
+    // A run whose process stopped answering ends here; this run resumes its work.
     sqlx::query(
-        r"insert into job (mapping, kind, state, actor, created_at, started_at)
-          values ($1, $2, 'running', $3, $4, $4) returning id",
+        r"update job set state = 'failed', finished_at = $1, message = 'its worker stopped; the work went on in a later job'
+          where mapping = $2 and state = 'running' and lease_expires_at < $1",
+    )
+    .bind(now)
+    .bind(mapping)
+    .execute(&mut *conn)
+    .await?;
+    let inserted = sqlx::query(
+        r"insert into job (mapping, kind, state, actor, created_at, started_at, lease_owner, lease_expires_at, fence, targets)
+          values ($1, $2, 'running', $3, $4, $4, $5, $6, 1, $7)
+          returning id",
     )
     .bind(mapping)
     .bind(kind.as_str())
     .bind(actor)
     .bind(now)
+    .bind(owner)
+    .bind(now + lease_ms)
+    .bind(targets.clone())
     .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)
+    .await;
+    match inserted {
+        Ok(row) => Ok(Some(Claimed {
+            id: row.try_get(0)?,
+            mapping: mapping.to_string(),
+            kind,
+            actor: actor.to_string(),
+            targets,
+            fence: 1,
+        })),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
-/// Adds `delta` to the job's counters, and `done` to its records done.
+/// A queued job, or a running one whose lease expired, as a claim candidate.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The job.
+    pub id: i64,
+    /// Its mapping.
+    pub mapping: String,
+}
+
+/// Jobs a worker could claim, oldest first, and the mappings with jobs ahead of them.
+pub async fn candidates(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> Result<(Vec<Candidate>, Vec<(i64, String)>), sqlx::Error> {
+    let now = now_millis();
+    let rows = sqlx::query(
+        r"select id, mapping, state, coalesce(lease_expires_at, 0) from job
+          where state in ('queued', 'running') order by id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut claimable = Vec::new();
+    let mut active = Vec::new();
+    for row in rows {
+        let (id, mapping, state, lease): (i64, String, String, i64) = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        );
+        if state == "queued" || lease < now {
+            claimable.push(Candidate {
+                id,
+                mapping: mapping.clone(),
+            });
+        }
+        active.push((id, mapping));
+    }
+    Ok((claimable, active))
+}
+
+/// Claims job `id` for `owner` if it is still queued (or its lease expired); raises its
+/// fencing token. `None` when someone else got it, or its mapping is running.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    id: i64,
+    owner: &str,
+    lease_ms: i64,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    let now = now_millis();
+    let row = sqlx::query(
+        r"update job set state = 'running', lease_owner = $1, lease_expires_at = $2, fence = fence + 1,
+              started_at = coalesce(started_at, $3)
+          where id = $4 and cancel_requested = 0
+            and (state = 'queued' or (state = 'running' and lease_expires_at < $3))
+          returning id, mapping, kind, actor, targets, fence",
+    )
+    .bind(owner)
+    .bind(now + lease_ms)
+    .bind(now)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await;
+    let row = match row {
+        Ok(row) => row,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    row.map(|r| {
+        let kind: String = r.try_get(2)?;
+        Ok(Claimed {
+            id: r.try_get(0)?,
+            mapping: r.try_get(1)?,
+            kind: JobKind::parse(&kind).unwrap_or(JobKind::Synchronization),
+            actor: r.try_get(3)?,
+            targets: r.try_get(4)?,
+            fence: r.try_get(5)?,
+        })
+    })
+    .transpose()
+}
+
+/// Extends a claim's lease; `false` when the claim was lost (the fence moved on).
+pub async fn heartbeat(
+    conn: &mut AnyConnection,
+    id: i64,
+    fence: i64,
+    lease_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update job set lease_expires_at = $1 where id = $2 and fence = $3 and state = 'running'",
+    )
+    .bind(now_millis() + lease_ms)
+    .bind(id)
+    .bind(fence)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Adds `delta` to the job's counters and `done` to its records done, only while `fence`
+/// is the job's: `false` means the claim was lost and the caller must not commit.
 pub async fn add(
     conn: &mut AnyConnection,
     id: i64,
+    fence: i64,
     delta: &Counters,
     done: u64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
         r"update job set inserted = inserted + $1, modified = modified + $2, deleted = deleted + $3,
               unchanged = unchanged + $4, skipped = skipped + $5, failed = failed + $6,
               coupled = coupled + $7, uncoupled = uncoupled + $8, deferred = deferred + $9,
               done = done + $10
-          where id = $11",
+          where id = $11 and fence = $12",
     )
     .bind(delta.inserted as i64)
     .bind(delta.modified as i64)
@@ -51,30 +222,81 @@ pub async fn add(
     .bind(delta.deferred as i64)
     .bind(done as i64)
     .bind(id)
+    .bind(fence)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(result.rows_affected() == 1)
 }
 
-/// Ends the job in `state`, with a message.
-pub async fn finish(
-    conn: &mut AnyConnection,
-    id: i64,
-    state: JobState,
-    message: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update job set state = $1, finished_at = $2, message = $3 where id = $4")
-        .bind(state.as_str())
-        .bind(now_millis())
-        .bind(message)
+/// Sets how many records the job plans to look at.
+pub async fn plan(conn: &mut AnyConnection, id: i64, planned: u64) -> Result<(), sqlx::Error> {
+    sqlx::query("update job set planned_records = $1 where id = $2")
+        .bind(planned as i64)
         .bind(id)
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
+/// Ends the job in `state`, with a message, if `fence` is still the job's.
+pub async fn finish(
+    conn: &mut AnyConnection,
+    id: i64,
+    fence: i64,
+    state: JobState,
+    message: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        r"update job set state = $1, finished_at = $2, message = $3, lease_owner = null, lease_expires_at = null
+          where id = $4 and fence = $5",
+    )
+    .bind(state.as_str())
+    .bind(now_millis())
+    .bind(message)
+    .bind(id)
+    .bind(fence)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Cancels a queued job at once, and asks a running one to stop after its current batch.
+/// Answers the job's state afterwards, or `None` when there is no such job.
+pub async fn cancel(conn: &mut AnyConnection, id: i64) -> Result<Option<JobState>, sqlx::Error> {
+    sqlx::query(
+        r"update job set state = case when state = 'queued' then 'cancelled' else state end,
+              finished_at = case when state = 'queued' then $1 else finished_at end,
+              cancel_requested = case when state in ('queued', 'running') then 1 else cancel_requested end
+          where id = $2",
+    )
+    .bind(now_millis())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("select state from job where id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| Ok(JobState::parse(&r.try_get::<String, _>(0)?).unwrap_or(JobState::Failed)))
+        .transpose()
+}
+
+/// Whether someone asked the job to stop.
+pub async fn cancel_requested(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("select cancel_requested from job where id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64, _>(0))
+        .transpose()?
+        .unwrap_or(0)
+        != 0)
+}
+
 const COLUMNS: &str = "id, mapping, kind, state, actor, created_at, started_at, finished_at, inserted, modified, \
-                       deleted, unchanged, skipped, failed, coupled, uncoupled, deferred, message";
+                       deleted, unchanged, skipped, failed, coupled, uncoupled, deferred, message, done, \
+                       planned_records";
 
 fn summary(row: &AnyRow) -> Result<JobSummary, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
@@ -101,6 +323,10 @@ fn summary(row: &AnyRow) -> Result<JobSummary, sqlx::Error> {
             uncoupled: count("uncoupled")?,
             deferred: count("deferred")?,
         },
+        done: count("done")?,
+        planned: row
+            .try_get::<Option<i64>, _>("planned_records")?
+            .map(|p| p.max(0) as u64),
         message: row.try_get("message")?,
     })
 }

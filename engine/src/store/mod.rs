@@ -2,6 +2,7 @@
 //! several servers share the work. One set of queries serves both; the few statements
 //! that differ are chosen by [`Backend`].
 
+pub mod action;
 pub mod coupling;
 pub mod job;
 pub mod log;
@@ -57,13 +58,23 @@ pub struct Store {
     backend: Backend,
 }
 
-/// The runtime state of one mapping.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The runtime state of one mapping: settings changed at run time and its schedule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MappingState {
     /// The mapping's name.
     pub name: String,
     /// Whether scheduled synchronization is paused.
     pub paused: bool,
+    /// The update conflict policy, when changed from the file's.
+    pub update_conflict: Option<String>,
+    /// The deletion conflict policy, when changed from the file's.
+    pub deletion_conflict: Option<String>,
+    /// The interval in milliseconds, when changed from the file's.
+    pub interval_ms: Option<i64>,
+    /// When the next scheduled synchronization is due.
+    pub next_run_at: Option<i64>,
+    /// Scheduled runs in a row that found nothing to do (the schedule backs off).
+    pub idle_runs: i64,
 }
 
 impl Store {
@@ -115,17 +126,38 @@ impl Store {
 
     /// The runtime state of every mapping the store knows.
     pub async fn mapping_states(&self) -> Result<Vec<MappingState>, StoreError> {
-        let rows = sqlx::query(r"select name, paused from mapping_state order by name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            r"select name, paused, update_conflict, deletion_conflict, interval_ms, next_run_at, idle_runs
+              from mapping_state order by name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(MappingState {
                     name: row.try_get("name")?,
                     paused: row.try_get::<i64, _>("paused")? != 0,
+                    update_conflict: row.try_get("update_conflict")?,
+                    deletion_conflict: row.try_get("deletion_conflict")?,
+                    interval_ms: row.try_get("interval_ms")?,
+                    next_run_at: row.try_get("next_run_at")?,
+                    idle_runs: row.try_get("idle_runs")?,
                 })
             })
             .collect()
+    }
+
+    /// The runtime state of mapping `name` (defaults when the store knows nothing of it).
+    pub async fn mapping_state(&self, name: &str) -> Result<MappingState, StoreError> {
+        Ok(self
+            .mapping_states()
+            .await?
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| MappingState {
+                name: name.to_string(),
+                ..MappingState::default()
+            }))
     }
 
     /// Pauses or resumes scheduled synchronization of the mapping `name`.
@@ -137,6 +169,52 @@ impl Store {
         .bind(name)
         .bind(i64::from(paused))
         .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Changes a mapping's policies and interval at run time (`None` keeps the file's).
+    pub async fn set_mapping_settings(
+        &self,
+        name: &str,
+        update_conflict: Option<&str>,
+        deletion_conflict: Option<&str>,
+        interval_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            r"insert into mapping_state (name, paused, updated_at, update_conflict, deletion_conflict, interval_ms)
+              values ($1, 0, $2, $3, $4, $5)
+              on conflict (name) do update set updated_at = excluded.updated_at,
+                  update_conflict = excluded.update_conflict, deletion_conflict = excluded.deletion_conflict,
+                  interval_ms = excluded.interval_ms, next_run_at = null",
+        )
+        .bind(name)
+        .bind(now_millis())
+        .bind(update_conflict)
+        .bind(deletion_conflict)
+        .bind(interval_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records when mapping `name` next runs on schedule, and how many runs in a row found
+    /// nothing to do.
+    pub async fn set_schedule(
+        &self,
+        name: &str,
+        next_run_at: i64,
+        idle_runs: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            r"insert into mapping_state (name, paused, updated_at, next_run_at, idle_runs) values ($1, 0, $2, $3, $4)
+              on conflict (name) do update set next_run_at = excluded.next_run_at, idle_runs = excluded.idle_runs",
+        )
+        .bind(name)
+        .bind(now_millis())
+        .bind(next_run_at)
+        .bind(idle_runs)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -4,6 +4,7 @@
 
 use super::now_millis;
 use crate::db::Sql;
+pub use crate::model::ErrorFilter;
 use crate::model::{Side, SyncErrorKind, SyncErrorSummary};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -29,6 +30,8 @@ pub struct NewSyncError {
     pub job_id: Option<i64>,
     /// Whether scheduled synchronization now leaves the record alone.
     pub skipped: bool,
+    /// Who or what found it (the job's actor).
+    pub actor: String,
 }
 
 /// An open error, as the engine needs to know it while synchronizing a batch.
@@ -137,7 +140,7 @@ pub async fn record(
                       first_failed_at = case when kind = $1 and message = $2 then first_failed_at else $3 end,
                       kind = $1, message = $2, failed_at = $3, fields = $4, coupling_id = $5,
                       local_key = $6, integration_key = $7, job_id = $8, skipped = $9, side = $10,
-                      version = version + 1
+                      version = version + 1, changed_by = $12, changed_at = $3
                   where id = $11
                   returning attempts",
             )
@@ -152,14 +155,15 @@ pub async fn record(
             .bind(i64::from(error.skipped))
             .bind(error.side.as_str())
             .bind(id)
+            .bind(error.actor.clone())
             .fetch_one(&mut *conn)
             .await?
         }
         None => {
             sqlx::query(
                 r"insert into sync_error (mapping, coupling_id, kind, side, local_key, integration_key, message,
-                      fields, job_id, first_failed_at, failed_at, skipped)
-                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
+                      fields, job_id, first_failed_at, failed_at, skipped, changed_by, changed_at)
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $10)
                   returning attempts",
             )
             .bind(mapping)
@@ -173,6 +177,7 @@ pub async fn record(
             .bind(error.job_id)
             .bind(now)
             .bind(i64::from(error.skipped))
+            .bind(error.actor.clone())
             .fetch_one(&mut *conn)
             .await?
         }
@@ -180,17 +185,30 @@ pub async fn record(
     row.try_get(0)
 }
 
-/// Marks the open error `id` skipped (or not).
-pub async fn set_skipped(
-    conn: &mut AnyConnection,
-    id: i64,
-    skipped: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update sync_error set skipped = $1, version = version + 1 where id = $2")
-        .bind(i64::from(skipped))
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+/// Lets scheduled synchronization take up again the records of the open errors `ids`,
+/// and their couplings; `by` is recorded as who changed them.
+pub async fn unskip(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    for chunk in ids.chunks(super::CHUNK) {
+        let mut sql = Sql::new(
+            "update coupling set skipped = 0, failures = 0, failure = null, version = version + 1 \
+             where id in (select coupling_id from sync_error where id in ",
+        );
+        sql.list(chunk, |sql, id| {
+            sql.bind(*id);
+        });
+        sql.push(")");
+        sql.execute(&mut *conn).await?;
+        let mut sql = Sql::new(
+            "update sync_error set skipped = 0, attempts = 0, version = version + 1, changed_by = ",
+        );
+        sql.bind(by.to_string()).push(", changed_at = ").bind(now);
+        sql.push(" where resolved_at is null and id in ");
+        sql.list(chunk, |sql, id| {
+            sql.bind(*id);
+        });
+        sql.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -200,6 +218,10 @@ pub async fn resolve(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<
     for chunk in ids.chunks(super::CHUNK) {
         let mut sql = Sql::new("update sync_error set resolved_at = ");
         sql.bind(now).push(", resolved_by = ").bind(by.to_string());
+        sql.push(", changed_by = ")
+            .bind(by.to_string())
+            .push(", changed_at = ")
+            .bind(now);
         sql.push(", version = version + 1 where resolved_at is null and id in ");
         sql.list(chunk, |sql, id| {
             sql.bind(*id);
@@ -207,15 +229,6 @@ pub async fn resolve(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<
         sql.execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// Which open errors to list.
-#[derive(Clone, Debug, Default)]
-pub struct ErrorFilter {
-    /// Only this mapping's.
-    pub mapping: Option<String>,
-    /// Only this kind.
-    pub kind: Option<SyncErrorKind>,
 }
 
 /// The open errors matching `filter`, newest first, `limit` at most.
@@ -262,4 +275,69 @@ fn summary(row: &AnyRow) -> Result<SyncErrorSummary, sqlx::Error> {
         skipped: row.try_get::<i64, _>("skipped")? != 0,
         version: row.try_get("version")?,
     })
+}
+
+/// An error as an action needs it, open or resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorRow {
+    /// The open error as the console lists it.
+    pub summary: SyncErrorSummary,
+    /// When it was resolved, if it was.
+    pub resolved_at: Option<i64>,
+    /// Who resolved it.
+    pub resolved_by: Option<String>,
+    /// Who changed it last.
+    pub changed_by: Option<String>,
+    /// When it changed last.
+    pub changed_at: Option<i64>,
+}
+
+const ROW_COLUMNS: &str = "id, mapping, kind, side, local_key, integration_key, message, fields, coupling_id, failed_at, \
+                           first_failed_at, attempts, skipped, version, resolved_at, resolved_by, changed_by, changed_at";
+
+fn error_row(row: &AnyRow) -> Result<ErrorRow, sqlx::Error> {
+    Ok(ErrorRow {
+        summary: summary(row)?,
+        resolved_at: row.try_get("resolved_at")?,
+        resolved_by: row.try_get("resolved_by")?,
+        changed_by: row.try_get("changed_by")?,
+        changed_at: row.try_get("changed_at")?,
+    })
+}
+
+/// The errors with these ids, open or resolved.
+pub async fn by_ids(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<ErrorRow>, sqlx::Error> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::CHUNK) {
+        let mut sql = Sql::new(format!("select {ROW_COLUMNS} from sync_error where id in "));
+        sql.list(chunk, |sql, id| {
+            sql.bind(*id);
+        });
+        for row in sql.fetch_all(&mut *conn).await? {
+            found.push(error_row(&row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Every open error matching `filter`.
+pub async fn matching(
+    conn: &mut AnyConnection,
+    filter: &ErrorFilter,
+) -> Result<Vec<ErrorRow>, sqlx::Error> {
+    let mut sql = Sql::new(format!(
+        "select {ROW_COLUMNS} from sync_error where resolved_at is null"
+    ));
+    if let Some(mapping) = &filter.mapping {
+        sql.push(" and mapping = ").bind(mapping.clone());
+    }
+    if let Some(kind) = filter.kind {
+        sql.push(" and kind = ").bind(kind.as_str().to_string());
+    }
+    sql.push(" order by id");
+    sql.fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(error_row)
+        .collect()
 }

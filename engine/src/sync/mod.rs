@@ -36,6 +36,13 @@ pub enum RunError {
     /// A fault test stopped the run here.
     #[error("stopped {0} by an injected fault")]
     Fault(FaultPoint),
+    /// Another worker holds the job now (this one stalled past its lease): nothing of
+    /// the last batch was committed.
+    #[error("the job's lease passed to another worker; this worker's last batch was not committed")]
+    LeaseLost,
+    /// Someone cancelled the job; it stopped after its last committed batch.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Points in a batch where a fault test may stop a run, as if the process died there:
@@ -95,6 +102,8 @@ pub struct Run<'a> {
     pub integration: &'a dyn Connector,
     /// The job this run counts into.
     pub job_id: i64,
+    /// The fencing token of this worker's claim on the job.
+    pub fence: i64,
     /// Who or what started it.
     pub actor: String,
     /// The counters so far.
@@ -262,6 +271,27 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Synchronizes the records with `keys` on `from` now, whatever their modified-on
+    /// value: a targeted run (Retry, Set Up Coupling).
+    pub async fn targets(&mut self, from: Side, keys: &[String]) -> Result<(), RunError> {
+        let name = self.name().to_string();
+        let mut conn = self.store.conn().await?;
+        let deferred: BTreeSet<String> = progress::deferred(&mut conn, &name, from)
+            .await?
+            .into_iter()
+            .collect();
+        drop(conn);
+        for chunk in keys.chunks(BATCH) {
+            let records = self
+                .connector(from)
+                .read(self.compiled.spec(from), chunk)
+                .await?;
+            self.batch(from, records, true, &deferred, None, None)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Handles the deletions `deleted` reported since its tombstone watermark.
     pub async fn tombstones(&mut self, deleted: Side) -> Result<(), RunError> {
         let name = self.name().to_string();
@@ -399,6 +429,9 @@ impl Run<'_> {
         }
         let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
         let mut conn = self.store.conn().await?;
+        if crate::store::job::cancel_requested(&mut conn, self.job_id).await? {
+            return Err(RunError::Cancelled);
+        }
         let mut couplings: HashMap<String, Coupling> =
             coupling::by_keys(&mut conn, &name, from, &keys)
                 .await?
@@ -622,6 +655,7 @@ impl Run<'_> {
         let to = from.other();
         let compiled = self.compiled;
         let policy = compiled.mapping.deletion_conflict;
+        let items_count = items.len();
 
         // 1. Couplings for creates, written before the creates (crash safety).
         let new_pending: Vec<NewCoupling> = items
@@ -1000,6 +1034,7 @@ impl Run<'_> {
                             fields,
                             job_id: job,
                             skipped: true,
+                            actor: actor.clone(),
                         },
                     )
                     .await?;
@@ -1103,46 +1138,11 @@ impl Run<'_> {
                             resolved.extend(open_error.map(|e| e.id));
                         }
                         (Some(survivor), _) => {
+                            let entry = self
+                                .report_deleted(&mut tx, &c, deleted, &survivor.key)
+                                .await?;
                             delta.failed += 1;
-                            let message = format!(
-                                "The {deleted} record {} was deleted; the {} record {} remains.",
-                                c.key(deleted),
-                                deleted.other(),
-                                survivor.key
-                            );
-                            coupling::failed(
-                                &mut tx,
-                                c.id,
-                                deleted.other(),
-                                "deleted",
-                                &message,
-                                true,
-                            )
-                            .await?;
-                            sync_error::record(
-                                &mut tx,
-                                &name,
-                                &NewSyncError {
-                                    coupling_id: Some(c.id),
-                                    kind: SyncErrorKind::deleted(deleted),
-                                    side: deleted.other(),
-                                    local_key: l.clone(),
-                                    integration_key: i.clone(),
-                                    message: message.clone(),
-                                    fields: Vec::new(),
-                                    job_id: job,
-                                    skipped: true,
-                                },
-                            )
-                            .await?;
-                            entries.push(entry(
-                                l,
-                                i,
-                                "deletion_conflict",
-                                "failed",
-                                Vec::new(),
-                                Some(message),
-                            ));
+                            entries.push(entry);
                         }
                     }
                 }
@@ -1197,11 +1197,62 @@ impl Run<'_> {
             }
             None => {}
         }
-        crate::store::job::add(&mut tx, self.job_id, &delta, entries.len() as u64).await?;
+        let done = items_count as u64;
+        if !crate::store::job::add(&mut tx, self.job_id, self.fence, &delta, done).await? {
+            return Err(RunError::LeaseLost);
+        }
         self.checkpoint(FaultPoint::BeforeCommit)?;
         tx.commit().await.map_err(StoreError::from)?;
         self.counters.add(&delta);
         Ok(())
+    }
+
+    /// Reports that the record of coupling `c` on `deleted` is gone while its partner
+    /// `survivor_key` remains: a `deleted_*` sync error, the coupling skipped until
+    /// someone acts. Answers the log entry to write.
+    pub async fn report_deleted(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        c: &Coupling,
+        deleted: Side,
+        survivor_key: &str,
+    ) -> Result<NewLogEntry, RunError> {
+        let message = format!(
+            "The {deleted} record {} was deleted; the {} record {survivor_key} remains.",
+            c.key(deleted),
+            deleted.other(),
+        );
+        coupling::failed(tx, c.id, deleted.other(), "deleted", &message, true).await?;
+        let (local_key, integration_key) =
+            (Some(c.local_key.clone()), Some(c.integration_key.clone()));
+        sync_error::record(
+            tx,
+            self.name(),
+            &NewSyncError {
+                coupling_id: Some(c.id),
+                kind: SyncErrorKind::deleted(deleted),
+                side: deleted.other(),
+                local_key: local_key.clone(),
+                integration_key: integration_key.clone(),
+                message: message.clone(),
+                fields: Vec::new(),
+                job_id: Some(self.job_id),
+                skipped: true,
+                actor: self.actor.clone(),
+            },
+        )
+        .await?;
+        Ok(NewLogEntry {
+            job_id: Some(self.job_id),
+            local_key,
+            integration_key,
+            direction: None,
+            action: "deletion_conflict",
+            result: "failed",
+            changes: Vec::new(),
+            message: Some(message),
+            actor: self.actor.clone(),
+        })
     }
 
     /// Records a failed record: on its coupling (skipped after the same failure twice in a
@@ -1236,7 +1287,7 @@ impl Run<'_> {
                     .await?
                     .1
             }
-            None => open_error.is_some_and(|e| e.message == message),
+            None => open_error.is_some_and(|e| e.message == message && e.attempts >= 1),
         };
         sync_error::record(
             tx,
@@ -1251,6 +1302,7 @@ impl Run<'_> {
                 fields: Vec::new(),
                 job_id: Some(self.job_id),
                 skipped,
+                actor: self.actor.clone(),
             },
         )
         .await?;

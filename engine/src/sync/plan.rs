@@ -4,7 +4,7 @@
 
 use crate::config::{FieldMapping, Mapping};
 use crate::connector::{Record, TableSpec};
-use crate::model::{Side, UpdateConflictPolicy};
+use crate::model::{Resolution, Side, UpdateConflictPolicy};
 use crate::store::coupling::Base;
 use crate::value::Value;
 use std::collections::BTreeMap;
@@ -130,6 +130,9 @@ impl Compiled {
         }
     }
 }
+
+/// Values to write to one record: `(column position, value)`.
+pub type Writes = Vec<(usize, Value)>;
 
 /// Lookup translations for one batch: field index → source key → coupled key.
 pub type Lookups = BTreeMap<usize, BTreeMap<String, String>>;
@@ -404,6 +407,103 @@ pub fn decide(
     }
 }
 
+/// The writes that resolve a coupled pair as someone chose (Synchronize on the errors
+/// page): `(to_local, to_integration)`, or why the choice cannot be applied.
+pub fn resolve(
+    compiled: &Compiled,
+    local: &Record,
+    integration: &Record,
+    base: Option<&Base>,
+    resolution: &Resolution,
+    lookups: &Lookups,
+) -> Result<(Writes, Writes), String> {
+    let one_side = |winner: Side| -> Result<Vec<(usize, Value)>, String> {
+        let (source, other) = match winner {
+            Side::Local => (local, integration),
+            Side::Integration => (integration, local),
+        };
+        let mut writes = Vec::new();
+        for (i, f) in compiled.fields.iter().enumerate() {
+            let (Some(_), Some(o_pos)) = (f.position(winner), f.position(winner.other())) else {
+                continue;
+            };
+            if !f.field.flows_from(winner) {
+                continue;
+            }
+            match transfer(compiled, i, winner, source, lookups) {
+                Ok(value) if value != other.values[o_pos] => writes.push((o_pos, value)),
+                Ok(_) => {}
+                Err(Blocked::Fail(message) | Blocked::Defer(message)) => return Err(message),
+            }
+        }
+        Ok(writes)
+    };
+    let merged = |policy: UpdateConflictPolicy| -> Result<Decision, String> {
+        let mut with_policy = compiled.clone();
+        with_policy.mapping.update_conflict = policy;
+        match decide(
+            &with_policy,
+            Side::Local,
+            local,
+            integration,
+            base,
+            true,
+            lookups,
+        ) {
+            Decision::Blocked(Blocked::Fail(message) | Blocked::Defer(message)) => Err(message),
+            decision => Ok(decision),
+        }
+    };
+    let writes = |decision: Decision| match decision {
+        Decision::Write {
+            to_other,
+            to_source,
+        } => (to_source, to_other),
+        _ => (Vec::new(), Vec::new()),
+    };
+    match resolution {
+        Resolution::Local => Ok((Vec::new(), one_side(Side::Local)?)),
+        Resolution::Integration => Ok((one_side(Side::Integration)?, Vec::new())),
+        Resolution::Merge => match merged(UpdateConflictPolicy::None)? {
+            Decision::Conflict { fields, .. } => Err(format!(
+                "{} changed on both sides: choose a side, or a side per field",
+                fields.join(", ")
+            )),
+            decision => Ok(writes(decision)),
+        },
+        Resolution::Fields(choices) => {
+            let conflicting = match merged(UpdateConflictPolicy::None)? {
+                Decision::Conflict { fields, .. } => fields,
+                decision => return Ok(writes(decision)),
+            };
+            if let Some(missing) = conflicting.iter().find(|f| !choices.contains_key(*f)) {
+                return Err(format!("choose a side for {missing}"));
+            }
+            // Merge with the local side winning, then hand the fields chosen for the
+            // integration side back to it.
+            let (mut to_local, mut to_integration) =
+                writes(merged(UpdateConflictPolicy::SendUpdate)?);
+            for (i, f) in compiled.fields.iter().enumerate() {
+                if choices.get(f.name()) != Some(&Side::Integration)
+                    || !conflicting.iter().any(|c| c == f.name())
+                {
+                    continue;
+                }
+                let (Some(l_pos), Some(i_pos)) = (f.local, f.integration) else {
+                    continue;
+                };
+                to_integration.retain(|(p, _)| *p != i_pos);
+                match transfer(compiled, i, Side::Integration, integration, lookups) {
+                    Ok(value) if value != local.values[l_pos] => to_local.push((l_pos, value)),
+                    Ok(_) => {}
+                    Err(Blocked::Fail(message) | Blocked::Defer(message)) => return Err(message),
+                }
+            }
+            Ok((to_local, to_integration))
+        }
+    }
+}
+
 /// `record` with `writes` applied: what it holds after a successful write.
 pub fn applied(record: &Record, writes: &[(usize, Value)], modified: i64) -> Record {
     let mut after = record.clone();
@@ -627,6 +727,96 @@ value_map = {{ PCS = "Each" }}
             &Lookups::new(),
         );
         assert_eq!(d, Decision::Unchanged);
+    }
+
+    #[test]
+    fn a_conflict_resolves_by_side_by_field_or_not_by_merge() {
+        let c = compiled("none");
+        let b = base(&c, SYNCED_L, SYNCED_I);
+        let local = record("L", ["Ann", "Bergen", "100", "PCS"]);
+        let integration = record("I", ["Anna", "Tromsø", "100", "Each"]);
+        let none = Lookups::new();
+        let by_local = resolve(
+            &c,
+            &local,
+            &integration,
+            Some(&b),
+            &Resolution::Local,
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            by_local,
+            (
+                vec![],
+                vec![(0, Value::from("Ann")), (1, Value::from("Bergen"))]
+            )
+        );
+        let by_integration = resolve(
+            &c,
+            &local,
+            &integration,
+            Some(&b),
+            &Resolution::Integration,
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            by_integration,
+            (
+                vec![(0, Value::from("Anna")), (1, Value::from("Tromsø"))],
+                vec![]
+            )
+        );
+        let merge = resolve(
+            &c,
+            &local,
+            &integration,
+            Some(&b),
+            &Resolution::Merge,
+            &none,
+        )
+        .unwrap_err();
+        assert_eq!(
+            merge,
+            "city changed on both sides: choose a side, or a side per field"
+        );
+        let choices = [("city".to_string(), Side::Integration)]
+            .into_iter()
+            .collect();
+        let by_field = resolve(
+            &c,
+            &local,
+            &integration,
+            Some(&b),
+            &Resolution::Fields(choices),
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            by_field,
+            (
+                vec![(0, Value::from("Anna")), (1, Value::from("Tromsø"))],
+                vec![]
+            )
+        );
+        let choices = [("city".to_string(), Side::Local)].into_iter().collect();
+        let by_field = resolve(
+            &c,
+            &local,
+            &integration,
+            Some(&b),
+            &Resolution::Fields(choices),
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            by_field,
+            (
+                vec![(0, Value::from("Anna"))],
+                vec![(1, Value::from("Bergen"))]
+            )
+        );
     }
 
     #[test]
