@@ -25,6 +25,9 @@ use std::collections::{BTreeMap, HashMap};
 /// larger ones are queued as a job.
 pub const INLINE_LIMIT: usize = 2000;
 
+/// Errors an action took at the version its actor saw (see `sync_error::claim`).
+type Claims = std::sync::Mutex<Vec<ErrorRow>>;
+
 /// The longest action id accepted.
 const MAX_ACTION_ID: usize = 100;
 
@@ -92,7 +95,7 @@ impl Engine {
         action_id: &str,
         action: &str,
         selection: String,
-        body: impl AsyncFnOnce() -> Result<(Vec<RecordOutcome>, Option<i64>), EngineError>,
+        body: impl AsyncFnOnce(&Claims) -> Result<(Vec<RecordOutcome>, Option<i64>), EngineError>,
     ) -> Result<ActionAnswer, EngineError> {
         if action_id.trim().is_empty() || action_id.len() > MAX_ACTION_ID {
             return Err(EngineError::Invalid(format!(
@@ -111,8 +114,21 @@ impl Engine {
             }
         }
         drop(conn);
-        let result = body().await;
+        let claims = Claims::default();
+        let result = body(&claims).await;
         let mut conn = store.conn().await?;
+        // Errors taken for this action but not acted on go back as they were.
+        let taken = std::mem::take(&mut *claims.lock().unwrap_or_else(|e| e.into_inner()));
+        for before in taken {
+            let done = result.as_ref().is_ok_and(|(outcomes, _)| {
+                outcomes
+                    .iter()
+                    .any(|o| o.error_id == Some(before.summary.id) && o.outcome == Outcome::Done)
+            });
+            if !done {
+                sync_error::release(&mut conn, &before).await?;
+            }
+        }
         let (outcomes, job_id) = match result {
             Ok(done) => done,
             Err(error) => {
@@ -156,7 +172,9 @@ impl Engine {
     /// act on, and an outcome for each that cannot be acted on.
     async fn select(
         &self,
+        actor: &str,
         selection: &Selection,
+        claims: &Claims,
     ) -> Result<(Vec<ErrorRow>, Vec<RecordOutcome>), EngineError> {
         let mut conn = self.inner.store.conn().await?;
         match selection {
@@ -173,7 +191,25 @@ impl Engine {
                 let mut act = Vec::new();
                 let mut answered = Vec::new();
                 for seen in refs {
-                    match rows.get(&seen.id) {
+                    // Taking the error at the version seen is what makes one of two
+                    // concurrent actions win; the other finds the version moved on.
+                    let fresh = rows.get(&seen.id).is_some_and(|r| {
+                        r.resolved_at.is_none() && r.summary.version == seen.version
+                    });
+                    let taken =
+                        fresh && sync_error::claim(&mut conn, seen.id, seen.version, actor).await?;
+                    if taken && let Some(before) = rows.get(&seen.id) {
+                        claims
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(before.clone());
+                    }
+                    let current = if taken || !fresh {
+                        rows.get(&seen.id).cloned()
+                    } else {
+                        sync_error::by_ids(&mut conn, &[seen.id]).await?.pop()
+                    };
+                    match current.as_ref() {
                         None => answered.push(RecordOutcome {
                             error_id: Some(seen.id),
                             mapping: String::new(),
@@ -182,9 +218,7 @@ impl Engine {
                             outcome: Outcome::Refused,
                             message: format!("no sync error has id {}", seen.id),
                         }),
-                        Some(row)
-                            if row.resolved_at.is_some() || row.summary.version != seen.version =>
-                        {
+                        Some(row) if !taken => {
                             let (by, at) = match (row.resolved_at, &row.resolved_by) {
                                 (Some(at), Some(by)) => (by.clone(), at),
                                 _ => (
@@ -217,8 +251,8 @@ impl Engine {
         selection: &Selection,
     ) -> Result<ActionAnswer, EngineError> {
         let text = serde_json::to_string(selection).unwrap_or_default();
-        self.act(actor, action_id, "retry", text, async || {
-            let (rows, mut outcomes) = self.select(selection).await?;
+        self.act(actor, action_id, "retry", text, async |claims: &Claims| {
+            let (rows, mut outcomes) = self.select(actor, selection, claims).await?;
             let mut retry: Vec<SyncErrorSummary> = Vec::new();
             for row in rows {
                 let e = row.summary;
@@ -303,22 +337,30 @@ impl Engine {
             ));
         }
         let text = serde_json::to_string(&(errors, resolution)).unwrap_or_default();
-        self.act(actor, action_id, "resolve", text, async || {
-            let (rows, mut outcomes) = self.select(&Selection::Errors(errors.to_vec())).await?;
-            for row in rows {
-                let e = &row.summary;
-                if e.kind != SyncErrorKind::UpdateConflict {
-                    outcomes.push(outcome(
-                        e,
-                        Outcome::Refused,
-                        format!("this is a {} error, not an update conflict", e.kind),
-                    ));
-                    continue;
+        self.act(
+            actor,
+            action_id,
+            "resolve",
+            text,
+            async |claims: &Claims| {
+                let (rows, mut outcomes) = self
+                    .select(actor, &Selection::Errors(errors.to_vec()), claims)
+                    .await?;
+                for row in rows {
+                    let e = &row.summary;
+                    if e.kind != SyncErrorKind::UpdateConflict {
+                        outcomes.push(outcome(
+                            e,
+                            Outcome::Refused,
+                            format!("this is a {} error, not an update conflict", e.kind),
+                        ));
+                        continue;
+                    }
+                    outcomes.push(self.resolve_one(actor, e, resolution).await?);
                 }
-                outcomes.push(self.resolve_one(actor, e, resolution).await?);
-            }
-            Ok((outcomes, None))
-        })
+                Ok((outcomes, None))
+            },
+        )
         .await
     }
 
@@ -571,8 +613,10 @@ impl Engine {
             "delete_records"
         };
         let text = serde_json::to_string(errors).unwrap_or_default();
-        self.act(actor, action_id, action, text, async || {
-            let (rows, mut outcomes) = self.select(&Selection::Errors(errors.to_vec())).await?;
+        self.act(actor, action_id, action, text, async |claims: &Claims| {
+            let (rows, mut outcomes) = self
+                .select(actor, &Selection::Errors(errors.to_vec()), claims)
+                .await?;
             for row in rows {
                 let e = &row.summary;
                 outcomes.push(self.deleted_record(actor, e, restore).await?);
@@ -750,42 +794,45 @@ impl Engine {
         errors: &[ErrorRef],
     ) -> Result<ActionAnswer, EngineError> {
         let text = serde_json::to_string(errors).unwrap_or_default();
-        self.act(actor, action_id, "remove_coupling", text, async || {
-            let (rows, mut outcomes) = self.select(&Selection::Errors(errors.to_vec())).await?;
-            for row in rows {
-                let e = &row.summary;
-                let Some(coupling_id) = e.coupling_id else {
-                    outcomes.push(outcome(e, Outcome::Refused, "the record is not coupled"));
-                    continue;
-                };
-                let mut tx = self.inner.store.begin().await?;
-                let Some(c) = coupling::by_id(&mut tx, coupling_id).await? else {
-                    outcomes.push(outcome(
-                        e,
-                        Outcome::Refused,
-                        "the records are not coupled any more",
-                    ));
-                    continue;
-                };
-                uncouple_one(&mut tx, &e.mapping, &c).await?;
-                sync_error::resolve(&mut tx, &[e.id], actor).await?;
-                log::insert(
-                    &mut tx,
-                    &e.mapping,
-                    &[entry(
-                        actor,
-                        (&c.local_key, &c.integration_key),
-                        "uncoupled",
-                        Vec::new(),
-                        Some("coupling removed; both records stay".into()),
-                    )],
-                )
-                .await?;
-                tx.commit().await.map_err(StoreError::from)?;
-                outcomes.push(outcome(e, Outcome::Done, "uncoupled; both records stay"));
-            }
-            Ok((outcomes, None))
-        })
+        self.act(
+            actor,
+            action_id,
+            "remove_coupling",
+            text,
+            async |claims: &Claims| {
+                let (rows, mut outcomes) = self
+                    .select(actor, &Selection::Errors(errors.to_vec()), claims)
+                    .await?;
+                for row in rows {
+                    let e = &row.summary;
+                    let (_, _, c, records) = match self.pair(e).await? {
+                        Ok(pair) => pair,
+                        Err(answer) => {
+                            outcomes.push(answer);
+                            continue;
+                        }
+                    };
+                    let mut tx = self.inner.store.begin().await?;
+                    uncouple_one(&mut tx, &e.mapping, &c, &records).await?;
+                    sync_error::resolve(&mut tx, &[e.id], actor).await?;
+                    log::insert(
+                        &mut tx,
+                        &e.mapping,
+                        &[entry(
+                            actor,
+                            (&c.local_key, &c.integration_key),
+                            "uncoupled",
+                            Vec::new(),
+                            Some("coupling removed; both records stay".into()),
+                        )],
+                    )
+                    .await?;
+                    tx.commit().await.map_err(StoreError::from)?;
+                    outcomes.push(outcome(e, Outcome::Done, "uncoupled; both records stay"));
+                }
+                Ok((outcomes, None))
+            },
+        )
         .await
     }
 
@@ -872,201 +919,211 @@ impl Engine {
     ) -> Result<ActionAnswer, EngineError> {
         self.configured(mapping)?;
         let text = format!("{mapping}: local {local_key} with integration {integration_key}");
-        self.act(actor, action_id, "set_up_coupling", text, async || {
-            let answer = |o: Outcome, message: String| RecordOutcome {
-                error_id: None,
-                mapping: mapping.to_string(),
-                local_key: Some(local_key.to_string()),
-                integration_key: Some(integration_key.to_string()),
-                outcome: o,
-                message,
-            };
-            let (compiled, local_connector, integration_connector) = self.prepared(mapping).await?;
-            let mut conn = self.inner.store.conn().await?;
-            for (side, key) in [
-                (Side::Local, local_key),
-                (Side::Integration, integration_key),
-            ] {
-                if let Some(c) = coupling::by_keys(&mut conn, mapping, side, &[key.to_string()])
-                    .await?
-                    .pop()
-                {
-                    let message = format!(
-                        "the {side} record {key} is coupled already, with {}",
-                        c.key(side.other())
-                    );
-                    return Ok((vec![answer(Outcome::Refused, message)], None));
+        self.act(
+            actor,
+            action_id,
+            "set_up_coupling",
+            text,
+            async |_: &Claims| {
+                let answer = |o: Outcome, message: String| RecordOutcome {
+                    error_id: None,
+                    mapping: mapping.to_string(),
+                    local_key: Some(local_key.to_string()),
+                    integration_key: Some(integration_key.to_string()),
+                    outcome: o,
+                    message,
+                };
+                let (compiled, local_connector, integration_connector) =
+                    self.prepared(mapping).await?;
+                let mut conn = self.inner.store.conn().await?;
+                for (side, key) in [
+                    (Side::Local, local_key),
+                    (Side::Integration, integration_key),
+                ] {
+                    if let Some(c) = coupling::by_keys(&mut conn, mapping, side, &[key.to_string()])
+                        .await?
+                        .pop()
+                    {
+                        let message = format!(
+                            "the {side} record {key} is coupled already, with {}",
+                            c.key(side.other())
+                        );
+                        return Ok((vec![answer(Outcome::Refused, message)], None));
+                    }
                 }
-            }
-            drop(conn);
-            let mut records = Vec::new();
-            for (side, key, connector) in [
-                (Side::Local, local_key, &local_connector),
-                (Side::Integration, integration_key, &integration_connector),
-            ] {
-                let found = connector
-                    .read(compiled.spec(side), &[key.to_string()])
-                    .await
-                    .map_err(|source| EngineError::System {
-                        mapping: mapping.to_string(),
-                        source,
-                    })?;
-                match found.into_iter().next() {
-                    Some(record) => records.push(record),
-                    None => {
+                drop(conn);
+                let mut records = Vec::new();
+                for (side, key, connector) in [
+                    (Side::Local, local_key, &local_connector),
+                    (Side::Integration, integration_key, &integration_connector),
+                ] {
+                    let found = connector
+                        .read(compiled.spec(side), &[key.to_string()])
+                        .await
+                        .map_err(|source| EngineError::System {
+                            mapping: mapping.to_string(),
+                            source,
+                        })?;
+                    match found.into_iter().next() {
+                        Some(record) => records.push(record),
+                        None => {
+                            return Ok((
+                                vec![answer(
+                                    Outcome::Refused,
+                                    format!("no {side} record has key {key}"),
+                                )],
+                                None,
+                            ));
+                        }
+                    }
+                }
+                let mut after = [records[0].clone(), records[1].clone()];
+                let mut written = Vec::new();
+                if let Some(from) = sync_from {
+                    let lookups = self
+                        .lookups(
+                            &compiled,
+                            [(Side::Local, &records[0]), (Side::Integration, &records[1])],
+                        )
+                        .await?;
+                    let resolution = if from == Side::Local {
+                        Resolution::Local
+                    } else {
+                        Resolution::Integration
+                    };
+                    let (to_local, to_integration) = match plan::resolve(
+                        &compiled,
+                        &records[0],
+                        &records[1],
+                        None,
+                        &resolution,
+                        &lookups,
+                    ) {
+                        Ok(writes) => writes,
+                        Err(reason) => return Ok((vec![answer(Outcome::Failed, reason)], None)),
+                    };
+                    for (index, side, writes, connector) in [
+                        (0, Side::Local, &to_local, &local_connector),
+                        (
+                            1,
+                            Side::Integration,
+                            &to_integration,
+                            &integration_connector,
+                        ),
+                    ] {
+                        if writes.is_empty() {
+                            continue;
+                        }
+                        let op = WriteOp::Update {
+                            key: records[index].key.clone(),
+                            expected: records[index].modified,
+                            values: writes.clone(),
+                        };
+                        match self
+                            .write(mapping, connector.as_ref(), &compiled, side, op)
+                            .await?
+                        {
+                            WriteOutcome::Written(modified) => {
+                                after[index] = plan::applied(&records[index], writes, modified)
+                            }
+                            WriteOutcome::Refused(reason) => {
+                                return Ok((
+                                    vec![answer(
+                                        Outcome::Failed,
+                                        format!("the {side} system refused the values: {reason}"),
+                                    )],
+                                    None,
+                                ));
+                            }
+                            WriteOutcome::Changed => {
+                                return Ok((
+                                    vec![answer(
+                                        Outcome::Failed,
+                                        format!("the {side} record changed meanwhile: try again"),
+                                    )],
+                                    None,
+                                ));
+                            }
+                        }
+                        written.extend(changes(&compiled, side, &records[index], writes));
+                    }
+                }
+                let mut tx = self.inner.store.begin().await?;
+                let new = NewCoupling {
+                    local_key: local_key.to_string(),
+                    integration_key: integration_key.to_string(),
+                    pending: None,
+                };
+                let id = match coupling::insert(&mut tx, mapping, &[new]).await {
+                    Ok(ids) => ids[0],
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                         return Ok((
                             vec![answer(
-                                Outcome::Refused,
-                                format!("no {side} record has key {key}"),
+                                Outcome::Stale,
+                                "someone coupled one of these records meanwhile".into(),
                             )],
                             None,
                         ));
                     }
-                }
-            }
-            let mut after = [records[0].clone(), records[1].clone()];
-            let mut written = Vec::new();
-            if let Some(from) = sync_from {
-                let lookups = self
-                    .lookups(
-                        &compiled,
-                        [(Side::Local, &records[0]), (Side::Integration, &records[1])],
-                    )
-                    .await?;
-                let resolution = if from == Side::Local {
-                    Resolution::Local
-                } else {
-                    Resolution::Integration
+                    Err(e) => return Err(e.into()),
                 };
-                let (to_local, to_integration) = match plan::resolve(
-                    &compiled,
-                    &records[0],
-                    &records[1],
-                    None,
-                    &resolution,
-                    &lookups,
-                ) {
-                    Ok(writes) => writes,
-                    Err(reason) => return Ok((vec![answer(Outcome::Failed, reason)], None)),
-                };
-                for (index, side, writes, connector) in [
-                    (0, Side::Local, &to_local, &local_connector),
-                    (
-                        1,
-                        Side::Integration,
-                        &to_integration,
-                        &integration_connector,
-                    ),
-                ] {
-                    if writes.is_empty() {
-                        continue;
-                    }
-                    let op = WriteOp::Update {
-                        key: records[index].key.clone(),
-                        expected: records[index].modified,
-                        values: writes.clone(),
-                    };
-                    match self
-                        .write(mapping, connector.as_ref(), &compiled, side, op)
-                        .await?
-                    {
-                        WriteOutcome::Written(modified) => {
-                            after[index] = plan::applied(&records[index], writes, modified)
-                        }
-                        WriteOutcome::Refused(reason) => {
-                            return Ok((
-                                vec![answer(
-                                    Outcome::Failed,
-                                    format!("the {side} system refused the values: {reason}"),
-                                )],
-                                None,
-                            ));
-                        }
-                        WriteOutcome::Changed => {
-                            return Ok((
-                                vec![answer(
-                                    Outcome::Failed,
-                                    format!("the {side} record changed meanwhile: try again"),
-                                )],
-                                None,
-                            ));
-                        }
-                    }
-                    written.extend(changes(&compiled, side, &records[index], writes));
-                }
-            }
-            let mut tx = self.inner.store.begin().await?;
-            let new = NewCoupling {
-                local_key: local_key.to_string(),
-                integration_key: integration_key.to_string(),
-                pending: None,
-            };
-            let id = match coupling::insert(&mut tx, mapping, &[new]).await {
-                Ok(ids) => ids[0],
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    return Ok((
-                        vec![answer(
-                            Outcome::Stale,
-                            "someone coupled one of these records meanwhile".into(),
-                        )],
-                        None,
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let from = sync_from.unwrap_or(Side::Local);
-            coupling::synced(
-                &mut tx,
-                id,
-                after[0].modified,
-                after[1].modified,
-                &compiled.snapshot(&after[0], &after[1]),
-                from,
-            )
-            .await?;
-            progress::forget_uncoupled(&mut tx, mapping, Side::Local, &[local_key.to_string()])
+                let from = sync_from.unwrap_or(Side::Local);
+                coupling::synced(
+                    &mut tx,
+                    id,
+                    after[0].modified,
+                    after[1].modified,
+                    &compiled.snapshot(&after[0], &after[1]),
+                    from,
+                )
                 .await?;
-            progress::forget_uncoupled(
-                &mut tx,
-                mapping,
-                Side::Integration,
-                &[integration_key.to_string()],
-            )
-            .await?;
-            let how = match sync_from {
-                Some(side) => format!("coupled by hand and synchronized from the {side} record"),
-                None => "coupled by hand".to_string(),
-            };
-            log::insert(
-                &mut tx,
-                mapping,
-                &[entry(
-                    actor,
-                    (local_key, integration_key),
-                    "coupled",
-                    written,
-                    Some(how.clone()),
-                )],
-            )
-            .await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            Ok((vec![answer(Outcome::Done, how)], None))
-        })
+                progress::forget_uncoupled(&mut tx, mapping, Side::Local, &[local_key.to_string()])
+                    .await?;
+                progress::forget_uncoupled(
+                    &mut tx,
+                    mapping,
+                    Side::Integration,
+                    &[integration_key.to_string()],
+                )
+                .await?;
+                let how = match sync_from {
+                    Some(side) => {
+                        format!("coupled by hand and synchronized from the {side} record")
+                    }
+                    None => "coupled by hand".to_string(),
+                };
+                log::insert(
+                    &mut tx,
+                    mapping,
+                    &[entry(
+                        actor,
+                        (local_key, integration_key),
+                        "coupled",
+                        written,
+                        Some(how.clone()),
+                    )],
+                )
+                .await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok((vec![answer(Outcome::Done, how)], None))
+            },
+        )
         .await
     }
 }
 
-/// Removes coupling `c`; both records stay, remembered as left uncoupled at the state of
-/// their last synchronization.
+/// Removes coupling `c`; both records stay, remembered as left uncoupled as they are now
+/// (`records`: local, integration), so they are not created anew until they change.
 async fn uncouple_one(
     tx: &mut sqlx::AnyConnection,
     mapping: &str,
     c: &Coupling,
+    records: &[Option<Record>; 2],
 ) -> Result<(), sqlx::Error> {
     coupling::delete(tx, c.id).await?;
     for side in [Side::Local, Side::Integration] {
-        if let Some(modified) = c.modified(side) {
-            progress::remember_uncoupled(tx, mapping, side, c.key(side), modified).await?;
+        if let Some(record) = &records[side as usize] {
+            progress::remember_uncoupled(tx, mapping, side, c.key(side), record.modified).await?;
         }
     }
     Ok(())
@@ -1096,11 +1153,28 @@ pub(crate) async fn uncouple(run: &mut Run<'_>, targets: &Targets) -> Result<(),
             break;
         };
         drop(conn);
+        let mut current: [HashMap<String, Record>; 2] = Default::default();
+        for side in [Side::Local, Side::Integration] {
+            let keys: Vec<String> = batch.iter().map(|c| c.key(side).to_string()).collect();
+            let connector = if side == Side::Local {
+                run.local
+            } else {
+                run.integration
+            };
+            current[side as usize] = connector
+                .read(run.compiled.spec(side), &keys)
+                .await?
+                .into_iter()
+                .map(|r| (r.key.clone(), r))
+                .collect();
+        }
         let mut tx = run.store.begin().await?;
         let mut entries = Vec::with_capacity(batch.len());
         let mut couplings = Vec::with_capacity(batch.len());
         for c in &batch {
-            uncouple_one(&mut tx, &name, c).await?;
+            let records = [Side::Local, Side::Integration]
+                .map(|s| current[s as usize].get(c.key(s)).cloned());
+            uncouple_one(&mut tx, &name, c, &records).await?;
             entries.push(NewLogEntry {
                 job_id: Some(run.job_id),
                 local_key: Some(c.local_key.clone()),

@@ -153,6 +153,8 @@ pub(crate) struct Inner {
     fault: Mutex<Option<FaultPoint>>,
     /// Who this process is, in job leases.
     owner: String,
+    /// How long this engine's claims last without a heartbeat.
+    lease_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Engine {
@@ -177,8 +179,29 @@ impl Engine {
                 systems: tokio::sync::Mutex::new(systems),
                 fault: Mutex::new(None),
                 owner,
+                lease_ms: std::sync::atomic::AtomicI64::new(LEASE_MS),
             }),
         })
+    }
+
+    /// Sets how long this engine's claims on jobs last without a heartbeat (heartbeats
+    /// come every third of it). Shorter leases hand a dead worker's job over sooner.
+    pub fn set_lease(&self, lease: Duration) {
+        self.inner.lease_ms.store(
+            lease.as_millis().max(3) as i64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.inner
+            .lease_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Who this engine is in job leases.
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
     }
 
     /// The configuration the engine runs.
@@ -355,20 +378,21 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))
     }
 
-    /// Runs a claimed job to its end, keeping its lease alive meanwhile.
-    pub(crate) async fn execute(&self, claimed: Claimed) -> Result<JobSummary, EngineError> {
+    /// Runs a claimed job to its end, keeping its lease alive meanwhile. A claim that
+    /// another worker has taken over commits nothing more.
+    pub async fn execute(&self, claimed: Claimed) -> Result<JobSummary, EngineError> {
         let heartbeat = {
             let store = self.inner.store.clone();
-            let (id, fence) = (claimed.id, claimed.fence);
+            let (id, fence, lease) = (claimed.id, claimed.fence, self.lease_ms());
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(LEASE_MS as u64 / 3));
+                let mut tick = tokio::time::interval(Duration::from_millis(lease as u64 / 3));
                 tick.tick().await;
                 loop {
                     tick.tick().await;
                     let Ok(mut conn) = store.conn().await else {
                         continue;
                     };
-                    if !job::heartbeat(&mut conn, id, fence, LEASE_MS)
+                    if !job::heartbeat(&mut conn, id, fence, lease)
                         .await
                         .unwrap_or(true)
                     {
@@ -486,14 +510,15 @@ impl Engine {
             let Some(mapping) = self.inner.config.mapping(&candidate.mapping) else {
                 continue;
             };
+            // A mapping waits while any mapping it depends on has a job to do.
             let blocked = active
                 .iter()
-                .any(|(id, other)| *id < candidate.id && mapping.depends_on.contains(other));
+                .any(|(_, other)| mapping.depends_on.contains(other));
             if blocked {
                 continue;
             }
             if let Some(claimed) =
-                job::claim(&mut conn, candidate.id, &self.inner.owner, LEASE_MS).await?
+                job::claim(&mut conn, candidate.id, &self.inner.owner, self.lease_ms()).await?
             {
                 drop(conn);
                 return Ok(Some(self.execute(claimed).await?));

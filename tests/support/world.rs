@@ -168,3 +168,48 @@ impl World {
         self.engine.sync_errors(&filter, 1000).await.unwrap()
     }
 }
+
+impl World {
+    /// The open errors of `mapping` of `kind`.
+    pub async fn errors_of(
+        &self,
+        mapping: &str,
+        kind: engine::model::SyncErrorKind,
+    ) -> Vec<SyncErrorSummary> {
+        self.errors(mapping)
+            .await
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .collect()
+    }
+
+    /// References to `errors` as they are: what a person sees before acting.
+    pub fn seen(errors: &[SyncErrorSummary]) -> Vec<engine::model::ErrorRef> {
+        errors
+            .iter()
+            .map(|e| engine::model::ErrorRef {
+                id: e.id,
+                version: e.version,
+            })
+            .collect()
+    }
+
+    /// A value of the account coupled to customer `no`.
+    pub async fn account_value(&self, no: &str, column: &str) -> Option<String> {
+        let account = self.account_of(no).await;
+        World::text(
+            &self.crm,
+            &format!("select {column} from account where accountid = '{account}'"),
+        )
+        .await
+    }
+
+    /// A value of customer `no`.
+    pub async fn customer_value(&self, no: &str, column: &str) -> Option<String> {
+        World::text(
+            &self.erp,
+            &format!("select {column} from customer where no = '{no}'"),
+        )
+        .await
+    }
+}

@@ -341,3 +341,42 @@ pub async fn matching(
         .map(error_row)
         .collect()
 }
+
+/// Takes the open error `id` for `by` if it still has `version`: the one check that lets
+/// exactly one of two people acting on the same error go ahead. Answers whether it did.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    by: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        r"update sync_error set version = version + 1, changed_by = $1, changed_at = $2
+          where id = $3 and version = $4 and resolved_at is null",
+    )
+    .bind(by)
+    .bind(now_millis())
+    .bind(id)
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives back an error taken with [`claim`] when the action changed nothing after all
+/// (refused, or failed before writing): it returns to the version and last change it had,
+/// unless someone changed it meanwhile.
+pub async fn release(conn: &mut AnyConnection, before: &ErrorRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        r"update sync_error set version = $1, changed_by = $2, changed_at = $3
+          where id = $4 and version = $5 and resolved_at is null",
+    )
+    .bind(before.summary.version)
+    .bind(before.changed_by.clone())
+    .bind(before.changed_at)
+    .bind(before.summary.id)
+    .bind(before.summary.version + 1)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

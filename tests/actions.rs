@@ -1,0 +1,566 @@
+//! Remediation actions on real conflicts, deletions and failures: each action's effect
+//! on both systems, the couplings, the errors, the log and the audit; refused and stale
+//! actions change nothing; an action id does its work once. On SQLite and PostgreSQL.
+
+mod support;
+
+use engine::model::{ErrorFilter, Outcome, Resolution, Selection, Side, SyncErrorKind};
+use support::StoreKind;
+use support::world::World;
+
+on_both_stores!(
+    retry_fails_again_until_the_value_is_fixed_then_synchronizes,
+    retry_all_takes_every_error_matching_the_filter,
+    synchronize_resolves_a_conflict_by_side_by_field_and_refuses_a_conflicting_merge,
+    restore_and_delete_records_act_on_the_survivor,
+    remove_coupling_leaves_both_records,
+    couplings_are_removed_as_a_job_and_set_up_by_hand,
+    find_for_deleted_reports_records_gone_without_tombstones,
+    two_administrators_on_one_error_exactly_one_wins,
+    the_same_action_id_twice_does_the_work_once,
+);
+
+const CUSTOMERS: u64 = 20;
+const LONG: &str = "Castillo Furniture Group, registered office and principal place of business at the Industrial Estate, North Wing, Building Seven, Harbour Road, Rotterdam, the Netherlands, European Union";
+
+/// A world where CUSTOMER has synchronized and then C000005 conflicts on city.
+async fn with_conflict(kind: StoreKind) -> World {
+    let w = World::new(kind, CUSTOMERS, |c| c).await;
+    w.sync("CUSTOMER").await;
+    let account = w.account_of("C000005").await;
+    w.erp("update customer set city = 'Lisbon', phone = '+1 555 0005' where no = 'C000005'")
+        .await;
+    w.crm(&format!(
+        "update account set address1_city = 'Reykjavik' where accountid = '{account}'"
+    ))
+    .await;
+    w.sync("CUSTOMER").await;
+    assert_eq!(
+        w.errors_of("CUSTOMER", SyncErrorKind::UpdateConflict)
+            .await
+            .len(),
+        1
+    );
+    w
+}
+
+async fn retry_fails_again_until_the_value_is_fixed_then_synchronizes(kind: StoreKind) {
+    let w = World::new(kind, CUSTOMERS, |c| c).await;
+    w.erp(&format!(
+        "update customer set name = '{LONG}' where no = 'C000008'"
+    ))
+    .await;
+    w.sync("CUSTOMER").await;
+    w.sync("CUSTOMER").await;
+    let errors = w.errors_of("CUSTOMER", SyncErrorKind::Failed).await;
+    assert!(errors[0].skipped);
+
+    let answer = w
+        .engine
+        .retry("alice", "retry-1", &Selection::Errors(World::seen(&errors)))
+        .await
+        .unwrap();
+    assert_eq!(answer.outcomes.len(), 1);
+    assert_eq!(answer.outcomes[0].outcome, Outcome::Failed);
+    assert!(
+        answer.outcomes[0].message.contains("takes at most 160"),
+        "{}",
+        answer.outcomes[0].message
+    );
+    let errors = w.errors_of("CUSTOMER", SyncErrorKind::Failed).await;
+    assert!(
+        !errors[0].skipped,
+        "one new failure after a retry: not skipped yet"
+    );
+
+    w.erp("update customer set name = 'Castillo Furniture Group' where no = 'C000008'")
+        .await;
+    let answer = w
+        .engine
+        .retry("alice", "retry-2", &Selection::Errors(World::seen(&errors)))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.outcomes[0].outcome,
+        Outcome::Done,
+        "{:?}",
+        answer.outcomes
+    );
+    assert!(w.errors("CUSTOMER").await.is_empty());
+    assert_eq!(
+        w.account_value("C000008", "name").await.as_deref(),
+        Some("Castillo Furniture Group")
+    );
+    let log = w
+        .engine
+        .record_log("CUSTOMER", Side::Local, "C000008", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (log[0].action.as_str(), log[0].actor.as_str()),
+        ("inserted", "alice")
+    );
+}
+
+async fn retry_all_takes_every_error_matching_the_filter(kind: StoreKind) {
+    let w = with_conflict(kind).await;
+    for no in ["C000008", "C000009"] {
+        w.erp(&format!(
+            "update customer set name = '{LONG} {no}' where no = '{no}'"
+        ))
+        .await;
+    }
+    w.sync("CUSTOMER").await;
+    assert_eq!(
+        w.errors_of("CUSTOMER", SyncErrorKind::Failed).await.len(),
+        2
+    );
+    let filter = ErrorFilter {
+        mapping: Some("CUSTOMER".into()),
+        kind: Some(SyncErrorKind::Failed),
+    };
+    let answer = w
+        .engine
+        .retry("bob", "retry-all", &Selection::Matching(filter))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.outcomes.len(),
+        2,
+        "only the failed ones: {:?}",
+        answer.outcomes
+    );
+    assert!(answer.outcomes.iter().all(|o| o.outcome == Outcome::Failed));
+    let conflict = w.errors_of("CUSTOMER", SyncErrorKind::UpdateConflict).await;
+    assert!(
+        conflict[0].skipped,
+        "the conflict was not part of the selection"
+    );
+}
+
+async fn synchronize_resolves_a_conflict_by_side_by_field_and_refuses_a_conflicting_merge(
+    kind: StoreKind,
+) {
+    let w = with_conflict(kind).await;
+    let conflict = w.errors_of("CUSTOMER", SyncErrorKind::UpdateConflict).await;
+    let merge = w
+        .engine
+        .resolve(
+            "alice",
+            "merge",
+            &World::seen(&conflict),
+            &Resolution::Merge,
+        )
+        .await
+        .unwrap();
+    assert_eq!(merge.outcomes[0].outcome, Outcome::Refused);
+    assert!(
+        merge.outcomes[0]
+            .message
+            .contains("city changed on both sides"),
+        "{}",
+        merge.outcomes[0].message
+    );
+    assert_eq!(
+        w.account_value("C000005", "address1_city").await.as_deref(),
+        Some("Reykjavik"),
+        "nothing written"
+    );
+
+    let choices = [("city".to_string(), Side::Integration)]
+        .into_iter()
+        .collect();
+    let answer = w
+        .engine
+        .resolve(
+            "alice",
+            "by-field",
+            &World::seen(&conflict),
+            &Resolution::Fields(choices),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.outcomes[0].outcome,
+        Outcome::Done,
+        "{:?}",
+        answer.outcomes
+    );
+    assert_eq!(
+        w.customer_value("C000005", "city").await.as_deref(),
+        Some("Reykjavik")
+    );
+    assert_eq!(
+        w.account_value("C000005", "address1_city").await.as_deref(),
+        Some("Reykjavik")
+    );
+    assert_eq!(
+        w.account_value("C000005", "telephone1").await.as_deref(),
+        Some("+1 555 0005"),
+        "the rest merged"
+    );
+    assert!(w.errors("CUSTOMER").await.is_empty());
+    let log = w
+        .engine
+        .record_log("CUSTOMER", Side::Local, "C000005", 1)
+        .await
+        .unwrap();
+    assert_eq!(log[0].action, "resolved");
+    assert!(
+        log[0].changes.iter().any(|c| c.field == "city"),
+        "{:?}",
+        log[0].changes
+    );
+    assert_eq!(
+        w.sync("CUSTOMER").await.counters,
+        Default::default(),
+        "settled"
+    );
+
+    // Again, and this time the local data wins.
+    let account = w.account_of("C000005").await;
+    w.erp("update customer set city = 'Lisbon' where no = 'C000005'")
+        .await;
+    w.crm(&format!(
+        "update account set address1_city = 'Tromsø' where accountid = '{account}'"
+    ))
+    .await;
+    w.sync("CUSTOMER").await;
+    let conflict = w.errors_of("CUSTOMER", SyncErrorKind::UpdateConflict).await;
+    let answer = w
+        .engine
+        .resolve(
+            "alice",
+            "by-side",
+            &World::seen(&conflict),
+            &Resolution::Local,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.outcomes[0].outcome, Outcome::Done);
+    assert_eq!(
+        w.account_value("C000005", "address1_city").await.as_deref(),
+        Some("Lisbon")
+    );
+}
+
+async fn restore_and_delete_records_act_on_the_survivor(kind: StoreKind) {
+    let w = World::new(kind, CUSTOMERS, |c| c).await;
+    w.sync("CUSTOMER").await;
+    let account6 = w.account_of("C000006").await;
+    let name6 = w.account_value("C000006", "name").await;
+    let account7 = w.account_of("C000007").await;
+    w.crm(&format!(
+        "delete from account where accountid = '{account6}'"
+    ))
+    .await;
+    w.erp("delete from customer where no = 'C000007'").await;
+    w.sync("CUSTOMER").await;
+
+    let gone = w
+        .errors_of("CUSTOMER", SyncErrorKind::DeletedIntegration)
+        .await;
+    let both = w
+        .engine
+        .delete_records(
+            "alice",
+            "wrong",
+            &World::seen(&w.errors_of("CUSTOMER", SyncErrorKind::UpdateConflict).await),
+        )
+        .await
+        .unwrap();
+    assert!(both.outcomes.is_empty());
+    let answer = w
+        .engine
+        .restore_records("alice", "restore", &World::seen(&gone))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.outcomes[0].outcome,
+        Outcome::Done,
+        "{:?}",
+        answer.outcomes
+    );
+    assert_eq!(
+        w.account_of("C000006").await,
+        account6,
+        "recreated with its key, coupled again"
+    );
+    assert_eq!(w.account_value("C000006", "name").await, name6);
+    assert_eq!(w.sync("CUSTOMER").await.counters.failed, 0);
+
+    // Restoring again: both records exist now.
+    let again = w
+        .engine
+        .restore_records(
+            "alice",
+            "restore-again",
+            &[engine::model::ErrorRef {
+                id: gone[0].id,
+                version: gone[0].version + 1,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.outcomes[0].outcome,
+        Outcome::Stale,
+        "resolved already: {:?}",
+        again.outcomes
+    );
+
+    let deleted = w.errors_of("CUSTOMER", SyncErrorKind::DeletedLocal).await;
+    let answer = w
+        .engine
+        .delete_records("bob", "delete", &World::seen(&deleted))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.outcomes[0].outcome,
+        Outcome::Done,
+        "{:?}",
+        answer.outcomes
+    );
+    assert_eq!(
+        World::count(
+            &w.crm,
+            &format!("select count(*) from account where accountid = '{account7}'")
+        )
+        .await,
+        0
+    );
+    assert_eq!(w.coupled("CUSTOMER", Side::Local, "C000007").await, None);
+    assert!(w.errors("CUSTOMER").await.is_empty());
+    let log = w
+        .engine
+        .record_log("CUSTOMER", Side::Integration, &account7, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (log[0].action.as_str(), log[0].actor.as_str()),
+        ("deleted", "bob")
+    );
+}
+
+async fn remove_coupling_leaves_both_records(kind: StoreKind) {
+    let w = with_conflict(kind).await;
+    let account = w.account_of("C000005").await;
+    let conflict = w.errors_of("CUSTOMER", SyncErrorKind::UpdateConflict).await;
+    let answer = w
+        .engine
+        .remove_coupling("alice", "uncouple", &World::seen(&conflict))
+        .await
+        .unwrap();
+    assert_eq!(answer.outcomes[0].outcome, Outcome::Done);
+    assert_eq!(w.coupled("CUSTOMER", Side::Local, "C000005").await, None);
+    assert!(w.errors("CUSTOMER").await.is_empty());
+    let accounts = World::count(&w.crm, "select count(*) from account").await;
+    let job = w.sync("CUSTOMER").await;
+    assert_eq!(
+        (job.counters.inserted, job.counters.coupled),
+        (0, 0),
+        "left alone until it changes"
+    );
+    assert_eq!(
+        World::count(&w.crm, "select count(*) from account").await,
+        accounts
+    );
+    assert_eq!(
+        World::count(
+            &w.crm,
+            &format!("select count(*) from account where accountid = '{account}'")
+        )
+        .await,
+        1
+    );
+}
+
+async fn couplings_are_removed_as_a_job_and_set_up_by_hand(kind: StoreKind) {
+    let w = World::new(kind, CUSTOMERS, |c| c).await;
+    w.sync("CUSTOMER").await;
+    let account = w.account_of("C000001").await;
+    let job = w
+        .engine
+        .remove_couplings("alice", "CUSTOMER", None, true)
+        .await
+        .unwrap();
+    assert_eq!(job.counters.uncoupled, 20);
+    assert_eq!(w.couplings("CUSTOMER").await, 0);
+    assert_eq!(
+        World::count(&w.crm, "select count(*) from account").await,
+        20,
+        "both records stay"
+    );
+    assert_eq!(
+        w.sync("CUSTOMER").await.counters,
+        Default::default(),
+        "nothing recreated"
+    );
+
+    w.crm(&format!(
+        "update account set telephone1 = 'old' where accountid = '{account}'"
+    ))
+    .await;
+    let answer = w
+        .engine
+        .set_up_coupling(
+            "alice",
+            "couple",
+            "CUSTOMER",
+            "C000001",
+            &account,
+            Some(Side::Local),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.outcomes[0].outcome,
+        Outcome::Done,
+        "{:?}",
+        answer.outcomes
+    );
+    assert_eq!(w.account_of("C000001").await, account);
+    assert_eq!(
+        w.account_value("C000001", "telephone1").await,
+        w.customer_value("C000001", "phone").await
+    );
+    let twice = w
+        .engine
+        .set_up_coupling(
+            "alice",
+            "couple-again",
+            "CUSTOMER",
+            "C000001",
+            &account,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(twice.outcomes[0].outcome, Outcome::Refused);
+    assert!(
+        twice.outcomes[0].message.contains("coupled already"),
+        "{}",
+        twice.outcomes[0].message
+    );
+}
+
+async fn find_for_deleted_reports_records_gone_without_tombstones(kind: StoreKind) {
+    // Systems that keep no tombstones: a deletion is seen only by looking.
+    let w = World::new(kind, CUSTOMERS, |c| {
+        c.replace("tombstones = \"tombstone\"\n", "")
+    })
+    .await;
+    w.sync("CUSTOMER").await;
+    let account = w.account_of("C000003").await;
+    w.crm(&format!(
+        "delete from account where accountid = '{account}'"
+    ))
+    .await;
+    assert_eq!(
+        w.sync("CUSTOMER").await.counters.failed,
+        0,
+        "not seen by a synchronization"
+    );
+    let job = w
+        .engine
+        .find_deleted("alice", "CUSTOMER", true)
+        .await
+        .unwrap();
+    assert_eq!(job.counters.failed, 1);
+    let errors = w
+        .errors_of("CUSTOMER", SyncErrorKind::DeletedIntegration)
+        .await;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].local_key.as_deref(), Some("C000003"));
+    let again = w
+        .engine
+        .find_deleted("alice", "CUSTOMER", true)
+        .await
+        .unwrap();
+    assert_eq!(again.counters.failed, 0, "reported once");
+}
+
+async fn two_administrators_on_one_error_exactly_one_wins(kind: StoreKind) {
+    let w = with_conflict(kind).await;
+    let seen = World::seen(&w.errors_of("CUSTOMER", SyncErrorKind::UpdateConflict).await);
+    let (alice, bob) = tokio::join!(
+        w.engine
+            .resolve("alice", "alice-1", &seen, &Resolution::Local),
+        w.engine
+            .resolve("bob", "bob-1", &seen, &Resolution::Integration),
+    );
+    let (alice, bob) = (alice.unwrap(), bob.unwrap());
+    let outcomes = [alice.outcomes[0].outcome, bob.outcomes[0].outcome];
+    assert!(
+        outcomes.contains(&Outcome::Done) && outcomes.contains(&Outcome::Stale),
+        "{outcomes:?}"
+    );
+    let (winner, loser) = if outcomes[0] == Outcome::Done {
+        ("alice", &bob)
+    } else {
+        ("bob", &alice)
+    };
+    assert!(
+        loser.outcomes[0]
+            .message
+            .starts_with(&format!("already handled by {winner} at ")),
+        "{}",
+        loser.outcomes[0].message
+    );
+    let city = w.customer_value("C000005", "city").await;
+    assert_eq!(
+        city,
+        w.account_value("C000005", "address1_city").await,
+        "one side's data, on both sides"
+    );
+}
+
+async fn the_same_action_id_twice_does_the_work_once(kind: StoreKind) {
+    let w = World::new(kind, CUSTOMERS, |c| c).await;
+    w.sync("CUSTOMER").await;
+    let account = w.account_of("C000006").await;
+    w.crm(&format!(
+        "delete from account where accountid = '{account}'"
+    ))
+    .await;
+    w.sync("CUSTOMER").await;
+    let seen = World::seen(
+        &w.errors_of("CUSTOMER", SyncErrorKind::DeletedIntegration)
+            .await,
+    );
+    let first = w
+        .engine
+        .restore_records("alice", "once", &seen)
+        .await
+        .unwrap();
+    w.crm(&format!(
+        "delete from account where accountid = '{account}'"
+    ))
+    .await;
+    let second = w
+        .engine
+        .restore_records("alice", "once", &seen)
+        .await
+        .unwrap();
+    assert_eq!(first, second, "the stored answer");
+    assert_eq!(
+        World::count(
+            &w.crm,
+            &format!("select count(*) from account where accountid = '{account}'")
+        )
+        .await,
+        0,
+        "not restored a second time"
+    );
+    let mut conn = w.engine.store().conn().await.unwrap();
+    let audit = engine::store::action::recent(&mut conn, 10).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "restore_records")
+            .count(),
+        1
+    );
+    assert_eq!(audit[0].actor, "alice");
+    assert!(audit[0].outcome.contains("1 done"), "{}", audit[0].outcome);
+}
