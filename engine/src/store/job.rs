@@ -149,7 +149,7 @@ pub async fn claim(
         r"update job set state = 'running', lease_owner = $1, lease_expires_at = $2, fence = fence + 1,
               started_at = coalesce(started_at, $3)
           where id = $4 and cancel_requested = 0
-            and (state = 'queued' or (state = 'running' and lease_expires_at < $3))
+            and (state = 'queued' or (state = 'running' and coalesce(lease_expires_at, 0) < $3))
           returning id, mapping, kind, actor, targets, fence",
     )
     .bind(owner)
@@ -226,6 +226,17 @@ pub async fn add(
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Whether `fence` is still the job's, taking the job's row lock: a transaction that checks
+/// this before it commits cannot commit after another worker took the job over.
+pub async fn holds(conn: &mut AnyConnection, id: i64, fence: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update job set fence = fence where id = $1 and fence = $2")
+        .bind(id)
+        .bind(fence)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Sets how many records the job plans to look at.

@@ -415,15 +415,19 @@ impl Run<'_> {
         let compiled = self.compiled;
         if records.is_empty() {
             if let Some(cursor) = cursor {
-                let mut conn = self.store.conn().await?;
+                let mut tx = self.store.begin().await?;
+                if !crate::store::job::holds(&mut tx, self.job_id, self.fence).await? {
+                    return Err(RunError::LeaseLost);
+                }
                 progress::set_watermark(
-                    &mut conn,
+                    &mut tx,
                     &name,
                     from,
                     Stream::Changes,
                     (cursor.modified, &cursor.key),
                 )
                 .await?;
+                tx.commit().await.map_err(StoreError::from)?;
             }
             return Ok(());
         }
@@ -670,6 +674,9 @@ impl Run<'_> {
         self.checkpoint(FaultPoint::BeforePending)?;
         if !new_pending.is_empty() {
             let mut tx = self.store.begin().await?;
+            if !crate::store::job::holds(&mut tx, self.job_id, self.fence).await? {
+                return Err(RunError::LeaseLost);
+            }
             let ids = coupling::insert(&mut tx, &name, &new_pending).await?;
             tx.commit().await.map_err(StoreError::from)?;
             let mut ids = ids.into_iter();
