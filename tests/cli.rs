@@ -236,6 +236,19 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs one statement on a demo database, as a person's change.
+fn sql(path: &Path, statement: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut connection =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+        connection.execute(statement).await.unwrap();
+    });
+}
+
 fn edit_config(dir: &Path, from: &str, to: &str) {
     let path = dir.join("coupler.toml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -270,7 +283,10 @@ fn sync_prints_each_jobs_counters_and_the_other_commands_read_the_result() {
 
     let text = run_in(&dir, &["sync"]);
     let text = String::from_utf8(text.stdout).unwrap();
-    assert!(text.contains("CUSTOMER (job 4): succeeded"), "{text}");
+    assert!(
+        text.contains("CUSTOMER (job 4, synchronization): succeeded"),
+        "{text}"
+    );
     assert!(text.contains("inserted 0, modified 0"), "{text}");
 
     let couplings = run_in(&dir, &["couplings", "--mapping", "CUSTOMER", "--json"]);
@@ -400,5 +416,135 @@ fn sync_refuses_a_configuration_with_a_cycle_or_an_unmapped_direction() {
     assert!(
         line.contains("mapping CUSTOMER: field 6: direction to_integration is not allowed by the mapping's direction from_integration"),
         "{line}"
+    );
+}
+
+#[test]
+fn the_actions_work_from_the_command_line() {
+    let dir = temp_dir("cli-actions");
+    demo(&dir);
+    assert!(run_in(&dir, &["sync"]).status.success());
+    let simulated = coupler()
+        .args(["demo", "simulate", "--seed", "5", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        simulated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&simulated.stderr)
+    );
+    assert!(run_in(&dir, &["sync"]).status.success());
+    let errors = |kind: &str| -> Vec<serde_json::Value> {
+        let out = run_in(&dir, &["errors", "--kind", kind, "--json"]);
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    };
+    let id = |e: &serde_json::Value| e["id"].as_i64().unwrap().to_string();
+
+    let conflict = errors("update-conflict");
+    assert_eq!(conflict.len(), 1, "the simulation makes one conflict");
+    let resolved = run_in(
+        &dir,
+        &["errors", "resolve", &id(&conflict[0]), "--use", "local"],
+    );
+    let text = String::from_utf8(resolved.stdout).unwrap();
+    assert!(resolved.status.success(), "{text}");
+    assert!(
+        text.contains("done: synchronized with the local data"),
+        "{text}"
+    );
+    let again = run_in(
+        &dir,
+        &[
+            "errors",
+            "resolve",
+            &id(&conflict[0]),
+            "--use",
+            "local",
+            "--json",
+        ],
+    );
+    assert!(!again.status.success(), "nothing done the second time");
+    let answer: Vec<serde_json::Value> = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(answer[0]["outcomes"][0]["outcome"], "stale");
+    assert!(
+        answer[0]["outcomes"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("already handled by cli at ")
+    );
+
+    let deleted = errors("deleted-local");
+    let restored = run_in(&dir, &["errors", "restore", &id(&deleted[0])]);
+    assert!(
+        String::from_utf8(restored.stdout)
+            .unwrap()
+            .contains("was recreated and coupled again")
+    );
+    let gone = errors("deleted-integration");
+    let removed = run_in(&dir, &["errors", "delete-records", &id(&gone[0])]);
+    assert!(
+        String::from_utf8(removed.stdout)
+            .unwrap()
+            .contains("the local record and the coupling were deleted")
+    );
+
+    let long = "x".repeat(200);
+    sql(
+        &dir.join("erp.db"),
+        &format!("update customer set name = '{long}' where no = 'C000002'"),
+    );
+    assert!(
+        run_in(&dir, &["sync", "--mapping", "CUSTOMER"])
+            .status
+            .success()
+    );
+    let retry = run_in(&dir, &["errors", "retry", "--all", "--kind", "failed"]);
+    let text = String::from_utf8(retry.stdout).unwrap();
+    assert!(text.contains("takes at most 160"), "{text}");
+
+    let couplings = run_in(
+        &dir,
+        &[
+            "couplings",
+            "remove",
+            "--mapping",
+            "ITEM-PRODUCT",
+            "--all",
+            "--json",
+        ],
+    );
+    let jobs: Vec<serde_json::Value> = serde_json::from_slice(&couplings.stdout).unwrap();
+    assert_eq!(jobs[0]["kind"], "uncoupling");
+    assert_eq!(jobs[0]["counters"]["uncoupled"], 20);
+    let found = run_in(&dir, &["find-deleted", "--mapping", "CUSTOMER"]);
+    assert!(
+        String::from_utf8(found.stdout)
+            .unwrap()
+            .contains("find_for_deleted): succeeded")
+    );
+    let listed = String::from_utf8(run_in(&dir, &["jobs"]).stdout).unwrap();
+    assert!(
+        listed.contains("ITEM-PRODUCT (job") && listed.contains("uncoupling): succeeded"),
+        "{listed}"
+    );
+    let bad = run_in(
+        &dir,
+        &[
+            "couplings",
+            "add",
+            "--mapping",
+            "CUSTOMER",
+            "--local",
+            "C000001",
+            "--integration",
+            "nope",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8(bad.stdout)
+            .unwrap()
+            .contains("refused: the local record C000001 is coupled already")
     );
 }

@@ -58,9 +58,10 @@ pub fn jobs(jobs: &[JobSummary]) -> String {
             _ => String::new(),
         };
         text.push_str(&format!(
-            "{} (job {}): {}{seconds}\n",
+            "{} (job {}, {}): {}{seconds}\n",
             job.mapping,
             job.id,
+            job.kind.as_str(),
             job.state.as_str()
         ));
         let counters: Vec<String> = job
