@@ -259,7 +259,11 @@ impl Connector for SqlConnector {
                 }
             }
         }
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let begin = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("begin immediate").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        let mut tx = begin.map_err(|e| self.failed(e))?;
         let creates: Vec<usize> = (0..ops.len())
             .filter(|&i| matches!(prepared[i], Some(Prepared::Create { .. })))
             .collect();

@@ -115,7 +115,13 @@ impl Store {
 
     /// A transaction: every write of a batch commits together or not at all.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            // Take the write lock at once: a transaction that reads first and writes later
+            // cannot be upgraded once another connection has committed (SQLITE_BUSY_SNAPSHOT),
+            // whereas waiting for the lock up front is what busy_timeout handles.
+            Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Answers once the database does.

@@ -122,15 +122,24 @@ pub async fn record(
 ) -> Result<i64, sqlx::Error> {
     let now = now_millis();
     let fields = serde_json::to_string(&error.fields).unwrap_or_default();
-    let existing = sqlx::query(
-        r"select id from sync_error where resolved_at is null and mapping = $1
-          and (local_key = $2 or integration_key = $3) order by id limit 1",
-    )
-    .bind(mapping)
-    .bind(error.local_key.clone())
-    .bind(error.integration_key.clone())
-    .fetch_optional(&mut *conn)
-    .await?;
+    // One indexed look-up per known key (an OR across both would scan every error).
+    let mut existing = None;
+    for (column, key) in [
+        ("local_key", &error.local_key),
+        ("integration_key", &error.integration_key),
+    ] {
+        let Some(key) = key else { continue };
+        existing = sqlx::query(&format!(
+            "select id from sync_error where resolved_at is null and mapping = $1 and {column} = $2"
+        ))
+        .bind(mapping)
+        .bind(key.clone())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if existing.is_some() {
+            break;
+        }
+    }
     let row = match existing {
         Some(row) => {
             let id: i64 = row.try_get(0)?;
