@@ -35,6 +35,10 @@ build_release
 
 step "Playwright in Chromium"
 target/release/coupler demo --dir "$work/demo" --customers 300 >/dev/null
+# Real couplings, conflicts, deletions and failures for the console to show.
+target/release/coupler --config "$work/demo/coupler.toml" sync >/dev/null
+target/release/coupler demo simulate --dir "$work/demo" --seed 1 >/dev/null
+target/release/coupler --config "$work/demo/coupler.toml" sync >/dev/null
 port=${COUPLER_TEST_PORT:-3107}
 export COUPLER_URL="http://127.0.0.1:$port"
 target/release/coupler --config "$work/demo/coupler.toml" serve --addr "127.0.0.1:$port" \

@@ -3,14 +3,20 @@
 //! are thin: they take the [`engine::Engine`] from context, call it, and map its errors.
 
 pub mod error;
+mod errors;
+mod jobs;
 mod layout;
 mod mappings;
 mod not_built;
 mod overview;
+mod records;
 #[cfg(feature = "ssr")]
 mod server;
 
+pub use errors::api::ListSyncErrors;
+pub use jobs::api::ListJobs;
 pub use mappings::api::{GetMapping, ListMappings, SetMappingPaused};
+pub use records::api::GetRecordLog;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -54,10 +60,10 @@ pub fn App() -> impl IntoView {
             <layout::Layout>
                 <Routes fallback=not_built::NotFound>
                     <Route path=path!("/") view=overview::OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("/errors") view=not_built::ErrorsPage ssr=SsrMode::Async />
+                    <Route path=path!("/errors") view=errors::page::ErrorsPage ssr=SsrMode::Async />
                     <Route path=path!("/errors/:id") view=not_built::ErrorPage ssr=SsrMode::Async />
-                    <Route path=path!("/records/:mapping/:side/:key/log") view=not_built::RecordLogPage ssr=SsrMode::Async />
-                    <Route path=path!("/jobs") view=not_built::JobsPage ssr=SsrMode::Async />
+                    <Route path=path!("/records/:mapping/:side/:key/log") view=records::page::RecordLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/jobs") view=jobs::page::JobsPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs/:id") view=not_built::JobPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings") view=mappings::page::MappingsPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings/:name") view=mappings::page::MappingPage ssr=SsrMode::Async />

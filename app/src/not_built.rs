@@ -15,17 +15,6 @@ fn NotBuilt(title: &'static str, will_show: &'static str) -> impl IntoView {
     }
 }
 
-/// `/errors`.
-#[component]
-pub fn ErrorsPage() -> impl IntoView {
-    view! {
-        <NotBuilt
-            title="Coupled Data Synchronization Errors"
-            will_show="every coupled record whose synchronization failed, with Retry, Synchronize, Restore Records, Delete Records, Remove Coupling and Find for Deleted"
-        />
-    }
-}
-
 /// `/errors/:id`.
 #[component]
 pub fn ErrorPage() -> impl IntoView {
@@ -33,23 +22,6 @@ pub fn ErrorPage() -> impl IntoView {
         <NotBuilt
             title="Synchronization Error"
             will_show="both records side by side with the values at the last successful synchronization, and the fix"
-        />
-    }
-}
-
-/// `/records/:mapping/:side/:key/log`.
-#[component]
-pub fn RecordLogPage() -> impl IntoView {
-    view! { <NotBuilt title="Synchronization Log" will_show="one record's synchronization history, newest first" /> }
-}
-
-/// `/jobs`.
-#[component]
-pub fn JobsPage() -> impl IntoView {
-    view! {
-        <NotBuilt
-            title="Integration Synchronization Jobs"
-            will_show="each job's mapping, type, direction, duration and counters, with live progress"
         />
     }
 }

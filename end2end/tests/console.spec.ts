@@ -15,6 +15,9 @@ test("the navigation reaches every page, and unbuilt pages say so", async ({ pag
   await nav.getByRole("link", { name: "Synchronization Errors" }).click();
   await expect(page).toHaveURL(/\/errors$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Coupled Data Synchronization Errors");
+
+  await nav.getByRole("link", { name: "Audit" }).click();
+  await expect(page).toHaveURL(/\/audit$/);
   await expect(page.getByRole("status")).toContainText("This page is not built yet");
 
   await nav.getByRole("link", { name: "Table Mappings" }).click();

@@ -1,0 +1,4 @@
+//! Coupled Data Synchronization Errors: the list, filtered by the URL.
+
+pub mod api;
+pub mod page;

@@ -1,0 +1,4 @@
+//! Integration Synchronization Jobs.
+
+pub mod api;
+pub mod page;

@@ -1,0 +1,4 @@
+//! A record's Synchronization Log, reachable by a deep link.
+
+pub mod api;
+pub mod page;
