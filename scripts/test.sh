@@ -35,10 +35,13 @@ build_release
 
 step "Playwright in Chromium"
 target/release/coupler demo --dir "$work/demo" --customers 300 >/dev/null
-# Real couplings, conflicts, deletions and failures for the console to show.
+# Real couplings, conflicts, deletions and failures for the console to show: enough of
+# each for every spec to act on its own, with WebAssembly and without.
 target/release/coupler --config "$work/demo/coupler.toml" sync >/dev/null
-target/release/coupler demo simulate --dir "$work/demo" --seed 1 >/dev/null
-target/release/coupler --config "$work/demo/coupler.toml" sync >/dev/null
+for seed in 1 2 3 4; do
+  target/release/coupler demo simulate --dir "$work/demo" --seed "$seed" >/dev/null
+  target/release/coupler --config "$work/demo/coupler.toml" sync >/dev/null
+done
 port=${COUPLER_TEST_PORT:-3107}
 export COUPLER_URL="http://127.0.0.1:$port"
 target/release/coupler --config "$work/demo/coupler.toml" serve --addr "127.0.0.1:$port" \

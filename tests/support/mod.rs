@@ -36,12 +36,12 @@ pub enum StoreKind {
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[tokio::test]
             async fn $name() { super::$name($crate::support::StoreKind::Sqlite).await }
             )*
         }
         mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[tokio::test]
             async fn $name() { super::$name($crate::support::StoreKind::Postgres).await }
             )*
         }
@@ -171,12 +171,14 @@ impl TestApp {
 
     /// Sends `request` through the router.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router answers");
+        let asked = format!("{} {}", request.method(), request.uri());
+        let response = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            self.router.clone().oneshot(request),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("the router did not answer {asked} within 30 s"))
+        .expect("the router answers");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response
