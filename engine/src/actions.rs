@@ -18,7 +18,7 @@ use crate::store::log::{self, NewLogEntry};
 use crate::store::sync_error::{self, ErrorRow};
 use crate::store::{StoreError, progress};
 use crate::sync::plan::{self, Compiled, Lookups};
-use crate::sync::{Run, RunError};
+use crate::sync::{Run, RunError, synced_pair};
 use std::collections::{BTreeMap, HashMap};
 
 /// Selections up to this many records are synchronized at once and answered per record;
@@ -542,16 +542,7 @@ impl Engine {
         ));
         let fields = written.len();
         let mut tx = self.inner.store.begin().await?;
-        let base = compiled.snapshot(&after[0], &after[1]);
-        coupling::synced(
-            &mut tx,
-            c.id,
-            after[0].modified,
-            after[1].modified,
-            &base,
-            Side::Local,
-        )
-        .await?;
+        synced_pair(&mut tx, &compiled, c.id, Side::Local, &after[0], &after[1]).await?;
         sync_error::resolve(&mut tx, &[e.id], actor).await?;
         let how = match resolution {
             Resolution::Local => "with the local data".to_string(),
@@ -704,20 +695,8 @@ impl Engine {
             };
             let recreated =
                 plan::new_record(compiled.spec(deleted), c.key(deleted), &values, modified);
-            let (local, integration) = match survivor {
-                Side::Local => (&source, &recreated),
-                Side::Integration => (&recreated, &source),
-            };
             let mut tx = self.inner.store.begin().await?;
-            coupling::synced(
-                &mut tx,
-                c.id,
-                local.modified,
-                integration.modified,
-                &compiled.snapshot(local, integration),
-                survivor,
-            )
-            .await?;
+            synced_pair(&mut tx, &compiled, c.id, survivor, &source, &recreated).await?;
             sync_error::resolve(&mut tx, &[e.id], actor).await?;
             let blank = plan::new_record(compiled.spec(deleted), c.key(deleted), &[], 0);
             let message =
@@ -1068,15 +1047,11 @@ impl Engine {
                     Err(e) => return Err(e.into()),
                 };
                 let from = sync_from.unwrap_or(Side::Local);
-                coupling::synced(
-                    &mut tx,
-                    id,
-                    after[0].modified,
-                    after[1].modified,
-                    &compiled.snapshot(&after[0], &after[1]),
-                    from,
-                )
-                .await?;
+                let (source, other) = match from {
+                    Side::Local => (&after[0], &after[1]),
+                    Side::Integration => (&after[1], &after[0]),
+                };
+                synced_pair(&mut tx, &compiled, id, from, source, other).await?;
                 progress::forget_uncoupled(&mut tx, mapping, Side::Local, &[local_key.to_string()])
                     .await?;
                 progress::forget_uncoupled(

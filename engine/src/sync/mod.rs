@@ -850,16 +850,7 @@ impl Run<'_> {
                         }
                     };
                     delta.unchanged += 1;
-                    let (local, integration) = ordered(from, &source, &other);
-                    coupling::synced(
-                        &mut tx,
-                        id,
-                        local.modified,
-                        integration.modified,
-                        &compiled.snapshot(local, integration),
-                        from,
-                    )
-                    .await?;
+                    synced_pair(&mut tx, compiled, id, from, &source, &other).await?;
                     succeeded = true;
                 }
                 Plan::Write {
@@ -941,16 +932,8 @@ impl Run<'_> {
                             u64::from(!to_other.is_empty()) + u64::from(!to_source.is_empty());
                         let (l, i) = keys_of(&source.key, &other.key);
                         entries.push(entry(l, i, "modified", "ok", changes, None));
-                        let (local, integration) = ordered(from, &source_after, &other_after);
-                        coupling::synced(
-                            &mut tx,
-                            id,
-                            local.modified,
-                            integration.modified,
-                            &compiled.snapshot(local, integration),
-                            from,
-                        )
-                        .await?;
+                        synced_pair(&mut tx, compiled, id, from, &source_after, &other_after)
+                            .await?;
                         succeeded = true;
                     }
                 }
@@ -974,16 +957,8 @@ impl Run<'_> {
                             );
                             let (l, i) = keys_of(&source.key, &key);
                             entries.push(entry(l, i, "inserted", "ok", changes, None));
-                            let (local, integration) = ordered(from, &source, &created);
-                            coupling::synced(
-                                &mut tx,
-                                pending_id,
-                                local.modified,
-                                integration.modified,
-                                &compiled.snapshot(local, integration),
-                                from,
-                            )
-                            .await?;
+                            synced_pair(&mut tx, compiled, pending_id, from, &source, &created)
+                                .await?;
                             succeeded = true;
                         }
                         Some(WriteOutcome::Refused(message)) => {
@@ -1083,15 +1058,13 @@ impl Run<'_> {
                                 &values,
                                 modified,
                             );
-                            let (local, integration) =
-                                ordered(deleted.other(), &survivor, &recreated);
-                            coupling::synced(
+                            synced_pair(
                                 &mut tx,
+                                compiled,
                                 c.id,
-                                local.modified,
-                                integration.modified,
-                                &compiled.snapshot(local, integration),
                                 deleted.other(),
+                                &survivor,
+                                &recreated,
                             )
                             .await?;
                             entries.push(entry(
@@ -1546,6 +1519,21 @@ async fn insert_one(
     new: NewCoupling,
 ) -> Result<i64, sqlx::Error> {
     Ok(coupling::insert(tx, mapping, &[new]).await?[0])
+}
+
+/// Records coupling `id` as synchronized from `from`: `source` (on `from`) and `other` as
+/// they now are become its modified-on values and its base.
+pub(crate) async fn synced_pair(
+    tx: &mut sqlx::AnyConnection,
+    compiled: &Compiled,
+    id: i64,
+    from: Side,
+    source: &Record,
+    other: &Record,
+) -> Result<(), sqlx::Error> {
+    let (local, integration) = ordered(from, source, other);
+    let base = compiled.snapshot(local, integration);
+    coupling::synced(tx, id, local.modified, integration.modified, &base, from).await
 }
 
 /// `(local, integration)` from a source on `from` and the other record.
