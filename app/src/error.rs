@@ -1,7 +1,7 @@
 //! The one error type every server function returns. It crosses the wire as JSON;
 //! `Internal` carries no detail to the browser (the server logs it).
 
-use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,13 @@ pub enum AppError {
     /// The request did not reach the server, or its answer could not be read.
     #[error("the server could not be reached: {0}")]
     Transport(String),
+}
+
+impl AppError {
+    /// The error as the console shows it: an alert in plain words.
+    pub fn alert(&self) -> AnyView {
+        view! { <p class="error" role="alert">{self.to_string()}</p> }.into_any()
+    }
 }
 
 impl FromServerFnError for AppError {

@@ -42,7 +42,7 @@ pub fn OverviewPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => error.alert(),
                 }
             })}
         </Suspense>

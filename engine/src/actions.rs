@@ -28,6 +28,15 @@ pub const INLINE_LIMIT: usize = 2000;
 /// Errors an action took at the version its actor saw (see `sync_error::claim`).
 type Claims = std::sync::Mutex<Vec<ErrorRow>>;
 
+/// What an action on errors does to each record.
+#[derive(Clone, Copy)]
+enum PerRecord<'a> {
+    Resolve(&'a Resolution),
+    Restore,
+    Delete,
+    Uncouple,
+}
+
 /// The longest action id accepted.
 const MAX_ACTION_ID: usize = 100;
 
@@ -242,6 +251,36 @@ impl Engine {
         }
     }
 
+    /// Runs action `action` on each of `errors` that is still as its actor saw it, with
+    /// `each` answering for one record.
+    async fn act_on_each(
+        &self,
+        actor: &str,
+        action_id: &str,
+        action: &str,
+        text: String,
+        errors: &[ErrorRef],
+        each: PerRecord<'_>,
+    ) -> Result<ActionAnswer, EngineError> {
+        self.act(actor, action_id, action, text, async |claims: &Claims| {
+            let selection = Selection::Errors(errors.to_vec());
+            let (rows, mut outcomes) = self.select(actor, &selection, claims).await?;
+            for row in rows {
+                let e = &row.summary;
+                outcomes.push(match each {
+                    PerRecord::Resolve(resolution) => {
+                        self.resolve_one(actor, e, resolution).await?
+                    }
+                    PerRecord::Restore => self.deleted_record(actor, e, true).await?,
+                    PerRecord::Delete => self.deleted_record(actor, e, false).await?,
+                    PerRecord::Uncouple => self.uncouple_error(actor, e).await?,
+                });
+            }
+            Ok((outcomes, None))
+        })
+        .await
+    }
+
     /// Retry / Retry All: lets scheduled synchronization take the records up again and
     /// synchronizes them now; small selections are answered per record.
     pub async fn retry(
@@ -337,31 +376,9 @@ impl Engine {
             ));
         }
         let text = serde_json::to_string(&(errors, resolution)).unwrap_or_default();
-        self.act(
-            actor,
-            action_id,
-            "resolve",
-            text,
-            async |claims: &Claims| {
-                let (rows, mut outcomes) = self
-                    .select(actor, &Selection::Errors(errors.to_vec()), claims)
-                    .await?;
-                for row in rows {
-                    let e = &row.summary;
-                    if e.kind != SyncErrorKind::UpdateConflict {
-                        outcomes.push(outcome(
-                            e,
-                            Outcome::Refused,
-                            format!("this is a {} error, not an update conflict", e.kind),
-                        ));
-                        continue;
-                    }
-                    outcomes.push(self.resolve_one(actor, e, resolution).await?);
-                }
-                Ok((outcomes, None))
-            },
-        )
-        .await
+        let each = PerRecord::Resolve(resolution);
+        self.act_on_each(actor, action_id, "resolve", text, errors, each)
+            .await
     }
 
     /// The coupling of error `e` and its two records, as they are now.
@@ -461,6 +478,19 @@ impl Engine {
     }
 
     async fn resolve_one(
+        &self,
+        actor: &str,
+        e: &SyncErrorSummary,
+        resolution: &Resolution,
+    ) -> Result<RecordOutcome, EngineError> {
+        if e.kind != SyncErrorKind::UpdateConflict {
+            let reason = format!("this is a {} error, not an update conflict", e.kind);
+            return Ok(outcome(e, Outcome::Refused, reason));
+        }
+        self.resolve_one_conflict(actor, e, resolution).await
+    }
+
+    async fn resolve_one_conflict(
         &self,
         actor: &str,
         e: &SyncErrorSummary,
@@ -604,17 +634,13 @@ impl Engine {
             "delete_records"
         };
         let text = serde_json::to_string(errors).unwrap_or_default();
-        self.act(actor, action_id, action, text, async |claims: &Claims| {
-            let (rows, mut outcomes) = self
-                .select(actor, &Selection::Errors(errors.to_vec()), claims)
-                .await?;
-            for row in rows {
-                let e = &row.summary;
-                outcomes.push(self.deleted_record(actor, e, restore).await?);
-            }
-            Ok((outcomes, None))
-        })
-        .await
+        let each = if restore {
+            PerRecord::Restore
+        } else {
+            PerRecord::Delete
+        };
+        self.act_on_each(actor, action_id, action, text, errors, each)
+            .await
     }
 
     async fn deleted_record(
@@ -773,46 +799,43 @@ impl Engine {
         errors: &[ErrorRef],
     ) -> Result<ActionAnswer, EngineError> {
         let text = serde_json::to_string(errors).unwrap_or_default();
-        self.act(
+        self.act_on_each(
             actor,
             action_id,
             "remove_coupling",
             text,
-            async |claims: &Claims| {
-                let (rows, mut outcomes) = self
-                    .select(actor, &Selection::Errors(errors.to_vec()), claims)
-                    .await?;
-                for row in rows {
-                    let e = &row.summary;
-                    let (_, _, c, records) = match self.pair(e).await? {
-                        Ok(pair) => pair,
-                        Err(answer) => {
-                            outcomes.push(answer);
-                            continue;
-                        }
-                    };
-                    let mut tx = self.inner.store.begin().await?;
-                    uncouple_one(&mut tx, &e.mapping, &c, &records).await?;
-                    sync_error::resolve(&mut tx, &[e.id], actor).await?;
-                    log::insert(
-                        &mut tx,
-                        &e.mapping,
-                        &[entry(
-                            actor,
-                            (&c.local_key, &c.integration_key),
-                            "uncoupled",
-                            Vec::new(),
-                            Some("coupling removed; both records stay".into()),
-                        )],
-                    )
-                    .await?;
-                    tx.commit().await.map_err(StoreError::from)?;
-                    outcomes.push(outcome(e, Outcome::Done, "uncoupled; both records stay"));
-                }
-                Ok((outcomes, None))
-            },
+            errors,
+            PerRecord::Uncouple,
         )
         .await
+    }
+
+    async fn uncouple_error(
+        &self,
+        actor: &str,
+        e: &SyncErrorSummary,
+    ) -> Result<RecordOutcome, EngineError> {
+        let (_, _, c, records) = match self.pair(e).await? {
+            Ok(pair) => pair,
+            Err(answer) => return Ok(answer),
+        };
+        let mut tx = self.inner.store.begin().await?;
+        uncouple_one(&mut tx, &e.mapping, &c, &records).await?;
+        sync_error::resolve(&mut tx, &[e.id], actor).await?;
+        log::insert(
+            &mut tx,
+            &e.mapping,
+            &[entry(
+                actor,
+                (&c.local_key, &c.integration_key),
+                "uncoupled",
+                Vec::new(),
+                Some("coupling removed; both records stay".into()),
+            )],
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(outcome(e, Outcome::Done, "uncoupled; both records stay"))
     }
 
     /// Removes couplings of `mapping` as a logged uncoupling job: the couplings of these

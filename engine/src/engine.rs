@@ -444,18 +444,8 @@ impl Engine {
     }
 
     async fn work(&self, claimed: &Claimed) -> Result<(), EngineError> {
-        let mapping = self.configured(&claimed.mapping)?.clone();
-        let (compiled, local, integration) = {
-            let mut systems = self.inner.systems.lock().await;
-            let compiled = systems.compile(&self.inner.config, &mapping).await?;
-            let local = systems.connector(&mapping.local.system);
-            let integration = systems.connector(&mapping.integration.system);
-            (compiled, local, integration)
-        };
-        // Settings changed at run time apply to this run.
-        let state = self.inner.store.mapping_state(&mapping.name).await?;
-        let mut compiled = (*compiled).clone();
-        apply_settings(&mut compiled.mapping, &state);
+        let (compiled, local, integration) = self.prepared(&claimed.mapping).await?;
+        let mapping = &compiled.mapping;
         let fault = self.inner.fault.lock().ok().and_then(|mut f| f.take());
         let mut run = Run {
             fault,

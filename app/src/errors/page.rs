@@ -63,7 +63,7 @@ pub fn ErrorsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match errors.await {
                     Ok(list) => view! { <ErrorTable list=list.errors view=list.view act /> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => error.alert(),
                 }
             })}
         </Suspense>
@@ -96,7 +96,7 @@ fn Answer(answer: Result<ActionAnswer, crate::error::AppError>) -> impl IntoView
             </div>
         }
         .into_any(),
-        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+        Err(error) => error.alert(),
     }
 }
 

@@ -21,7 +21,7 @@ pub fn JobsPage() -> impl IntoView {
                 match jobs.await {
                     Ok(list) if list.is_empty() => view! { <p class="empty">"No job has run yet."</p> }.into_any(),
                     Ok(list) => view! { <JobTable list /> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => error.alert(),
                 }
             })}
         </Suspense>

@@ -28,7 +28,7 @@ pub fn MappingsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match mappings.await {
                     Ok(list) => view! { <MappingTable list filter toggle /> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => error.alert(),
                 }
             })}
         </Suspense>

@@ -61,7 +61,7 @@ pub fn RecordLogPage() -> impl IntoView {
                         view! { <p class="empty">"Nothing has been logged for this record."</p> }.into_any()
                     }
                     Ok(entries) => view! { <LogTable entries /> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => error.alert(),
                 }
             })}
         </Suspense>

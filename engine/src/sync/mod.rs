@@ -835,20 +835,18 @@ impl Run<'_> {
                     ));
                 }
                 Plan::Unchanged { link, other } => {
-                    let id = match link {
-                        Link::Existing(c) => c.id,
-                        Link::New => {
-                            delta.coupled += 1;
-                            let (l, i) = keys_of(&source.key, &other.key);
-                            entries.push(entry(l, i, "coupled", "ok", Vec::new(), None));
-                            insert_one(
-                                &mut tx,
-                                &name,
-                                pair_keys(from, &source.key, &other.key, None),
-                            )
-                            .await?
-                        }
-                    };
+                    let id = link_id(
+                        &mut tx,
+                        &name,
+                        from,
+                        link,
+                        &source,
+                        &other,
+                        &mut delta,
+                        &mut entries,
+                        &entry,
+                    )
+                    .await?;
                     delta.unchanged += 1;
                     synced_pair(&mut tx, compiled, id, from, &source, &other).await?;
                     succeeded = true;
@@ -902,20 +900,18 @@ impl Run<'_> {
                         )
                         .await?;
                     } else {
-                        let id = match link {
-                            Link::Existing(c) => c.id,
-                            Link::New => {
-                                delta.coupled += 1;
-                                let (l, i) = keys_of(&source.key, &other.key);
-                                entries.push(entry(l, i, "coupled", "ok", Vec::new(), None));
-                                insert_one(
-                                    &mut tx,
-                                    &name,
-                                    pair_keys(from, &source.key, &other.key, None),
-                                )
-                                .await?
-                            }
-                        };
+                        let id = link_id(
+                            &mut tx,
+                            &name,
+                            from,
+                            link,
+                            &source,
+                            &other,
+                            &mut delta,
+                            &mut entries,
+                            &entry,
+                        )
+                        .await?;
                         let other_modified = match outcome_other {
                             Some(WriteOutcome::Written(m)) => m,
                             _ => other.modified,
@@ -1512,6 +1508,49 @@ fn pair_keys(from: Side, source_key: &str, other_key: &str, pending: Option<Side
         pending,
     }
 }
+
+/// The coupling a plan works on: the existing one, or a new one made now (counted and
+/// logged as coupled).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the batch's transaction, counters and log travel together"
+)]
+async fn link_id(
+    tx: &mut sqlx::AnyConnection,
+    mapping: &str,
+    from: Side,
+    link: Link,
+    source: &Record,
+    other: &Record,
+    delta: &mut Counters,
+    entries: &mut Vec<NewLogEntry>,
+    entry: &LogEntryFor<'_>,
+) -> Result<i64, sqlx::Error> {
+    match link {
+        Link::Existing(c) => Ok(c.id),
+        Link::New => {
+            delta.coupled += 1;
+            let (l, i) = match from {
+                Side::Local => (source.key.clone(), other.key.clone()),
+                Side::Integration => (other.key.clone(), source.key.clone()),
+            };
+            entries.push(entry(Some(l), Some(i), "coupled", "ok", Vec::new(), None));
+            insert_one(tx, mapping, pair_keys(from, &source.key, &other.key, None)).await
+        }
+    }
+}
+
+/// How a batch writes a log entry: keys, action, result, changes, message.
+type LogEntryFor<'a> = dyn Fn(
+        Option<String>,
+        Option<String>,
+        &'static str,
+        &'static str,
+        Vec<FieldChange>,
+        Option<String>,
+    ) -> NewLogEntry
+    + Sync
+    + 'a;
 
 async fn insert_one(
     tx: &mut sqlx::AnyConnection,
