@@ -118,6 +118,7 @@ async fn retry_all_takes_every_error_matching_the_filter(kind: StoreKind) {
     let filter = ErrorFilter {
         mapping: Some("CUSTOMER".into()),
         kind: Some(SyncErrorKind::Failed),
+        ..ErrorFilter::default()
     };
     let answer = w
         .engine

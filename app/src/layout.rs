@@ -6,6 +6,7 @@ use leptos_router::components::A;
 /// Navigation and the main area.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    crate::live::provide_live();
     // Marks the page once the WebAssembly has taken over; effects never run on the server.
     Effect::new(move |_| {
         if let Some(body) = document().body() {

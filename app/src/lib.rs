@@ -6,6 +6,7 @@ pub mod error;
 mod errors;
 mod jobs;
 mod layout;
+mod live;
 mod mappings;
 mod not_built;
 mod overview;
@@ -13,9 +14,15 @@ mod records;
 #[cfg(feature = "ssr")]
 mod server;
 
-pub use errors::api::ListSyncErrors;
-pub use jobs::api::ListJobs;
-pub use mappings::api::{GetMapping, ListMappings, SetMappingPaused};
+#[cfg(feature = "ssr")]
+pub use errors::api::filter as error_filter;
+pub use errors::api::{ActOnSyncErrors, GetSyncError, ListSyncErrors};
+pub use jobs::api::{CancelJob, GetJob, ListJobs};
+pub use mappings::api::{
+    GetMapping, GetMappingCounts, ListCouplings, ListMappings, RemoveAllCouplings,
+    RemoveOneCoupling, RunMapping, SetMappingPaused, SetMappingSettings, SetUpCoupling,
+};
+pub use overview::ErrorTrends;
 pub use records::api::GetRecordLog;
 
 use leptos::prelude::*;
@@ -61,13 +68,13 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=not_built::NotFound>
                     <Route path=path!("/") view=overview::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/errors") view=errors::page::ErrorsPage ssr=SsrMode::Async />
-                    <Route path=path!("/errors/:id") view=not_built::ErrorPage ssr=SsrMode::Async />
+                    <Route path=path!("/errors/:id") view=errors::detail::ErrorPage ssr=SsrMode::Async />
                     <Route path=path!("/records/:mapping/:side/:key/log") view=records::page::RecordLogPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs") view=jobs::page::JobsPage ssr=SsrMode::Async />
-                    <Route path=path!("/jobs/:id") view=not_built::JobPage ssr=SsrMode::Async />
+                    <Route path=path!("/jobs/:id") view=jobs::page::JobPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings") view=mappings::page::MappingsPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings/:name") view=mappings::page::MappingPage ssr=SsrMode::Async />
-                    <Route path=path!("/mappings/:name/couplings") view=not_built::CouplingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/mappings/:name/couplings") view=mappings::couplings::CouplingsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=not_built::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=not_built::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=not_built::LoginPage ssr=SsrMode::Async />

@@ -15,29 +15,6 @@ fn NotBuilt(title: &'static str, will_show: &'static str) -> impl IntoView {
     }
 }
 
-/// `/errors/:id`.
-#[component]
-pub fn ErrorPage() -> impl IntoView {
-    view! {
-        <NotBuilt
-            title="Synchronization Error"
-            will_show="both records side by side with the values at the last successful synchronization, and the fix"
-        />
-    }
-}
-
-/// `/jobs/:id`.
-#[component]
-pub fn JobPage() -> impl IntoView {
-    view! { <NotBuilt title="Synchronization Job" will_show="one job's counters, progress and errors" /> }
-}
-
-/// `/mappings/:name/couplings`.
-#[component]
-pub fn CouplingsPage() -> impl IntoView {
-    view! { <NotBuilt title="Couplings" will_show="the couplings of a mapping, to search, remove and set up" /> }
-}
-
 /// `/audit`.
 #[component]
 pub fn AuditPage() -> impl IntoView {

@@ -382,7 +382,7 @@ impl Engine {
     }
 
     /// The coupling of error `e` and its two records, as they are now.
-    async fn pair(
+    pub(crate) async fn pair(
         &self,
         e: &SyncErrorSummary,
     ) -> Result<
@@ -1282,7 +1282,7 @@ pub(crate) async fn find_deleted(run: &mut Run<'_>) -> Result<(), RunError> {
                         Side::Local
                     };
                     entries.push(
-                        run.report_deleted(&mut tx, c, deleted, c.key(deleted.other()))
+                        run.report_deleted(&mut tx, c, deleted, c.key(deleted.other()), None)
                             .await?,
                     );
                     delta.failed += 1;

@@ -467,6 +467,22 @@ pub async fn simulate(erp_url: &str, crm_url: &str, seed: u64) -> Result<Simulat
         done.edits
             .push(format!("erp: created customer {no} {company:?}"));
     }
+    if seed == 1 {
+        // Someone pasted markup into a name: too long for the CRM, and never run as HTML.
+        let no = format!("C{:07}", next + 2_000_000);
+        let name = format!(
+            "<script>alert(\"pasted\")</script> {}",
+            "Pasted Name Holdings ".repeat(7).trim_end()
+        );
+        sqlx::query("insert into customer (no, name, city) values ($1, $2, $3)")
+            .bind(&no)
+            .bind(&name)
+            .bind(pick(&mut rng, CITIES))
+            .execute(&erp)
+            .await?;
+        done.edits
+            .push(format!("erp: created customer {no} {name:?}"));
+    }
     for _ in 0..2 {
         let company = company_name(&mut rng, 1);
         let id = rng.guid();

@@ -4,6 +4,7 @@
 
 use crate::config::{Config, Mapping};
 use crate::connector::{Connector, ConnectorError, SqlConnector};
+use crate::model::ErrorCursor;
 use crate::model::{
     CouplingSummary, DeletionConflictPolicy, JobKind, JobState, JobSummary, LogEntrySummary,
     MappingSummary, Side, SyncErrorSummary, UpdateConflictPolicy,
@@ -591,17 +592,27 @@ impl Engine {
         }
     }
 
-    /// Open sync errors matching `filter`, newest first.
+    /// Open sync errors matching `filter`, newest first, after `after` when given.
     pub async fn sync_errors(
         &self,
         filter: &ErrorFilter,
+        after: Option<ErrorCursor>,
         limit: i64,
     ) -> Result<Vec<SyncErrorSummary>, EngineError> {
         if let Some(mapping) = &filter.mapping {
             self.configured(mapping)?;
         }
         let mut conn = self.inner.store.conn().await?;
-        Ok(sync_error::list(&mut conn, filter, limit).await?)
+        Ok(sync_error::list(&mut conn, filter, after, limit).await?)
+    }
+
+    /// How many open sync errors match `filter`.
+    pub async fn sync_error_count(&self, filter: &ErrorFilter) -> Result<i64, EngineError> {
+        if let Some(mapping) = &filter.mapping {
+            self.configured(mapping)?;
+        }
+        let mut conn = self.inner.store.conn().await?;
+        Ok(sync_error::count(&mut conn, filter).await?)
     }
 
     /// The errors `ids` as they are now (id and current version), for callers that act
@@ -624,16 +635,35 @@ impl Engine {
             .collect())
     }
 
-    /// The couplings of a mapping, by local key.
+    /// Every open error matching `filter` as it is now (id and current version): for an
+    /// action a person confirmed on "all matching".
+    pub async fn matching_error_refs(
+        &self,
+        filter: &ErrorFilter,
+    ) -> Result<Vec<crate::model::ErrorRef>, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        let rows = sync_error::matching(&mut conn, filter).await?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::model::ErrorRef {
+                id: r.summary.id,
+                version: r.summary.version,
+            })
+            .collect())
+    }
+
+    /// The couplings of a mapping, by local key; with `search`, those whose local key
+    /// starts with it or whose integration key is it.
     pub async fn couplings(
         &self,
         mapping: &str,
+        search: Option<&str>,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CouplingSummary>, EngineError> {
         self.configured(mapping)?;
         let mut conn = self.inner.store.conn().await?;
-        Ok(coupling::list(&mut conn, mapping, after, limit).await?)
+        Ok(coupling::list(&mut conn, mapping, search, after, limit).await?)
     }
 
     /// A record's synchronization log, newest first.
@@ -647,6 +677,30 @@ impl Engine {
         self.configured(mapping)?;
         let mut conn = self.inner.store.conn().await?;
         Ok(log::for_record(&mut conn, mapping, side, key, limit).await?)
+    }
+
+    /// A value that changes whenever something the console shows changes: a log entry
+    /// written, an error found or acted on, a job queued, advanced or finished, a
+    /// mapping's settings changed. Cheap enough to ask twice a second.
+    pub async fn change_stamp(&self) -> Result<[i64; 6], EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        let row = sqlx::query(
+            r"select (select coalesce(max(id), 0) from log_entry),
+                     (select coalesce(max(changed_at), 0) from sync_error),
+                     (select coalesce(max(id), 0) from job),
+                     (select cast(coalesce(sum(done), 0) + count(*) as bigint) from job
+                        where state in ('queued', 'running')),
+                     (select coalesce(max(finished_at), 0) from job),
+                     (select coalesce(max(updated_at), 0) from mapping_state)",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::from)?;
+        let mut stamp = [0; 6];
+        for (i, slot) in stamp.iter_mut().enumerate() {
+            *slot = sqlx::Row::try_get(&row, i).map_err(StoreError::from)?;
+        }
+        Ok(stamp)
     }
 
     /// The newest jobs.

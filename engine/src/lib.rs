@@ -20,6 +20,10 @@ pub mod demo;
 #[cfg(feature = "runtime")]
 mod engine;
 #[cfg(feature = "runtime")]
+mod inspect;
+#[cfg(feature = "runtime")]
+mod overview;
+#[cfg(feature = "runtime")]
 pub mod store;
 #[cfg(feature = "runtime")]
 pub mod sync;

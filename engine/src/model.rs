@@ -457,6 +457,9 @@ pub struct SyncErrorSummary {
     pub local_key: Option<String>,
     /// The integration record's key, when known.
     pub integration_key: Option<String>,
+    /// A readable description of the record (the value of its first field, such as the
+    /// name), when known.
+    pub description: Option<String>,
     /// What happened, in plain words.
     pub message: String,
     /// The fields concerned (the conflicting fields of an update conflict).
@@ -473,6 +476,110 @@ pub struct SyncErrorSummary {
     pub skipped: bool,
     /// Changes with every change of the error, so a stale action is recognised.
     pub version: i64,
+    /// Who last acted on it or found it again, when known.
+    pub changed_by: Option<String>,
+}
+
+impl SyncErrorSummary {
+    /// Whether the record on `side` still exists, as far as the error tells: a deleted
+    /// record's error says which side is gone; other errors have both (or only the
+    /// synchronized side, when the records are not coupled yet).
+    pub fn exists(&self, side: Side) -> bool {
+        match self.kind {
+            SyncErrorKind::DeletedLocal => side == Side::Integration,
+            SyncErrorKind::DeletedIntegration => side == Side::Local,
+            _ => self.key(side).is_some(),
+        }
+    }
+
+    /// The key of the record on `side`, when known.
+    pub fn key(&self, side: Side) -> Option<&str> {
+        match side {
+            Side::Local => self.local_key.as_deref(),
+            Side::Integration => self.integration_key.as_deref(),
+        }
+    }
+}
+
+/// One error with both records as they are now and as they were at the last
+/// successful synchronization: what the error's page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// The error.
+    pub error: SyncErrorSummary,
+    /// Whether the local record exists now (`None` when its key is not known).
+    pub local_exists: Option<bool>,
+    /// Whether the integration record exists now.
+    pub integration_exists: Option<bool>,
+    /// Each field mapping, side by side.
+    pub fields: Vec<FieldComparison>,
+    /// What happened, in plain words.
+    pub explanation: String,
+    /// The fix to try first.
+    pub recommendation: String,
+    /// When the error was resolved, if it was.
+    pub resolved_at: Option<i64>,
+    /// Who resolved it.
+    pub resolved_by: Option<String>,
+}
+
+/// One field mapping of an error's two records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldComparison {
+    /// The name a per-field resolution uses (the local column, or the integration one).
+    pub name: String,
+    /// The local column.
+    pub local_field: Option<String>,
+    /// The integration column.
+    pub integration_field: Option<String>,
+    /// The local value at the last synchronization.
+    pub local_base: Option<Value>,
+    /// The local value now.
+    pub local: Option<Value>,
+    /// The integration value at the last synchronization.
+    pub integration_base: Option<Value>,
+    /// The integration value now.
+    pub integration: Option<Value>,
+    /// Whether the local value changed since the last synchronization.
+    pub local_changed: bool,
+    /// Whether the integration value changed since the last synchronization.
+    pub integration_changed: bool,
+    /// Whether both changed it: the field needs a choice.
+    pub conflict: bool,
+}
+
+/// A mapping's state in numbers, as the overview shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingCounts {
+    /// The mapping.
+    pub mapping: String,
+    /// Coupled pairs of records.
+    pub coupled: i64,
+    /// Coupled pairs with no open error.
+    pub in_sync: i64,
+    /// Open errors by kind, every kind listed.
+    pub errors: Vec<(SyncErrorKind, i64)>,
+    /// Couplings left alone until someone acts.
+    pub skipped: i64,
+    /// Records waiting for another record (a parent not coupled yet) or a second look.
+    pub deferred: i64,
+    /// The newest job.
+    pub last_job: Option<JobSummary>,
+    /// When the next scheduled synchronization is due.
+    pub next_run_at: Option<i64>,
+    /// Whether scheduled synchronization is paused.
+    pub paused: bool,
+}
+
+/// Errors found per period: the error trend.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorTrend {
+    /// When the first period starts (milliseconds since the epoch).
+    pub start: i64,
+    /// How long each period is (milliseconds).
+    pub period: i64,
+    /// Errors first found in each period, oldest first.
+    pub counts: Vec<i64>,
 }
 
 /// A coupling as the console and the CLI list it.
@@ -547,6 +654,23 @@ pub struct ErrorFilter {
     pub mapping: Option<String>,
     /// Only this kind.
     pub kind: Option<SyncErrorKind>,
+    /// Only errors whose keys, description or message contain this text (any case).
+    pub text: Option<String>,
+    /// Only errors that last failed at or after this time (milliseconds since the epoch).
+    pub since: Option<i64>,
+    /// Only errors that last failed before this time.
+    pub until: Option<i64>,
+    /// Only errors last found by this job.
+    pub job: Option<i64>,
+}
+
+/// Where a page of errors ends: the next page starts after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorCursor {
+    /// The last error's failed-on time.
+    pub failed_at: i64,
+    /// The last error's id.
+    pub id: i64,
 }
 
 /// An error as someone saw it: its id and the version they saw.
@@ -649,6 +773,28 @@ pub fn format_time(ms: i64) -> String {
     )
 }
 
+/// Parses `2026-11-27` or `2026-11-27T05:42` (UTC) as milliseconds since the epoch; a
+/// bare date means its first moment.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once('T').unwrap_or((text, "00:00"));
+    let mut date = date.splitn(3, '-').map(str::parse::<i64>);
+    let (year, month, day) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
+    let mut time = time.splitn(3, ':').map(|t| t.parse::<i64>());
+    let (hour, minute) = (time.next()?.ok()?, time.next()?.ok()?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 from a civil date (the inverse of `format_time`'s).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,5 +804,14 @@ mod tests {
         assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_time(1_795_758_121_000), "2026-11-27 05:42:01 UTC");
         assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn dates_read_back_as_times() {
+        assert_eq!(parse_time("2026-11-27T05:42"), Some(1_795_758_120_000));
+        assert_eq!(parse_time("2000-02-29"), Some(951_782_400_000));
+        assert_eq!(parse_time("1970-01-01"), Some(0));
+        assert_eq!(parse_time("2026-13-01"), None);
+        assert_eq!(parse_time("yesterday"), None);
     }
 }

@@ -154,6 +154,9 @@ pub struct ErrorsArgs {
     /// Only errors of this kind.
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
+    /// Only errors whose keys, description or message contain this text.
+    #[arg(long)]
+    pub search: Option<String>,
     /// At most this many, newest first.
     #[arg(long, default_value_t = 1000)]
     pub limit: i64,
@@ -391,8 +394,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let filter = ErrorFilter {
                         mapping: args.mapping,
                         kind: args.kind.map(Into::into),
+                        text: args.search,
+                        ..ErrorFilter::default()
                     };
-                    let errors = engine.sync_errors(&filter, args.limit).await?;
+                    let errors = engine.sync_errors(&filter, None, args.limit).await?;
                     report::print(args.json, &errors, report::errors)?;
                 }
                 Some(action) => return errors_action(&engine, action).await,
@@ -405,7 +410,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let mapping = args
                         .mapping
                         .context("name the mapping: coupler couplings --mapping NAME")?;
-                    let couplings = engine.couplings(&mapping, None, args.limit).await?;
+                    let couplings = engine.couplings(&mapping, None, None, args.limit).await?;
                     report::print(args.json, &couplings, report::couplings)?;
                 }
                 Some(CouplingsAction::Remove {
@@ -495,6 +500,7 @@ async fn errors_action(engine: &Engine, action: ErrorsAction) -> anyhow::Result<
                 Selection::Matching(ErrorFilter {
                     mapping,
                     kind: kind.map(Into::into),
+                    ..ErrorFilter::default()
                 })
             } else {
                 Selection::Errors(refs(&ids).await?)

@@ -2,6 +2,8 @@
 //! hosts the console, its server functions and `/health`.
 
 pub mod cli;
+pub mod export;
+pub mod live;
 pub mod report;
 pub mod router;
 pub mod serve;

@@ -19,6 +19,20 @@ pub struct AppState {
     pub engine: Engine,
     /// Where the built site lives and what it is called.
     pub leptos: LeptosOptions,
+    /// Counts the store's changes, for live events.
+    pub changes: tokio::sync::watch::Receiver<u64>,
+}
+
+impl AppState {
+    /// The state of a router over `engine`, watching its store for live events.
+    pub fn new(engine: Engine, leptos: LeptosOptions) -> AppState {
+        let changes = crate::live::watch_changes(engine.clone());
+        AppState {
+            engine,
+            leptos,
+            changes,
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -35,6 +49,11 @@ pub fn router(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     Router::new()
         .route("/health", get(health))
+        .route("/api/events", get(crate::live::events))
+        .route(
+            "/api/export_sync_errors.csv",
+            get(crate::export::sync_errors),
+        )
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos.clone())

@@ -47,7 +47,7 @@ pub async fn serve(
             })
         })
         .collect();
-    let app = router(AppState { engine, leptos });
+    let app = router(AppState::new(engine, leptos));
     let address = listener
         .local_addr()
         .context("cannot read the listening address")?;

@@ -157,10 +157,7 @@ impl TestApp {
             .site_pkg_dir("pkg")
             .env(Env::PROD)
             .build();
-        let router = router(AppState {
-            engine: engine.clone(),
-            leptos,
-        });
+        let router = router(AppState::new(engine.clone(), leptos));
         TestApp {
             router,
             engine,

@@ -163,9 +163,9 @@ impl World {
     pub async fn errors(&self, mapping: &str) -> Vec<SyncErrorSummary> {
         let filter = ErrorFilter {
             mapping: Some(mapping.to_string()),
-            kind: None,
+            ..ErrorFilter::default()
         };
-        self.engine.sync_errors(&filter, 1000).await.unwrap()
+        self.engine.sync_errors(&filter, None, 1000).await.unwrap()
     }
 }
 

@@ -2,4 +2,5 @@
 //! mapping-level actions.
 
 pub mod api;
+pub mod couplings;
 pub mod page;

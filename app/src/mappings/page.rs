@@ -1,7 +1,15 @@
 //! `/mappings` and `/mappings/:name`.
 
-use super::api::{SetMappingPaused, get_mapping, list_mappings};
-use engine::model::{Direction, FieldSummary, MappingSummary};
+use super::api::{
+    RemoveAllCouplings, RunMapping, SetMappingPaused, SetMappingSettings, get_mapping,
+    get_mapping_counts, list_mappings,
+};
+use crate::errors::page::{kind_label, thousands};
+use crate::live::use_live;
+use engine::model::{
+    DeletionConflictPolicy, Direction, FieldSummary, JobSummary, MappingCounts, MappingSummary,
+    UpdateConflictPolicy, format_time,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -10,7 +18,13 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn MappingsPage() -> impl IntoView {
     let toggle = ServerAction::<SetMappingPaused>::new();
-    let mappings = Resource::new(move || toggle.version().get(), |_| list_mappings());
+    let live = use_live();
+    let mappings = Resource::new(
+        move || (toggle.version().get(), live.get()),
+        |_| async {
+            Ok::<_, crate::error::AppError>((list_mappings().await?, get_mapping_counts().await?))
+        },
+    );
     let (filter, set_filter) = signal(String::new());
     view! {
         <Title text="Integration Table Mappings" />
@@ -24,20 +38,21 @@ pub fn MappingsPage() -> impl IntoView {
                 on:input=move |ev| set_filter.set(event_target_value(&ev))
             />
         </label>
-        <Suspense fallback=|| view! { <p>"Loading mappings…"</p> }>
+        <Transition fallback=|| view! { <p>"Loading mappings…"</p> }>
             {move || Suspend::new(async move {
                 match mappings.await {
-                    Ok(list) => view! { <MappingTable list filter toggle /> }.into_any(),
+                    Ok((list, counts)) => view! { <MappingTable list counts filter toggle /> }.into_any(),
                     Err(error) => error.alert(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
 fn MappingTable(
     list: Vec<MappingSummary>,
+    counts: Vec<MappingCounts>,
     filter: ReadSignal<String>,
     toggle: ServerAction<SetMappingPaused>,
 ) -> impl IntoView {
@@ -53,6 +68,8 @@ fn MappingTable(
                     <th scope="col">"Deletion conflict"</th>
                     <th scope="col">"Interval"</th>
                     <th scope="col">"State"</th>
+                    <th scope="col">"Open errors"</th>
+                    <th scope="col">"Skipped"</th>
                     <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr>
             </thead>
@@ -68,6 +85,10 @@ fn MappingTable(
                         )
                             .to_lowercase();
                         let hidden = move || !haystack.contains(&filter.get().trim().to_lowercase());
+                        let c = counts.iter().find(|c| c.mapping == m.name);
+                        let errors: i64 = c.map_or(0, |c| c.errors.iter().map(|(_, n)| n).sum());
+                        let skipped = c.map_or(0, |c| c.skipped);
+                        let errors_href = format!("/errors?mapping={}", m.name);
                         view! {
                             <tr hidden=hidden data-mapping=m.name.clone()>
                                 <th scope="row">
@@ -80,6 +101,8 @@ fn MappingTable(
                                 <td>{m.deletion_conflict.as_str()}</td>
                                 <td>{interval(m.interval_secs)}</td>
                                 <td><StateBadge paused=m.paused /></td>
+                                <td><a href=errors_href>{thousands(errors)}</a></td>
+                                <td>{thousands(skipped)}</td>
                                 <td><PauseForm name=m.name.clone() paused=m.paused toggle /></td>
                             </tr>
                         }
@@ -90,25 +113,54 @@ fn MappingTable(
     }
 }
 
-/// One mapping: its settings and field mappings.
+/// One mapping: its numbers, settings, field mappings and actions.
 #[component]
 pub fn MappingPage() -> impl IntoView {
     let params = use_params_map();
+    let name = move || params.read().get("name").unwrap_or_default();
     let toggle = ServerAction::<SetMappingPaused>::new();
+    let settings = ServerAction::<SetMappingSettings>::new();
+    let run = ServerAction::<RunMapping>::new();
+    let remove = ServerAction::<RemoveAllCouplings>::new();
+    let live = use_live();
     let mapping = Resource::new(
         move || {
             (
-                params.read().get("name").unwrap_or_default(),
+                name(),
                 toggle.version().get(),
+                settings.version().get(),
+                live.get(),
             )
         },
-        |(name, _)| get_mapping(name),
+        |(name, _, _, _)| async move {
+            let m = get_mapping(name.clone()).await?;
+            let counts = get_mapping_counts()
+                .await?
+                .into_iter()
+                .find(|c| c.mapping == name);
+            Ok::<_, crate::error::AppError>((m, counts))
+        },
     );
+    let job_answer = move |answer: Option<Result<JobSummary, crate::error::AppError>>| {
+        answer.map(|answer| match answer {
+            Ok(job) => view! {
+                <p class="answer done" role="status">
+                    {format!("Job {} ({}) is {}. ", job.id, job.kind.as_str(), job.state.as_str())}
+                    <a href=format!("/jobs/{}", job.id)>"Follow it"</a>
+                </p>
+            }
+            .into_any(),
+            Err(error) => error.alert(),
+        })
+    };
     view! {
-        <Suspense fallback=|| view! { <p>"Loading mapping…"</p> }>
+        {move || job_answer(run.value().get())}
+        {move || job_answer(remove.value().get())}
+        {move || settings.value().get().and_then(Result::err).map(|error| error.alert())}
+        <Transition fallback=|| view! { <p>"Loading mapping…"</p> }>
             {move || Suspend::new(async move {
                 match mapping.await {
-                    Ok(m) => view! { <MappingDetail m toggle /> }.into_any(),
+                    Ok((m, counts)) => view! { <MappingDetail m counts toggle settings run remove /> }.into_any(),
                     Err(error) => {
                         view! {
                             <Title text="Mapping not found" />
@@ -119,12 +171,19 @@ pub fn MappingPage() -> impl IntoView {
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
-fn MappingDetail(m: MappingSummary, toggle: ServerAction<SetMappingPaused>) -> impl IntoView {
+fn MappingDetail(
+    m: MappingSummary,
+    counts: Option<MappingCounts>,
+    toggle: ServerAction<SetMappingPaused>,
+    settings: ServerAction<SetMappingSettings>,
+    run: ServerAction<RunMapping>,
+    remove: ServerAction<RemoveAllCouplings>,
+) -> impl IntoView {
     let depends_on = if m.depends_on.is_empty() {
         "nothing".to_string()
     } else {
@@ -135,9 +194,40 @@ fn MappingDetail(m: MappingSummary, toggle: ServerAction<SetMappingPaused>) -> i
     } else {
         m.match_on.join(", ")
     };
+    let coupled = counts.as_ref().map_or(0, |c| c.coupled);
+    let numbers = counts.map(|c| view! { <Numbers c /> });
+    let overridden = |setting: &str| {
+        m.overridden
+            .iter()
+            .any(|o| o == setting)
+            .then(|| view! { " " <span class="badge">"changed in the console"</span> })
+    };
+    let name = m.name.clone();
+    let run_button = move |job: &'static str, label: &'static str| {
+        let name = name.clone();
+        view! {
+            <ActionForm action=run attr:class="inline">
+                <input type="hidden" name="name" value=name />
+                <input type="hidden" name="job" value=job />
+                <button type="submit">{label}</button>
+            </ActionForm>
+        }
+    };
     view! {
         <Title text=m.name.clone() />
         <h1>{format!("Integration Table Mapping {}", m.name)}</h1>
+        <p class="links">
+            <a href=format!("/errors?mapping={}", m.name)>"Its errors"</a>
+            " · "
+            <a href=format!("/mappings/{}/couplings", m.name)>"Its couplings"</a>
+        </p>
+        {numbers}
+        <div class="toolbar" role="toolbar" aria-label="Run">
+            {run_button("synchronize", "Synchronize modified records now")}
+            {run_button("full", "Full synchronization")}
+            {run_button("find_deleted", "Find for Deleted")}
+            <PauseForm name=m.name.clone() paused=m.paused toggle />
+        </div>
         <dl class="settings">
             <dt>"Local table"</dt>
             <dd>{format!("{}.{} (key {}, modified {})", m.local.system, m.local.table, m.local.key, m.local.modified)}</dd>
@@ -154,20 +244,24 @@ fn MappingDetail(m: MappingSummary, toggle: ServerAction<SetMappingPaused>) -> i
             <dt>"Direction"</dt>
             <dd><DirectionLabel direction=m.direction /></dd>
             <dt>"Update conflict"</dt>
-            <dd>{m.update_conflict.as_str()}</dd>
+            <dd>{m.update_conflict.as_str()} {overridden("update_conflict")}</dd>
             <dt>"Deletion conflict"</dt>
-            <dd>{m.deletion_conflict.as_str()}</dd>
+            <dd>{m.deletion_conflict.as_str()} {overridden("deletion_conflict")}</dd>
             <dt>"Synchronize only coupled records"</dt>
             <dd>{if m.sync_only_coupled { "yes" } else { "no" }}</dd>
             <dt>"Interval"</dt>
-            <dd>{interval(m.interval_secs)}</dd>
+            <dd>{interval(m.interval_secs)} {overridden("interval")}</dd>
+            <dt>"Next scheduled run"</dt>
+            <dd>{m.next_run_at.map_or_else(|| "not scheduled".to_string(), format_time)}</dd>
             <dt>"Depends on"</dt>
             <dd>{depends_on}</dd>
             <dt>"Match-based coupling on"</dt>
             <dd>{match_on}</dd>
             <dt>"State"</dt>
-            <dd><StateBadge paused=m.paused /> " " <PauseForm name=m.name.clone() paused=m.paused toggle /></dd>
+            <dd><StateBadge paused=m.paused /></dd>
         </dl>
+        <h2>"Settings"</h2>
+        <SettingsForm m=m.clone() settings />
         <h2>"Field mappings"</h2>
         <table class="list">
             <thead>
@@ -178,8 +272,99 @@ fn MappingDetail(m: MappingSummary, toggle: ServerAction<SetMappingPaused>) -> i
                     <th scope="col">"Validation"</th>
                 </tr>
             </thead>
-            <tbody>{m.fields.into_iter().map(|f| view! { <FieldRow f /> }).collect_view()}</tbody>
+            <tbody>{m.fields.clone().into_iter().map(|f| view! { <FieldRow f /> }).collect_view()}</tbody>
         </table>
+        <h2>"Remove all couplings"</h2>
+        <ActionForm action=remove attr:class="danger-zone">
+            <input type="hidden" name="name" value=m.name.clone() />
+            <input type="hidden" name="confirm" value=coupled />
+            <label>
+                <input type="checkbox" required=true name="understood" />
+                {format!(
+                    " Remove all {} couplings of {}: the records stay in both systems and are not coupled again until they change.",
+                    thousands(coupled),
+                    m.name
+                )}
+            </label>
+            " "
+            <button type="submit" class="danger">{format!("Remove {} couplings", thousands(coupled))}</button>
+        </ActionForm>
+    }
+}
+
+/// A mapping's numbers: couplings, errors by kind, skipped and deferred, last job.
+#[component]
+pub fn Numbers(c: MappingCounts) -> impl IntoView {
+    let errors = c
+        .errors
+        .iter()
+        .map(|(kind, n)| {
+            let href = format!("/errors?mapping={}&kind={}", c.mapping, kind.as_str());
+            view! { <dt>{kind_label(*kind)}</dt><dd><a href=href>{thousands(*n)}</a></dd> }
+        })
+        .collect_view();
+    let last = c.last_job.as_ref().map(|j| {
+        view! {
+            <a href=format!("/jobs/{}", j.id)>{format!("job {}", j.id)}</a>
+            {format!(" {} {}", j.kind.as_str(), j.state.as_str())}
+            {j.finished_at.map(|at| format!(" at {}", format_time(at)))}
+        }
+    });
+    view! {
+        <dl class="numbers">
+            <dt>"Coupled"</dt><dd>{thousands(c.coupled)}</dd>
+            <dt>"In sync"</dt><dd>{thousands(c.in_sync)}</dd>
+            {errors}
+            <dt>"Skipped"</dt><dd>{thousands(c.skipped)}</dd>
+            <dt>"Deferred"</dt><dd>{thousands(c.deferred)}</dd>
+            <dt>"Last job"</dt><dd>{last.map_or_else(|| view! { "none yet" }.into_any(), |v| v.into_any())}</dd>
+            <dt>"Next job"</dt>
+            <dd>{if c.paused { "paused".to_string() } else { c.next_run_at.map_or_else(|| "not scheduled".into(), format_time) }}</dd>
+        </dl>
+    }
+}
+
+/// Edits the conflict policies and the interval.
+#[component]
+fn SettingsForm(m: MappingSummary, settings: ServerAction<SetMappingSettings>) -> impl IntoView {
+    let updates = [
+        UpdateConflictPolicy::None,
+        UpdateConflictPolicy::SendUpdate,
+        UpdateConflictPolicy::GetUpdate,
+    ];
+    let deletions = [
+        DeletionConflictPolicy::None,
+        DeletionConflictPolicy::Restore,
+        DeletionConflictPolicy::RemoveCoupling,
+    ];
+    view! {
+        <ActionForm action=settings attr:class="settings-form">
+            <input type="hidden" name="name" value=m.name.clone() />
+            <label>
+                "Update conflict "
+                <select name="update_conflict">
+                    {updates
+                        .into_iter()
+                        .map(|p| view! { <option value=p.as_str() selected=p == m.update_conflict>{p.as_str()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Deletion conflict "
+                <select name="deletion_conflict">
+                    {deletions
+                        .into_iter()
+                        .map(|p| view! { <option value=p.as_str() selected=p == m.deletion_conflict>{p.as_str()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Interval "
+                <input type="text" name="interval" value=format!("{}s", m.interval_secs) size="6"
+                    pattern="[0-9]+(ms|s|m|h)" title="a number with ms, s, m or h" required=true />
+            </label>
+            <button type="submit">"Save settings"</button>
+        </ActionForm>
     }
 }
 

@@ -318,24 +318,39 @@ pub async fn to_revisit(
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 
-/// The couplings of `mapping`, by local key, `limit` at most after `after`.
+/// The couplings of `mapping`, by local key, `limit` at most after `after`; with
+/// `search`, only those whose local key starts with it or whose integration key is it.
 pub async fn list(
     conn: &mut AnyConnection,
     mapping: &str,
+    search: Option<&str>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CouplingSummary>, sqlx::Error> {
-    let rows = sqlx::query(
+    let mut sql = Sql::new(
         r"select id, mapping, local_key, integration_key, skipped, pending, last_to_integration,
                  last_from_integration, synced_at, version
-          from coupling where mapping = $1 and local_key > $2
-          order by local_key limit $3",
-    )
-    .bind(mapping)
-    .bind(after.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+          from coupling where mapping = ",
+    );
+    sql.bind(mapping.to_string())
+        .push(" and local_key > ")
+        .bind(after.unwrap_or("").to_string());
+    if let Some(search) = search.filter(|s| !s.is_empty()) {
+        let prefix = format!(
+            "{}%",
+            search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sql.push(" and (local_key like ")
+            .bind(prefix)
+            .push(" escape '\\' or integration_key = ")
+            .bind(search.to_string())
+            .push(")");
+    }
+    sql.push(" order by local_key limit ").bind(limit);
+    let rows = sql.fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|row| {
             let pending: Option<String> = row.try_get("pending")?;

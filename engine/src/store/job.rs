@@ -351,6 +351,20 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<JobSummary>
     row.as_ref().map(summary).transpose()
 }
 
+/// The newest job of `mapping`.
+pub async fn latest(
+    conn: &mut AnyConnection,
+    mapping: &str,
+) -> Result<Option<JobSummary>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "select {COLUMNS} from job where mapping = $1 order by id desc limit 1"
+    ))
+    .bind(mapping)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(summary).transpose()
+}
+
 /// The newest jobs, `limit` at most.
 pub async fn recent(conn: &mut AnyConnection, limit: i64) -> Result<Vec<JobSummary>, sqlx::Error> {
     let rows = sqlx::query(&format!(

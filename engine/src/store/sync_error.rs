@@ -5,7 +5,7 @@
 use super::now_millis;
 use crate::db::Sql;
 pub use crate::model::ErrorFilter;
-use crate::model::{Side, SyncErrorKind, SyncErrorSummary};
+use crate::model::{ErrorCursor, Side, SyncErrorKind, SyncErrorSummary};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -22,6 +22,8 @@ pub struct NewSyncError {
     pub local_key: Option<String>,
     /// The integration key, when known.
     pub integration_key: Option<String>,
+    /// A readable description of the record, when known.
+    pub description: Option<String>,
     /// What happened, in plain words.
     pub message: String,
     /// The fields concerned.
@@ -149,7 +151,8 @@ pub async fn record(
                       first_failed_at = case when kind = $1 and message = $2 then first_failed_at else $3 end,
                       kind = $1, message = $2, failed_at = $3, fields = $4, coupling_id = $5,
                       local_key = $6, integration_key = $7, job_id = $8, skipped = $9, side = $10,
-                      version = version + 1, changed_by = $12, changed_at = $3
+                      version = version + 1, changed_by = $12, changed_at = $3,
+                      description = coalesce($13, description)
                   where id = $11
                   returning attempts",
             )
@@ -165,14 +168,15 @@ pub async fn record(
             .bind(error.side.as_str())
             .bind(id)
             .bind(error.actor.clone())
+            .bind(error.description.clone())
             .fetch_one(&mut *conn)
             .await?
         }
         None => {
             sqlx::query(
                 r"insert into sync_error (mapping, coupling_id, kind, side, local_key, integration_key, message,
-                      fields, job_id, first_failed_at, failed_at, skipped, changed_by, changed_at)
-                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $10)
+                      fields, job_id, first_failed_at, failed_at, skipped, changed_by, changed_at, description)
+                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $10, $13)
                   returning attempts",
             )
             .bind(mapping)
@@ -187,6 +191,7 @@ pub async fn record(
             .bind(now)
             .bind(i64::from(error.skipped))
             .bind(error.actor.clone())
+            .bind(error.description.clone())
             .fetch_one(&mut *conn)
             .await?
         }
@@ -240,27 +245,86 @@ pub async fn resolve(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<
     Ok(())
 }
 
-/// The open errors matching `filter`, newest first, `limit` at most.
+/// The open errors matching `filter`, newest first, `limit` at most, starting after
+/// `after` (keyset paging: a deep page costs what the first does).
 pub async fn list(
     conn: &mut AnyConnection,
     filter: &ErrorFilter,
+    after: Option<ErrorCursor>,
     limit: i64,
 ) -> Result<Vec<SyncErrorSummary>, sqlx::Error> {
-    let mut sql = Sql::new(
-        "select id, mapping, kind, side, local_key, integration_key, message, fields, coupling_id, failed_at, \
-         first_failed_at, attempts, skipped, version from sync_error where resolved_at is null",
-    );
-    if let Some(mapping) = &filter.mapping {
-        sql.push(" and mapping = ").bind(mapping.clone());
-    }
-    if let Some(kind) = filter.kind {
-        sql.push(" and kind = ").bind(kind.as_str().to_string());
+    let mut sql = Sql::new(format!(
+        "select {SUMMARY_COLUMNS} from sync_error where resolved_at is null"
+    ));
+    filtered(&mut sql, filter);
+    if let Some(after) = after {
+        sql.push(" and (failed_at < ")
+            .bind(after.failed_at)
+            .push(" or (failed_at = ")
+            .bind(after.failed_at)
+            .push(" and id < ")
+            .bind(after.id)
+            .push("))");
     }
     sql.push(" order by failed_at desc, id desc limit ")
         .bind(limit);
     let rows = sql.fetch_all(&mut *conn).await?;
     rows.iter().map(summary).collect()
 }
+
+/// How many open errors match `filter`.
+pub async fn count(conn: &mut AnyConnection, filter: &ErrorFilter) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new("select count(*) from sync_error where resolved_at is null");
+    filtered(&mut sql, filter);
+    let rows = sql.fetch_all(&mut *conn).await?;
+    rows.first().map_or(Ok(0), |row| row.try_get(0))
+}
+
+/// Adds `filter`'s conditions to a statement over open errors.
+fn filtered(sql: &mut Sql, filter: &ErrorFilter) {
+    if let Some(mapping) = &filter.mapping {
+        sql.push(" and mapping = ").bind(mapping.clone());
+    }
+    if let Some(kind) = filter.kind {
+        sql.push(" and kind = ").bind(kind.as_str().to_string());
+    }
+    if let Some(job) = filter.job {
+        sql.push(" and job_id = ").bind(job);
+    }
+    if let Some(since) = filter.since {
+        sql.push(" and failed_at >= ").bind(since);
+    }
+    if let Some(until) = filter.until {
+        sql.push(" and failed_at < ").bind(until);
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        // `like` with the pattern's own wildcards escaped; lower() on both sides makes
+        // it case-blind on SQLite and PostgreSQL alike.
+        let pattern = format!(
+            "%{}%",
+            text.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sql.push(" and (");
+        for (i, column) in ["local_key", "integration_key", "description", "message"]
+            .iter()
+            .enumerate()
+        {
+            if i > 0 {
+                sql.push(" or ");
+            }
+            sql.push(&format!("lower(coalesce({column}, '')) like "))
+                .bind(pattern.clone())
+                .push(" escape '\\'");
+        }
+        sql.push(")");
+    }
+}
+
+const SUMMARY_COLUMNS: &str = "id, mapping, kind, side, local_key, integration_key, description, message, fields, \
+                               coupling_id, failed_at, first_failed_at, attempts, skipped, version, changed_by";
 
 fn summary(row: &AnyRow) -> Result<SyncErrorSummary, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
@@ -273,6 +337,7 @@ fn summary(row: &AnyRow) -> Result<SyncErrorSummary, sqlx::Error> {
         side: Side::parse(&side).unwrap_or(Side::Local),
         local_key: row.try_get("local_key")?,
         integration_key: row.try_get("integration_key")?,
+        description: row.try_get("description")?,
         message: row.try_get("message")?,
         fields: fields
             .and_then(|f| serde_json::from_str(&f).ok())
@@ -283,6 +348,7 @@ fn summary(row: &AnyRow) -> Result<SyncErrorSummary, sqlx::Error> {
         attempts: row.try_get("attempts")?,
         skipped: row.try_get::<i64, _>("skipped")? != 0,
         version: row.try_get("version")?,
+        changed_by: row.try_get("changed_by")?,
     })
 }
 
@@ -301,8 +367,9 @@ pub struct ErrorRow {
     pub changed_at: Option<i64>,
 }
 
-const ROW_COLUMNS: &str = "id, mapping, kind, side, local_key, integration_key, message, fields, coupling_id, failed_at, \
-                           first_failed_at, attempts, skipped, version, resolved_at, resolved_by, changed_by, changed_at";
+const ROW_COLUMNS: &str = "id, mapping, kind, side, local_key, integration_key, description, message, fields, \
+                           coupling_id, failed_at, first_failed_at, attempts, skipped, version, resolved_at, \
+                           resolved_by, changed_by, changed_at";
 
 fn error_row(row: &AnyRow) -> Result<ErrorRow, sqlx::Error> {
     Ok(ErrorRow {
@@ -337,12 +404,7 @@ pub async fn matching(
     let mut sql = Sql::new(format!(
         "select {ROW_COLUMNS} from sync_error where resolved_at is null"
     ));
-    if let Some(mapping) = &filter.mapping {
-        sql.push(" and mapping = ").bind(mapping.clone());
-    }
-    if let Some(kind) = filter.kind {
-        sql.push(" and kind = ").bind(kind.as_str().to_string());
-    }
+    filtered(&mut sql, filter);
     sql.push(" order by id");
     sql.fetch_all(&mut *conn)
         .await?

@@ -878,7 +878,7 @@ impl Run<'_> {
                             &mut delta,
                             &mut entries,
                             from,
-                            &source.key,
+                            &source,
                             coupling_now,
                             Some(other.key.clone()),
                             format!(
@@ -964,7 +964,7 @@ impl Run<'_> {
                                 &mut delta,
                                 &mut entries,
                                 from,
-                                &source.key,
+                                &source,
                                 None,
                                 None,
                                 format!(
@@ -1008,6 +1008,7 @@ impl Run<'_> {
                             side: from,
                             local_key: l.clone(),
                             integration_key: i.clone(),
+                            description: compiled.describe(from, &source),
                             message: message.clone(),
                             fields,
                             job_id: job,
@@ -1082,7 +1083,7 @@ impl Run<'_> {
                                 &mut delta,
                                 &mut entries,
                                 from,
-                                &source.key,
+                                &source,
                                 Some(c.clone()),
                                 Some(c.key(to).to_string()),
                                 format!("cannot restore the deleted {deleted} record: {message}"),
@@ -1115,7 +1116,13 @@ impl Run<'_> {
                         }
                         (Some(survivor), _) => {
                             let entry = self
-                                .report_deleted(&mut tx, &c, deleted, &survivor.key)
+                                .report_deleted(
+                                    &mut tx,
+                                    &c,
+                                    deleted,
+                                    &survivor.key,
+                                    compiled.describe(deleted.other(), &survivor),
+                                )
                                 .await?;
                             delta.failed += 1;
                             entries.push(entry);
@@ -1132,7 +1139,7 @@ impl Run<'_> {
                         &mut delta,
                         &mut entries,
                         from,
-                        &source.key,
+                        &source,
                         c,
                         other_key,
                         message,
@@ -1192,6 +1199,7 @@ impl Run<'_> {
         c: &Coupling,
         deleted: Side,
         survivor_key: &str,
+        description: Option<String>,
     ) -> Result<NewLogEntry, RunError> {
         let message = format!(
             "The {deleted} record {} was deleted; the {} record {survivor_key} remains.",
@@ -1210,6 +1218,7 @@ impl Run<'_> {
                 side: deleted.other(),
                 local_key: local_key.clone(),
                 integration_key: integration_key.clone(),
+                description,
                 message: message.clone(),
                 fields: Vec::new(),
                 job_id: Some(self.job_id),
@@ -1243,13 +1252,14 @@ impl Run<'_> {
         delta: &mut Counters,
         entries: &mut Vec<NewLogEntry>,
         from: Side,
-        source_key: &str,
+        source: &Record,
         coupling: Option<Coupling>,
         other_key: Option<String>,
         message: String,
         open_error: Option<&OpenError>,
     ) -> Result<(), RunError> {
         let name = self.name();
+        let source_key = source.key.as_str();
         delta.failed += 1;
         let other_key =
             other_key.or_else(|| coupling.as_ref().map(|c| c.key(from.other()).to_string()));
@@ -1274,6 +1284,7 @@ impl Run<'_> {
                 side: from,
                 local_key: local_key.clone(),
                 integration_key: integration_key.clone(),
+                description: self.compiled.describe(from, source),
                 message: message.clone(),
                 fields: Vec::new(),
                 job_id: Some(self.job_id),

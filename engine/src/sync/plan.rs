@@ -53,6 +53,17 @@ impl CompiledField {
 }
 
 impl Compiled {
+    /// A readable description of `record` on `side`: the value of the first field that is
+    /// neither a lookup nor a constant (the name, in most mappings), when it has one.
+    pub fn describe(&self, side: Side, record: &Record) -> Option<String> {
+        self.fields
+            .iter()
+            .filter(|f| f.field.lookup.is_none() && f.field.constant.is_none())
+            .find_map(|f| f.position(side))
+            .map(|position| record.values[position].as_text())
+            .filter(|text| !text.is_empty())
+    }
+
     /// Lays out the specs' columns from `mapping`'s fields. Kinds are filled in when the
     /// connectors check the tables.
     pub fn new(mapping: Mapping, tombstones: [Option<String>; 2]) -> Compiled {

@@ -1,0 +1,151 @@
+//! What the console shows about one sync error: both records side by side with the
+//! values of the last successful synchronization, and the fix in plain words.
+
+use crate::connector::Record;
+use crate::engine::{Engine, EngineError};
+use crate::model::{ErrorDetail, FieldComparison, Side, SyncErrorKind, SyncErrorSummary};
+use crate::store::coupling::Base;
+use crate::store::sync_error;
+use crate::sync::plan::Compiled;
+
+impl Engine {
+    /// Error `id` with both records as they are now.
+    pub async fn error_detail(&self, id: i64) -> Result<ErrorDetail, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        let row = sync_error::by_ids(&mut conn, &[id])
+            .await?
+            .pop()
+            .ok_or_else(|| EngineError::NotFound(format!("no sync error has id {id}")))?;
+        drop(conn);
+        let (resolved_at, resolved_by) = (row.resolved_at, row.resolved_by);
+        let e = row.summary;
+        let (compiled, records, base) = match self.pair(&e).await? {
+            Ok((compiled, _, coupling, [local, integration])) => {
+                (compiled, [local, integration], coupling.base)
+            }
+            // Not coupled: only the record that was being synchronized is known.
+            Err(_) => {
+                let (compiled, local, integration) = self.prepared(&e.mapping).await?;
+                let mut records = [None, None];
+                for (slot, side, connector) in [
+                    (0, Side::Local, &local),
+                    (1, Side::Integration, &integration),
+                ] {
+                    if let Some(key) = e.key(side) {
+                        records[slot] = connector
+                            .read(compiled.spec(side), &[key.to_string()])
+                            .await
+                            .map_err(|source| EngineError::System {
+                                mapping: e.mapping.clone(),
+                                source,
+                            })?
+                            .pop();
+                    }
+                }
+                (compiled, records, None)
+            }
+        };
+        let [local, integration] = &records;
+        let exists = |side: Side, record: &Option<Record>| e.key(side).map(|_| record.is_some());
+        Ok(ErrorDetail {
+            local_exists: exists(Side::Local, local),
+            integration_exists: exists(Side::Integration, integration),
+            fields: compare(&compiled, &e, base.as_ref(), local, integration),
+            explanation: explain(&e),
+            recommendation: recommend(&e.kind),
+            resolved_at,
+            resolved_by,
+            error: e,
+        })
+    }
+}
+
+fn compare(
+    compiled: &Compiled,
+    e: &SyncErrorSummary,
+    base: Option<&Base>,
+    local: &Option<Record>,
+    integration: &Option<Record>,
+) -> Vec<FieldComparison> {
+    compiled
+        .fields
+        .iter()
+        .map(|f| {
+            let now = |side: Side, record: &Option<Record>| {
+                Some(record.as_ref()?.values[f.position(side)?].clone())
+            };
+            let then = |side: Side| {
+                let column = f.field.column(side)?;
+                base?.side(side).get(column).cloned()
+            };
+            let changed = |side: Side, record: &Option<Record>| {
+                base.is_some() && record.is_some() && now(side, record) != then(side)
+            };
+            let local_changed = changed(Side::Local, local);
+            let integration_changed = changed(Side::Integration, integration);
+            FieldComparison {
+                name: f.name().to_string(),
+                local_field: f.field.local.clone(),
+                integration_field: f.field.integration.clone(),
+                local_base: then(Side::Local),
+                local: now(Side::Local, local),
+                integration_base: then(Side::Integration),
+                integration: now(Side::Integration, integration),
+                local_changed,
+                integration_changed,
+                conflict: e.fields.iter().any(|c| c == f.name()),
+            }
+        })
+        .collect()
+}
+
+fn explain(e: &SyncErrorSummary) -> String {
+    match e.kind {
+        SyncErrorKind::UpdateConflict => format!(
+            "Both records were changed since they were last synchronized, and {} differ. \
+             Synchronization leaves the pair alone until someone chooses which data wins.",
+            if e.fields.is_empty() {
+                "their fields".to_string()
+            } else {
+                e.fields.join(", ")
+            }
+        ),
+        SyncErrorKind::DeletedLocal | SyncErrorKind::DeletedIntegration => format!(
+            "{} Synchronization leaves the pair alone until someone decides.",
+            e.message
+        ),
+        SyncErrorKind::Failed => format!(
+            "{} It failed {} time{} in a row{}.",
+            e.message,
+            e.attempts,
+            if e.attempts == 1 { "" } else { "s" },
+            if e.skipped {
+                "; synchronization leaves the record alone until someone acts"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+fn recommend(e: &SyncErrorKind) -> String {
+    match e {
+        SyncErrorKind::UpdateConflict => {
+            "Choose a side for each conflicting field (the other fields merge), or take one \
+             record's data entirely."
+        }
+        SyncErrorKind::DeletedLocal => {
+            "Restore Records recreates the local record from the integration record; Delete \
+             Records deletes the integration record too."
+        }
+        SyncErrorKind::DeletedIntegration => {
+            "Restore Records recreates the integration record from the local record; Delete \
+             Records deletes the local record too."
+        }
+        SyncErrorKind::Failed => {
+            "Correct the value in the system it came from, then Retry; or Remove Coupling to \
+             stop synchronizing the pair."
+        }
+    }
+    .to_string()
+}
