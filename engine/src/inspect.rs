@@ -102,10 +102,10 @@ fn compare(
 fn explain(e: &SyncErrorSummary) -> String {
     match e.kind {
         SyncErrorKind::UpdateConflict => format!(
-            "Both records were changed since they were last synchronized, and {} differ. \
-             Synchronization leaves the pair alone until someone chooses which data wins.",
+            "Both records were changed since they were last synchronized, and they now differ \
+             in {}. Synchronization leaves the pair alone until someone chooses which data wins.",
             if e.fields.is_empty() {
-                "their fields".to_string()
+                "the same fields".to_string()
             } else {
                 e.fields.join(", ")
             }

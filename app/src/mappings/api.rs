@@ -118,7 +118,8 @@ pub struct CouplingList {
 }
 
 /// Couplings shown per page.
-pub const COUPLINGS_PAGE: i64 = 50;
+#[cfg(feature = "ssr")]
+const COUPLINGS_PAGE: i64 = 50;
 
 /// The couplings of a mapping by local key: those whose local key starts with `search`
 /// or whose integration key is `search`, after the local key `after`.
@@ -175,7 +176,6 @@ pub async fn set_up_coupling(
     local_key: String,
     integration_key: String,
     sync_from: Option<String>,
-    view: String,
 ) -> Result<ActionAnswer, AppError> {
     use engine::model::Side;
     let engine = crate::server::engine()?;
@@ -197,7 +197,8 @@ pub async fn set_up_coupling(
             )
         })?),
     };
-    let action_id = format!("{view}:couple:{local_key}:{integration_key}");
+    // Sent twice, the second is refused: the keys are coupled by then.
+    let action_id = format!("couple:{}", crate::server::unique_token());
     Ok(engine
         .set_up_coupling(
             "console",

@@ -70,8 +70,6 @@ pub fn CouplingsPage() -> impl IntoView {
                             <p class="count">{format!("{} couplings in all", thousands(list.total))}</p>
                             <CouplingTable list=list.couplings remove />
                             {next}
-                            <h2>"Set up a coupling"</h2>
-                            <SetUpForm name=name() view=list.view couple />
                         }
                             .into_any()
                     }
@@ -79,7 +77,9 @@ pub fn CouplingsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <h2>"Set up a coupling"</h2>
         {move || couple.value().get().map(|answer| view! { <Answer answer /> })}
+        <SetUpForm name=Signal::derive(name) couple />
     }
 }
 
@@ -141,11 +141,10 @@ fn CouplingTable(
 }
 
 #[component]
-fn SetUpForm(name: String, view: String, couple: ServerAction<SetUpCoupling>) -> impl IntoView {
+fn SetUpForm(name: Signal<String>, couple: ServerAction<SetUpCoupling>) -> impl IntoView {
     view! {
         <ActionForm action=couple attr:class="settings-form">
             <input type="hidden" name="name" value=name />
-            <input type="hidden" name="view" value=view />
             <label>"Local key " <input type="text" name="local_key" required=true maxlength="200" /></label>
             <label>"Integration key " <input type="text" name="integration_key" required=true maxlength="200" /></label>
             <label>

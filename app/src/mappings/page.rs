@@ -123,22 +123,17 @@ pub fn MappingPage() -> impl IntoView {
     let run = ServerAction::<RunMapping>::new();
     let remove = ServerAction::<RemoveAllCouplings>::new();
     let live = use_live();
+    // The settings form is not re-drawn by live updates (that would lose what is being
+    // typed); the numbers are.
     let mapping = Resource::new(
-        move || {
-            (
-                name(),
-                toggle.version().get(),
-                settings.version().get(),
-                live.get(),
-            )
-        },
-        |(name, _, _, _)| async move {
-            let m = get_mapping(name.clone()).await?;
-            let counts = get_mapping_counts()
-                .await?
-                .into_iter()
-                .find(|c| c.mapping == name);
-            Ok::<_, crate::error::AppError>((m, counts))
+        move || (name(), toggle.version().get(), settings.version().get()),
+        |(name, _, _)| get_mapping(name),
+    );
+    let counts = Resource::new(
+        move || (name(), live.get(), remove.version().get()),
+        |(name, _, _)| async move {
+            let all = get_mapping_counts().await?;
+            Ok::<_, crate::error::AppError>(all.into_iter().find(|c| c.mapping == name))
         },
     );
     let job_answer = move |answer: Option<Result<JobSummary, crate::error::AppError>>| {
@@ -160,7 +155,7 @@ pub fn MappingPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading mapping…"</p> }>
             {move || Suspend::new(async move {
                 match mapping.await {
-                    Ok((m, counts)) => view! { <MappingDetail m counts toggle settings run remove /> }.into_any(),
+                    Ok(m) => view! { <MappingDetail m counts toggle settings run remove /> }.into_any(),
                     Err(error) => {
                         view! {
                             <Title text="Mapping not found" />
@@ -178,7 +173,7 @@ pub fn MappingPage() -> impl IntoView {
 #[component]
 fn MappingDetail(
     m: MappingSummary,
-    counts: Option<MappingCounts>,
+    counts: Resource<Result<Option<MappingCounts>, crate::error::AppError>>,
     toggle: ServerAction<SetMappingPaused>,
     settings: ServerAction<SetMappingSettings>,
     run: ServerAction<RunMapping>,
@@ -194,8 +189,24 @@ fn MappingDetail(
     } else {
         m.match_on.join(", ")
     };
-    let coupled = counts.as_ref().map_or(0, |c| c.coupled);
-    let numbers = counts.map(|c| view! { <Numbers c /> });
+    let mapping_name = m.name.clone();
+    let numbers = move || {
+        let name = mapping_name.clone();
+        Suspend::new(async move {
+            match counts.await {
+                Ok(Some(c)) => {
+                    let coupled = c.coupled;
+                    view! {
+                        <Numbers c />
+                        <RemoveAll name coupled remove />
+                    }
+                    .into_any()
+                }
+                Ok(None) => ().into_any(),
+                Err(error) => error.alert(),
+            }
+        })
+    };
     let overridden = |setting: &str| {
         m.overridden
             .iter()
@@ -221,7 +232,7 @@ fn MappingDetail(
             " · "
             <a href=format!("/mappings/{}/couplings", m.name)>"Its couplings"</a>
         </p>
-        {numbers}
+        <Transition fallback=|| view! { <p>"Counting…"</p> }>{numbers}</Transition>
         <div class="toolbar" role="toolbar" aria-label="Run">
             {run_button("synchronize", "Synchronize modified records now")}
             {run_button("full", "Full synchronization")}
@@ -274,21 +285,34 @@ fn MappingDetail(
             </thead>
             <tbody>{m.fields.clone().into_iter().map(|f| view! { <FieldRow f /> }).collect_view()}</tbody>
         </table>
-        <h2>"Remove all couplings"</h2>
-        <ActionForm action=remove attr:class="danger-zone">
-            <input type="hidden" name="name" value=m.name.clone() />
-            <input type="hidden" name="confirm" value=coupled />
-            <label>
-                <input type="checkbox" required=true name="understood" />
-                {format!(
-                    " Remove all {} couplings of {}: the records stay in both systems and are not coupled again until they change.",
-                    thousands(coupled),
-                    m.name
-                )}
-            </label>
-            " "
-            <button type="submit" class="danger">{format!("Remove {} couplings", thousands(coupled))}</button>
-        </ActionForm>
+    }
+}
+
+/// Removes every coupling of a mapping, once the person confirms the count.
+#[component]
+fn RemoveAll(
+    name: String,
+    coupled: i64,
+    remove: ServerAction<RemoveAllCouplings>,
+) -> impl IntoView {
+    view! {
+        <details class="danger-zone">
+            <summary>"Remove all couplings"</summary>
+            <ActionForm action=remove>
+                <input type="hidden" name="name" value=name.clone() />
+                <input type="hidden" name="confirm" value=coupled />
+                <label>
+                    <input type="checkbox" required=true name="understood" />
+                    {format!(
+                        " Remove all {} couplings of {}: the records stay in both systems and are not coupled again until they change.",
+                        thousands(coupled),
+                        name
+                    )}
+                </label>
+                " "
+                <button type="submit" class="danger">{format!("Remove {} couplings", thousands(coupled))}</button>
+            </ActionForm>
+        </details>
     }
 }
 
