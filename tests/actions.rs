@@ -4,7 +4,9 @@
 
 mod support;
 
-use engine::model::{ErrorFilter, Outcome, Resolution, Selection, Side, SyncErrorKind};
+use engine::model::{
+    ErrorCursor, ErrorFilter, Outcome, Resolution, Selection, Side, SyncErrorKind,
+};
 use support::StoreKind;
 use support::world::World;
 
@@ -18,6 +20,8 @@ on_both_stores!(
     find_for_deleted_reports_records_gone_without_tombstones,
     two_administrators_on_one_error_exactly_one_wins,
     the_same_action_id_twice_does_the_work_once,
+    errors_filter_by_text_and_time_page_by_keyset_and_count,
+    an_error_shows_both_records_with_their_base_values,
 );
 
 const CUSTOMERS: u64 = 20;
@@ -564,4 +568,121 @@ async fn the_same_action_id_twice_does_the_work_once(kind: StoreKind) {
     );
     assert_eq!(audit[0].actor, "alice");
     assert!(audit[0].outcome.contains("1 done"), "{}", audit[0].outcome);
+}
+
+async fn errors_filter_by_text_and_time_page_by_keyset_and_count(kind: StoreKind) {
+    let w = with_conflict(kind).await;
+    for no in ["C000008", "C000009", "C000010"] {
+        w.erp(&format!(
+            "update customer set name = '{LONG} {no}_100%' where no = '{no}'"
+        ))
+        .await;
+    }
+    w.sync("CUSTOMER").await;
+    let all = ErrorFilter {
+        mapping: Some("CUSTOMER".into()),
+        ..ErrorFilter::default()
+    };
+    assert_eq!(w.engine.sync_error_count(&all).await.unwrap(), 4);
+    let text = |t: &str| ErrorFilter {
+        text: Some(t.into()),
+        ..all.clone()
+    };
+    // Keys, descriptions (the record's name) and messages, any case; wildcards are text.
+    let found = w
+        .engine
+        .sync_errors(&text("c000009"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].local_key.as_deref(), Some("C000009"));
+    assert!(
+        found[0]
+            .description
+            .as_deref()
+            .unwrap()
+            .starts_with("Castillo Furniture"),
+        "{:?}",
+        found[0].description
+    );
+    assert_eq!(
+        w.engine.sync_error_count(&text("castillo")).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        w.engine.sync_error_count(&text("REYKJAVIK")).await.unwrap(),
+        1
+    );
+    assert_eq!(w.engine.sync_error_count(&text("_100%")).await.unwrap(), 3);
+    // As a wildcard, `_` would match "C000008"; escaped, it matches nothing.
+    assert_eq!(w.engine.sync_error_count(&text("00_00")).await.unwrap(), 0);
+    // A time range: everything failed before tomorrow, nothing since.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let since = ErrorFilter {
+        since: Some(now + 86_400_000),
+        ..all.clone()
+    };
+    let until = ErrorFilter {
+        until: Some(now + 86_400_000),
+        ..all.clone()
+    };
+    assert_eq!(w.engine.sync_error_count(&since).await.unwrap(), 0);
+    assert_eq!(w.engine.sync_error_count(&until).await.unwrap(), 4);
+    // Keyset pages of two cover every error once, newest first.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = w.engine.sync_errors(&all, after, 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        after = Some(ErrorCursor {
+            failed_at: last.failed_at,
+            id: last.id,
+        });
+        seen.extend(page.iter().map(|e| (e.failed_at, e.id)));
+    }
+    assert_eq!(seen.len(), 4);
+    assert!(seen.windows(2).all(|p| p[0] > p[1]), "{seen:?}");
+}
+
+async fn an_error_shows_both_records_with_their_base_values(kind: StoreKind) {
+    let w = with_conflict(kind).await;
+    let error = w.errors_of("CUSTOMER", SyncErrorKind::UpdateConflict).await[0].clone();
+    let detail = w.engine.error_detail(error.id).await.unwrap();
+    assert_eq!(detail.local_exists, Some(true));
+    assert_eq!(detail.integration_exists, Some(true));
+    assert!(detail.recommendation.contains("Choose a side"));
+    let field = |name: &str| detail.fields.iter().find(|f| f.name == name).unwrap();
+    let city = field("city");
+    assert!(city.conflict && city.local_changed && city.integration_changed);
+    assert_eq!(city.local.as_ref().unwrap().as_text(), "Lisbon");
+    assert_eq!(city.integration.as_ref().unwrap().as_text(), "Reykjavik");
+    assert_eq!(
+        city.local_base.as_ref().unwrap().as_text(),
+        city.integration_base.as_ref().unwrap().as_text()
+    );
+    let phone = field("phone");
+    assert!(!phone.conflict && phone.local_changed && !phone.integration_changed);
+    let name = field("name");
+    assert!(!name.conflict && !name.local_changed && !name.integration_changed);
+    assert_eq!(detail.resolved_at, None);
+
+    // Resolved: the page says by whom.
+    w.engine
+        .resolve(
+            "bob",
+            "a",
+            &World::seen(std::slice::from_ref(&error)),
+            &Resolution::Local,
+        )
+        .await
+        .unwrap();
+    let detail = w.engine.error_detail(error.id).await.unwrap();
+    assert_eq!(detail.resolved_by.as_deref(), Some("bob"));
+    assert!(w.engine.error_detail(999_999).await.is_err());
 }

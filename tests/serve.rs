@@ -13,6 +13,10 @@ on_both_stores!(
     a_form_post_without_javascript_pauses_and_returns_to_the_page,
     an_unknown_mapping_is_not_found,
     an_unknown_page_is_not_found,
+    the_errors_list_answers_pages_and_refuses_bad_filters,
+    actions_on_errors_refuse_a_malformed_selection,
+    the_errors_export_is_csv_and_refuses_a_bad_filter,
+    live_events_are_a_server_sent_event_stream,
 );
 
 async fn health_answers_once_the_store_does(kind: StoreKind) {
@@ -114,4 +118,98 @@ async fn an_unknown_page_is_not_found(kind: StoreKind) {
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert!(response.body.contains("No page has this address"));
+}
+
+async fn the_errors_list_answers_pages_and_refuses_bad_filters(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    let response = app.call("list_sync_errors", "limit=2").await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let list = response.json();
+    assert_eq!(list["total"], 0);
+    assert_eq!(list["errors"], serde_json::json!([]));
+    assert_eq!(list["next"], serde_json::Value::Null);
+    assert_eq!(
+        list["mappings"],
+        serde_json::json!(["CUSTOMER", "ITEM-PRODUCT", "CONTACT"])
+    );
+    for (form, field, says) in [
+        ("kind=broken", "kind", "is not a kind"),
+        ("after=yesterday", "after", "is not a page position"),
+        ("since=yesterday", "since", "is not a date"),
+        ("job=seven", "job", "is not a job's id"),
+    ] {
+        let response = app.call("list_sync_errors", form).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{form}");
+        assert_eq!(response.json()["Invalid"]["field"], field, "{form}");
+        let message = response.json()["Invalid"]["message"].to_string();
+        assert!(message.contains(says), "{form}: {message}");
+    }
+    let response = app.call("list_sync_errors", "mapping=NOPE").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+}
+
+async fn actions_on_errors_refuse_a_malformed_selection(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    for (form, field) in [
+        ("action=retry&view=v", "refs"),
+        ("action=retry&refs[]=seven&view=v", "refs"),
+        ("row=retry&view=v", "row"),
+        ("action=explode&refs[]=1:1&view=v", "action"),
+        (
+            "action=merge&refs[]=1:1&fields[0]=city:nowhere&view=v",
+            "fields",
+        ),
+    ] {
+        let response = app.call("act_on_sync_errors", form).await;
+        assert_eq!(
+            response.status,
+            StatusCode::BAD_REQUEST,
+            "{form}: {}",
+            response.body
+        );
+        assert_eq!(response.json()["Invalid"]["field"], field, "{form}");
+    }
+    // A well-formed action on an error that does not exist is refused for that record.
+    let response = app
+        .call("act_on_sync_errors", "action=retry&refs[]=424242:1&view=v")
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(response.json()["outcomes"][0]["outcome"], "refused");
+}
+
+async fn the_errors_export_is_csv_and_refuses_a_bad_filter(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    let response = app.get("/api/export_sync_errors.csv").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(
+        response.headers[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    assert!(response.body.starts_with("id,mapping,kind,local_key,"));
+    assert_eq!(
+        response.body.lines().count(),
+        1,
+        "no errors yet: {}",
+        response.body
+    );
+    let response = app.get("/api/export_sync_errors.csv?kind=broken").await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(response.body.contains("is not a kind"));
+    let response = app.get("/api/export_sync_errors.csv?mapping=NOPE").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+}
+
+async fn live_events_are_a_server_sent_event_stream(kind: StoreKind) {
+    use tower::ServiceExt;
+    let app = TestApp::spawn(kind).await;
+    let request = axum::http::Request::get("/api/events")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    // The stream never ends: look at the head only.
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
 }

@@ -102,7 +102,7 @@ pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -279,8 +279,11 @@ pub fn Answer(answer: Result<ActionAnswer, crate::error::AppError>) -> impl Into
     }
 }
 
+/// Whether an action applies to an error.
+type Applies = fn(&SyncErrorSummary) -> bool;
+
 /// The actions of the toolbar: (action, label, applies to an error).
-const BULK: [(&str, &str, fn(&SyncErrorSummary) -> bool); 6] = [
+const BULK: [(&str, &str, Applies); 6] = [
     ("retry", "Retry", |e| retries(e)),
     ("use_local", "Synchronize: use local", |e| {
         e.kind == SyncErrorKind::UpdateConflict
@@ -336,7 +339,7 @@ fn ErrorTable(
         let chosen = selected.read();
         page_ids.with_value(|ids| ids.iter().filter(|id| chosen.contains(id)).count())
     };
-    let applies = move |test: fn(&SyncErrorSummary) -> bool| {
+    let applies = move |test: Applies| {
         move || {
             if !hydrated.get() || all.get() {
                 return false;

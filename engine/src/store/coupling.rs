@@ -300,7 +300,9 @@ pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error
 }
 
 /// Keys on `side` the engine must look at again whatever their modified-on value:
-/// couplings that failed and are not skipped, and creates left in flight.
+/// couplings whose synchronization from `side` failed and that are not skipped, and
+/// creates left in flight. (Only the direction that failed: looking at the partner too
+/// would count one failure twice in one run.)
 pub async fn to_revisit(
     conn: &mut AnyConnection,
     mapping: &str,
@@ -308,8 +310,10 @@ pub async fn to_revisit(
 ) -> Result<Vec<String>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         r"select {} from coupling
-          where mapping = $1 and ((failures > 0 and skipped = 0) or pending = $2)",
-        key_column(side)
+          where mapping = $1
+            and ((failures > 0 and skipped = 0 and {} = 'failed') or pending = $2)",
+        key_column(side),
+        result_column(side)
     ))
     .bind(mapping)
     .bind(side.other().as_str())
