@@ -42,6 +42,12 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The id in a page's address, or not found in plain words.
+    pub fn id_from(text: &str, of_what: &str) -> Result<i64, AppError> {
+        text.parse()
+            .map_err(|_| AppError::NotFound(format!("{text:?} is not {of_what}'s id")))
+    }
+
     /// The error as the console shows it: an alert in plain words.
     pub fn alert(&self) -> AnyView {
         view! { <p class="error" role="alert">{self.to_string()}</p> }.into_any()

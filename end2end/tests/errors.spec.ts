@@ -18,6 +18,13 @@ test("the errors page lists the open errors in plain words", async ({ page }, te
   const deleted = page.locator(rows).filter({ hasText: "Local record deleted" }).first();
   await expect(deleted.locator("td").nth(2).locator(".badge")).toHaveText("deleted");
   await expect(deleted.locator("td").nth(3).locator(".description")).not.toBeEmpty();
+  // Each row offers only the fixes that apply: a record never created can be retried,
+  // not restored.
+  const refused = page.locator(rows).filter({ hasText: "not coupled" }).first();
+  await expect(refused.getByRole("button", { name: /^Retry / })).toBeVisible();
+  await expect(refused.getByRole("button", { name: /^Restore Records/ })).toHaveCount(0);
+  await expect(deleted.getByRole("button", { name: /^Restore Records/ })).toBeVisible();
+  await expect(deleted.getByRole("button", { name: /^Retry / })).toHaveCount(0);
   await page.screenshot({ path: testInfo.outputPath("errors.png"), fullPage: true });
 });
 

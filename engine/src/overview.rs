@@ -14,12 +14,20 @@ impl Engine {
         let mut counts = Vec::with_capacity(summaries.len());
         for m in summaries {
             let name = m.name.as_str();
-            let coupled = count(
+            // Two indexed counts: every coupling, less those still being created.
+            let all = count(
                 &mut conn,
-                "select count(*) from coupling where mapping = $1 and pending is null",
+                "select count(*) from coupling where mapping = $1",
                 name,
             )
             .await?;
+            let pending = count(
+                &mut conn,
+                "select count(*) from coupling where mapping = $1 and pending is not null",
+                name,
+            )
+            .await?;
+            let coupled = all - pending;
             let skipped = count(
                 &mut conn,
                 "select count(*) from coupling where mapping = $1 and skipped <> 0",

@@ -22,12 +22,7 @@ pub fn ErrorPage() -> impl IntoView {
     let error = Resource::new(
         move || (id(), act.version().get(), live.get()),
         |(id, _, _)| async move {
-            match id.parse::<i64>() {
-                Ok(id) => get_sync_error(id).await,
-                Err(_) => Err(crate::error::AppError::NotFound(format!(
-                    "{id:?} is not a sync error's id"
-                ))),
-            }
+            get_sync_error(crate::error::AppError::id_from(&id, "a sync error")?).await
         },
     );
     view! {
@@ -77,7 +72,12 @@ fn ErrorDetailView(shown: ErrorView, act: ServerAction<ActOnSyncErrors>) -> impl
     };
     let conflict = e.kind == SyncErrorKind::UpdateConflict && is_open;
     let both = detail.local_exists == Some(true) && detail.integration_exists == Some(true);
-    let one = detail.local_exists.unwrap_or(false) != detail.integration_exists.unwrap_or(false);
+    let deleted = matches!(
+        e.kind,
+        SyncErrorKind::DeletedLocal | SyncErrorKind::DeletedIntegration
+    );
+    let one = deleted
+        && detail.local_exists.unwrap_or(false) != detail.integration_exists.unwrap_or(false);
     let seen = format!("{}:{}", e.id, e.version);
     let mut fixes: Vec<(&str, &str)> = Vec::new();
     if !is_open {

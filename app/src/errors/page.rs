@@ -5,7 +5,7 @@
 use super::api::{ActOnSyncErrors, ErrorList, MOST, PAGE, list_sync_errors};
 use crate::live::use_live;
 use crate::mappings::api::list_mappings;
-use crate::records::page::log_href;
+use crate::records::page::{encode, log_href};
 use engine::model::{ActionAnswer, Outcome, Side, SyncErrorKind, SyncErrorSummary, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -83,20 +83,6 @@ impl ErrorQuery {
     }
 }
 
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -152,11 +138,20 @@ pub fn ErrorsPage() -> impl IntoView {
             )
         },
     );
+    // The selection outlives the table, which is drawn anew on every update.
     let selected = RwSignal::new(BTreeSet::<i64>::new());
-    // A finished action leaves nothing selected.
+    let all = RwSignal::new(false);
+    // Controls reflect the selection once the page runs in the browser; before that
+    // (and without JavaScript) every control is enabled and the server answers per record.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    // A finished action, or another filter, leaves nothing selected.
     Effect::watch(
-        move || act.version().get(),
-        move |_, _, _| selected.set(BTreeSet::new()),
+        move || (act.version().get(), filter.get()),
+        move |_, _, _| {
+            selected.set(BTreeSet::new());
+            all.set(false);
+        },
         false,
     );
     view! {
@@ -168,7 +163,7 @@ pub fn ErrorsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match errors.await {
                     Ok(list) => {
-                        view! { <ErrorTable list filter=filter.get_untracked() act selected shown /> }
+                        view! { <ErrorTable list filter=filter.get_untracked() act selected all hydrated shown /> }
                             .into_any()
                     }
                     Err(error) => error.alert(),
@@ -304,9 +299,13 @@ fn retries(e: &SyncErrorSummary) -> bool {
     e.kind == SyncErrorKind::Failed || (e.exists(Side::Local) && e.exists(Side::Integration))
 }
 
-/// Exactly one record exists: Restore and Delete Records apply.
+/// A coupled record was deleted and its partner remains: Restore and Delete Records
+/// apply.
 fn one(e: &SyncErrorSummary) -> bool {
-    e.exists(Side::Local) != e.exists(Side::Integration)
+    matches!(
+        e.kind,
+        SyncErrorKind::DeletedLocal | SyncErrorKind::DeletedIntegration
+    ) && e.exists(Side::Local) != e.exists(Side::Integration)
 }
 
 #[component]
@@ -315,6 +314,8 @@ fn ErrorTable(
     filter: ErrorQuery,
     act: ServerAction<ActOnSyncErrors>,
     selected: RwSignal<BTreeSet<i64>>,
+    all: RwSignal<bool>,
+    hydrated: RwSignal<bool>,
     shown: RwSignal<i64>,
 ) -> impl IntoView {
     let ErrorList {
@@ -327,11 +328,6 @@ fn ErrorTable(
     if errors.is_empty() {
         return view! { <p class="empty">"No open sync errors match."</p> }.into_any();
     }
-    // Controls reflect the selection once the page runs in the browser; before that
-    // (and without JavaScript) every control is enabled and the server answers per record.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let all = RwSignal::new(false);
     let rows = StoredValue::new(errors.clone());
     let ids: Vec<i64> = errors.iter().map(|e| e.id).collect();
     let page_ids = StoredValue::new(ids);

@@ -144,14 +144,7 @@ pub fn JobPage() -> impl IntoView {
     let cancel = ServerAction::<CancelJob>::new();
     let job = Resource::new(
         move || (id(), live.get(), cancel.version().get()),
-        |(id, _, _)| async move {
-            match id.parse::<i64>() {
-                Ok(id) => get_job(id).await,
-                Err(_) => Err(crate::error::AppError::NotFound(format!(
-                    "{id:?} is not a job's id"
-                ))),
-            }
-        },
+        |(id, _, _)| async move { get_job(crate::error::AppError::id_from(&id, "a job")?).await },
     );
     view! {
         <Title text="Synchronization Job" />

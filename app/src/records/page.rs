@@ -16,8 +16,8 @@ pub fn log_href(mapping: &str, side: Side, key: &str) -> String {
     )
 }
 
-/// Percent-encodes a path segment.
-fn encode(segment: &str) -> String {
+/// Percent-encodes a path segment or a query value.
+pub fn encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         match byte {
