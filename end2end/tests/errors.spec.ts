@@ -169,6 +169,7 @@ test("a job's page is reached from the jobs list", async ({ page }, testInfo) =>
   await expect(table).toContainText("CUSTOMER");
   await expect(table).toContainText("succeeded");
   await expect(table).toContainText(/inserted \d+/);
+  await expect(table.locator("tbody tr").first()).toContainText(/bidirectional|to_integration|from_integration/);
   await page.screenshot({ path: testInfo.outputPath("jobs.png"), fullPage: true });
   const id = await table.locator("tbody tr").last().getAttribute("data-job");
   await table.getByRole("link", { name: id ?? "", exact: true }).click();

@@ -1,7 +1,7 @@
 //! Server functions for jobs: `/api/list_jobs`, `/api/get_job` and `/api/cancel_job`.
 
 use crate::error::AppError;
-use engine::model::{JobSummary, SyncErrorSummary};
+use engine::model::{Direction, JobSummary, SyncErrorSummary};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,8 @@ pub struct JobList {
     pub jobs: Vec<JobSummary>,
     /// The server's clock when answering (milliseconds since the epoch).
     pub now: i64,
+    /// Each mapping's direction, which its jobs synchronize.
+    pub directions: Vec<(String, Direction)>,
 }
 
 /// The newest jobs.
@@ -21,6 +23,12 @@ pub async fn list_jobs() -> Result<JobList, AppError> {
     Ok(JobList {
         jobs: engine.jobs(200).await?,
         now: now(),
+        directions: engine
+            .config()
+            .mappings
+            .iter()
+            .map(|m| (m.name.clone(), m.direction))
+            .collect(),
     })
 }
 

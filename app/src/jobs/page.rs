@@ -3,8 +3,9 @@
 use super::api::{CancelJob, JobView, get_job, list_jobs};
 use crate::errors::page::{kind_label, thousands};
 use crate::live::use_live;
+use crate::mappings::page::DirectionLabel;
 use crate::records::page::log_href;
-use engine::model::{JobState, JobSummary, Side, format_time};
+use engine::model::{Direction, JobState, JobSummary, Side, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -21,7 +22,7 @@ pub fn JobsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match jobs.await {
                     Ok(list) if list.jobs.is_empty() => view! { <p class="empty">"No job has run yet."</p> }.into_any(),
-                    Ok(list) => view! { <JobTable list=list.jobs now=list.now /> }.into_any(),
+                    Ok(list) => view! { <JobTable list=list.jobs now=list.now directions=list.directions /> }.into_any(),
                     Err(error) => error.alert(),
                 }
             })}
@@ -92,7 +93,11 @@ fn Progress(j: JobSummary, now: i64) -> impl IntoView {
 }
 
 #[component]
-fn JobTable(list: Vec<JobSummary>, now: i64) -> impl IntoView {
+fn JobTable(
+    list: Vec<JobSummary>,
+    now: i64,
+    directions: Vec<(String, Direction)>,
+) -> impl IntoView {
     view! {
         <table class="list jobs">
             <thead>
@@ -100,6 +105,7 @@ fn JobTable(list: Vec<JobSummary>, now: i64) -> impl IntoView {
                     <th scope="col">"Job"</th>
                     <th scope="col">"Mapping"</th>
                     <th scope="col">"Kind"</th>
+                    <th scope="col">"Direction"</th>
                     <th scope="col">"State"</th>
                     <th scope="col">"Started"</th>
                     <th scope="col">"Duration"</th>
@@ -117,6 +123,12 @@ fn JobTable(list: Vec<JobSummary>, now: i64) -> impl IntoView {
                                 <td><a href=format!("/jobs/{}", j.id)>{j.id}</a></td>
                                 <td>{j.mapping.clone()}</td>
                                 <td>{j.kind.as_str()}</td>
+                                <td>
+                                    {directions
+                                        .iter()
+                                        .find(|(name, _)| *name == j.mapping)
+                                        .map(|(_, direction)| view! { <DirectionLabel direction=*direction /> })}
+                                </td>
                                 <td>
                                     <span class=format!("state {}", j.state.as_str())>{j.state.as_str()}</span>
                                     {j.message.clone().map(|m| view! { <div class="message">{m}</div> })}
