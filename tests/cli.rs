@@ -548,3 +548,62 @@ fn the_actions_work_from_the_command_line() {
             .contains("refused: the local record C000001 is coupled already")
     );
 }
+
+#[test]
+fn bench_quick_prints_every_figure_and_the_targets() {
+    let output = coupler()
+        .args(["bench", "--quick", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // Standard output is the one JSON object; progress and targets went to standard error.
+    let figures: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    let number = |path: &str| {
+        figures
+            .pointer(path)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or_else(|| panic!("{path} missing in {figures:#}"))
+    };
+    assert_eq!(number("/records"), 10_000.0);
+    assert_eq!(figures["store"], "sqlite");
+    assert!(number("/raw") > 0.0);
+    // Every customer was synchronized: coupled, or refused for its long name.
+    let (coupled, failed) = (
+        number("/initial_sync/coupled"),
+        number("/initial_sync/failed"),
+    );
+    assert_eq!(coupled + failed, 10_000.0, "{figures:#}");
+    assert!(failed < 500.0, "{figures:#}");
+    let ratio = number("/initial_sync/records_per_s") / number("/raw");
+    assert!((ratio - number("/initial_sync/ratio_to_raw")).abs() < 1e-6);
+    assert_eq!(number("/incremental/changed"), 1000.0);
+    assert!(number("/incremental/seconds") > 0.0 && number("/incremental/seconds_tenth") > 0.0);
+    // The errors list ran over the 10,000 records made to fail.
+    assert!(number("/errors_page/errors") >= 10_000.0, "{figures:#}");
+    assert_eq!(number("/errors_page/calls"), 1000.0);
+    assert!(number("/errors_page/p50_ms") <= number("/errors_page/p99_ms"));
+    assert_eq!(
+        figures["errors_page"]["p99_by_call_ms"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+    assert!(number("/errors_page/rendered_p99_ms") > 0.0);
+    assert!(number("/retry_all") >= 0.0);
+    assert!(number("/concurrent_console/requests") > 0.0);
+    assert_eq!(number("/concurrent_console/failed"), 0.0, "{figures:#}");
+    assert!(number("/peak_rss_mb") > 0.0);
+    for target in [
+        "initial_sync ≥ 25% of raw",
+        "incremental ≤ 0.5 s",
+        "peak_rss_mb ≤ 300",
+    ] {
+        assert!(stderr.contains(target), "{stderr}");
+    }
+}

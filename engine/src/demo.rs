@@ -105,6 +105,189 @@ pub async fn create_systems(
     crm_url: &str,
     customers: u64,
 ) -> Result<DemoSummary, DemoError> {
+    fill(erp_url, crm_url, customers, true).await
+}
+
+/// The demo's tables with customers only (and the CRM's accounts entered by hand), no
+/// contacts: what a benchmark of the CUSTOMER mapping needs, made in less time.
+pub async fn create_customers(
+    erp_url: &str,
+    crm_url: &str,
+    customers: u64,
+) -> Result<DemoSummary, DemoError> {
+    fill(erp_url, crm_url, customers, false).await
+}
+
+/// Creates the CRM's tables in an empty database and inserts `rows` accounts as fast as
+/// the driver allows — a thousand rows a statement, fifty thousand a transaction — into
+/// `account`, with its indexes and triggers: the ceiling for writing the CRM. Answers how
+/// long the inserts took (generating the rows beforehand is not counted).
+pub async fn fill_accounts(crm_url: &str, rows: u64) -> Result<std::time::Duration, DemoError> {
+    let crm = open(crm_url).await?;
+    let backend = crate::db::backend_of(crm_url).unwrap_or(Backend::Sqlite);
+    crm.execute(crm_schema(backend).as_str()).await?;
+    let mut rng = Rng(0x0a11_ce55);
+    let accounts: Vec<Account> = (1..=rows)
+        .map(|n| {
+            let company = company_name(&mut rng, n);
+            Account {
+                id: rng.guid(),
+                name: company.chars().take(160).collect(),
+                street: format!("{} {}", rng.below(200) + 1, pick(&mut rng, STREETS)),
+                city: pick(&mut rng, CITIES).to_string(),
+                phone: phone(&mut rng),
+                email: format!("info@{}-{n}.example", slug(&company)),
+                credit_limit: (rng.below(50) * 1000) as f64,
+            }
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    for transaction in accounts.chunks(50_000) {
+        let mut tx = crm.begin().await?;
+        for statement in transaction.chunks(1000) {
+            let mut sql = Sql::new(
+                "insert into account (accountid, name, address1_line1, address1_city, telephone1, \
+                 emailaddress1, creditlimit) ",
+            );
+            sql.values(statement, |b, a| {
+                b.bind(a.id.clone())
+                    .bind(a.name.clone())
+                    .bind(a.street.clone())
+                    .bind(a.city.clone())
+                    .bind(a.phone.clone())
+                    .bind(a.email.clone())
+                    .bind(a.credit_limit);
+            });
+            sql.execute(&mut tx).await?;
+        }
+        tx.commit().await?;
+    }
+    let took = started.elapsed();
+    crm.close().await;
+    Ok(took)
+}
+
+/// Spreads the customers' modified-on values a second apart, ending now, as records
+/// made over days are (a demo made in one go has them all in the same few seconds).
+pub async fn age_customers(erp_url: &str) -> Result<(), DemoError> {
+    let erp = open(erp_url).await?;
+    let backend = crate::db::backend_of(erp_url).unwrap_or(Backend::Sqlite);
+    let count: i64 = sqlx::query("select count(*) from customer")
+        .fetch_one(&erp)
+        .await?
+        .try_get(0)?;
+    let number = match backend {
+        Backend::Sqlite => "cast(substr(no, 2) as integer)",
+        Backend::Postgres => "cast(substr(no, 2) as bigint)",
+    };
+    erp.execute(
+        format!(
+            "update customer set modified_at = {} - ({count} - {number}) * 1000",
+            now_ms(backend)
+        )
+        .as_str(),
+    )
+    .await?;
+    erp.close().await;
+    Ok(())
+}
+
+/// Changes the phone of `changed` customers spread evenly over the first `of`.
+pub async fn touch_customers(erp_url: &str, changed: u64, of: u64) -> Result<(), DemoError> {
+    let erp = open(erp_url).await?;
+    let step = (of / changed.max(1)).max(1);
+    let keys: Vec<String> = (0..changed)
+        .map(|i| format!("C{:06}", 1 + i * step))
+        .collect();
+    let mut tx = erp.begin().await?;
+    for chunk in keys.chunks(500) {
+        let mut sql = Sql::new("update customer set phone = '+1 555 0100' where no in ");
+        sql.list(chunk, |b, key| {
+            b.bind(key.clone());
+        });
+        sql.execute(&mut tx).await?;
+    }
+    tx.commit().await?;
+    erp.close().await;
+    Ok(())
+}
+
+/// Makes the first `count` customers' names too long for the CRM, as if pasted from a
+/// letterhead: each fails to synchronize.
+pub async fn lengthen_names(erp_url: &str, count: u64) -> Result<(), DemoError> {
+    let erp = open(erp_url).await?;
+    let backend = crate::db::backend_of(erp_url).unwrap_or(Backend::Sqlite);
+    let number = match backend {
+        Backend::Sqlite => "cast(substr(no, 2) as integer)",
+        Backend::Postgres => "cast(substr(no, 2) as bigint)",
+    };
+    erp.execute(
+        format!(
+            "update customer set name = name || ', trading as ' || name || ', registered office \
+             and principal place of business at the Industrial Estate, North Wing, Building \
+             Seven, Harbour Road, Rotterdam' where {number} <= {count}"
+        )
+        .as_str(),
+    )
+    .await?;
+    erp.close().await;
+    Ok(())
+}
+
+/// Whether a PostgreSQL server answers at `admin_url`.
+pub async fn check_server(admin_url: &str) -> Result<(), DemoError> {
+    open(admin_url).await?.close().await;
+    Ok(())
+}
+
+/// Creates the empty database `name` on the PostgreSQL server of `admin_url` (dropping
+/// one left over) and answers its URL.
+pub async fn create_database(admin_url: &str, name: &str) -> Result<String, DemoError> {
+    let admin = open(admin_url).await?;
+    admin
+        .execute(format!(r#"drop database if exists "{name}""#).as_str())
+        .await?;
+    admin
+        .execute(format!(r#"create database "{name}""#).as_str())
+        .await?;
+    admin.close().await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(base, _)| base);
+    Ok(format!("{base}/{name}"))
+}
+
+/// Drops the database `name` on the PostgreSQL server of `admin_url`.
+pub async fn drop_database(admin_url: &str, name: &str) -> Result<(), DemoError> {
+    let admin = open(admin_url).await?;
+    admin
+        .execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str())
+        .await?;
+    admin.close().await;
+    Ok(())
+}
+
+/// `url` with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    crate::db::redact(url)
+}
+
+struct Account {
+    id: String,
+    name: String,
+    street: String,
+    city: String,
+    phone: String,
+    email: String,
+    credit_limit: f64,
+}
+
+async fn fill(
+    erp_url: &str,
+    crm_url: &str,
+    customers: u64,
+    with_contacts: bool,
+) -> Result<DemoSummary, DemoError> {
     let erp = open(erp_url).await?;
     let crm = open(crm_url).await?;
     let erp_backend = crate::db::backend_of(erp_url).unwrap_or(Backend::Sqlite);
@@ -140,6 +323,9 @@ pub async fn create_systems(
             credit_limit: (rng.below(50) * 1000) as f64,
         });
         for c in 0..1 + rng.below(3) {
+            if !with_contacts {
+                break;
+            }
             let first = pick(&mut rng, FIRST_NAMES);
             let last = pick(&mut rng, LAST_NAMES);
             contact_rows.push([

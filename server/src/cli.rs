@@ -57,6 +57,8 @@ pub enum Command {
     FindDeleted(FindDeletedArgs),
     /// List the newest jobs, or cancel one.
     Jobs(JobsArgs),
+    /// Measure the engine and the console on fresh temporary databases.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Options of `coupler serve`.
@@ -386,6 +388,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => crate::serve::serve(&config, database_url, args).await?,
         Command::Demo(args) => demo(args).await?,
+        Command::Bench(args) => crate::bench::run(args).await?,
         Command::Sync(args) => return sync(&config, database_url, args).await,
         Command::Errors(args) => {
             let engine = open(&config, database_url).await?;

@@ -1,0 +1,655 @@
+//! `coupler bench`: measures the engine and the console on fresh temporary databases
+//! against the raw write rate of the destination, and prints each figure as it is
+//! measured (with `--json`, one object with all of them at the end).
+//!
+//! The figures: `raw` (the CRM's account table filled as fast as the driver allows),
+//! `initial_sync` (N customers synchronized to the CRM with couplings, base snapshots and
+//! log), `incremental` (1,000 changes among N and among N/10 coupled records),
+//! `errors_page` (the errors list through the real router with 100,000 open errors),
+//! `retry_all`, `concurrent_console` (50 clients reading pages) and `peak_rss_mb` of the
+//! initial synchronization.
+
+use crate::router::{AppState, router};
+use anyhow::{Context, bail};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use clap::{Args, ValueEnum};
+use engine::Engine;
+use engine::config::Config;
+use engine::model::{ErrorFilter, Selection, SyncErrorKind};
+use leptos::prelude::LeptosOptions;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// Options of `coupler bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// How many records: customers in the ERP, accounts in the raw table.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub records: u64,
+    /// Where the store and both systems live.
+    #[arg(long, value_enum, default_value_t = BenchStore::Sqlite)]
+    pub store: BenchStore,
+    /// A smoke run: 10,000 records and short load phases (checks, never timings).
+    #[arg(long)]
+    pub quick: bool,
+    /// Print one JSON object with every figure (progress goes to standard error).
+    #[arg(long)]
+    pub json: bool,
+    /// A PostgreSQL server to create the temporary databases in (with `--store postgres`).
+    #[arg(
+        long,
+        env = "COUPLER_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+}
+
+/// The databases a benchmark runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BenchStore {
+    /// SQLite files in a temporary folder.
+    Sqlite,
+    /// Temporary databases on a PostgreSQL server.
+    Postgres,
+}
+
+/// Every figure of a run.
+#[derive(Debug, Serialize)]
+pub struct Figures {
+    /// Records (N).
+    pub records: u64,
+    /// Where it ran.
+    pub store: BenchStore,
+    /// The destination's raw write rate, rows/s.
+    pub raw: f64,
+    /// The initial synchronization.
+    pub initial_sync: InitialSync,
+    /// 1,000 changes, among N and among N/10 coupled records.
+    pub incremental: Incremental,
+    /// The errors list through the router.
+    pub errors_page: ErrorsPage,
+    /// Seconds until Retry All over every open error answered.
+    pub retry_all: f64,
+    /// Clients reading pages at once.
+    pub concurrent_console: Concurrent,
+    /// The process's peak resident memory during the initial synchronization, MiB.
+    pub peak_rss_mb: f64,
+}
+
+/// The initial synchronization's figures.
+#[derive(Debug, Serialize)]
+pub struct InitialSync {
+    /// Local records synchronized per second.
+    pub records_per_s: f64,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// `records_per_s` / `raw`.
+    pub ratio_to_raw: f64,
+    /// Records coupled.
+    pub coupled: u64,
+    /// Records refused (names too long for the CRM).
+    pub failed: u64,
+}
+
+/// The incremental runs' figures.
+#[derive(Debug, Serialize)]
+pub struct Incremental {
+    /// Records changed before each run.
+    pub changed: u64,
+    /// Seconds of the run among N coupled records.
+    pub seconds: f64,
+    /// Seconds of the run among N/10 coupled records.
+    pub seconds_tenth: f64,
+    /// `seconds` / `seconds_tenth`: about 1 when cost follows changes, 10 when size.
+    pub ratio: f64,
+}
+
+/// The errors list's figures.
+#[derive(Debug, Serialize)]
+pub struct ErrorsPage {
+    /// Open errors while measuring.
+    pub errors: i64,
+    /// Server-function calls made.
+    pub calls: usize,
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// p99 per kind of call: first page, deep keyset page, by kind, text search.
+    pub p99_by_call_ms: Vec<(String, f64)>,
+    /// The server-rendered `/errors` page's 99th percentile, ms.
+    pub rendered_p99_ms: f64,
+}
+
+/// The concurrent readers' figures.
+#[derive(Debug, Serialize)]
+pub struct Concurrent {
+    /// Clients.
+    pub clients: usize,
+    /// Requests per second each.
+    pub per_client_per_s: u32,
+    /// Seconds they ran.
+    pub seconds: f64,
+    /// Requests answered.
+    pub requests: usize,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Requests that failed (not 200).
+    pub failed: usize,
+    /// Whether the clients were signed in (accounts do not exist yet).
+    pub signed_in: bool,
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let n = if args.quick { 10_000 } else { args.records };
+    if n < 1000 {
+        bail!("--records must be at least 1000");
+    }
+    let say = |line: String| {
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    let scratch = Scratch::new(args.store, &args.postgres_url).await?;
+    let result = measure(&scratch, n, args.quick, &say).await;
+    scratch.remove().await;
+    let figures = result?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+    }
+    for line in verdicts(&figures) {
+        say(line);
+    }
+    Ok(())
+}
+
+async fn measure(
+    scratch: &Scratch,
+    n: u64,
+    quick: bool,
+    say: &impl Fn(String),
+) -> anyhow::Result<Figures> {
+    say(format!(
+        "coupler bench: {n} records on {}",
+        scratch.kind_name()
+    ));
+
+    // 1. raw: the CRM's account table filled directly.
+    let raw_url = scratch.database("raw").await?;
+    let took = engine::demo::fill_accounts(&raw_url, n).await?;
+    let raw = n as f64 / took.as_secs_f64();
+    say(format!(
+        "raw              {raw:>12.0} rows/s  ({n} accounts in {:.2} s)",
+        took.as_secs_f64()
+    ));
+
+    // 2. initial_sync, with the peak memory of this process meanwhile.
+    say(format!("                 (creating {n} customers)"));
+    let world = World::create(scratch, "big", n).await?;
+    reset_peak_rss();
+    let started = Instant::now();
+    let job = world.sync().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_rss_mb = peak_rss_mb();
+    let initial_sync = InitialSync {
+        records_per_s: n as f64 / seconds,
+        seconds,
+        ratio_to_raw: n as f64 / seconds / raw,
+        coupled: job.counters.coupled,
+        failed: job.counters.failed,
+    };
+    say(format!(
+        "initial_sync     {:>12.0} records/s  ({seconds:.2} s; {:.1}% of raw; {} coupled, {} refused)",
+        initial_sync.records_per_s,
+        initial_sync.ratio_to_raw * 100.0,
+        initial_sync.coupled,
+        initial_sync.failed
+    ));
+    say(format!("peak_rss_mb      {peak_rss_mb:>12.1} MiB"));
+
+    // 3. incremental: 1,000 changes among N, then among N/10.
+    let changed = 1000;
+    let seconds_big = world.change_and_sync(changed, n).await?;
+    let small = World::create(scratch, "tenth", n / 10).await?;
+    small.sync().await?;
+    let seconds_tenth = small.change_and_sync(changed, n / 10).await?;
+    let incremental = Incremental {
+        changed,
+        seconds: seconds_big,
+        seconds_tenth,
+        ratio: seconds_big / seconds_tenth.max(1e-6),
+    };
+    say(format!(
+        "incremental      {seconds_big:>12.3} s  ({changed} changed among {n}; {seconds_tenth:.3} s among {}; ratio {:.2})",
+        n / 10,
+        incremental.ratio
+    ));
+
+    // 4. errors_page: 100,000 open errors (or N, if fewer), through the router.
+    let failing = n.min(100_000);
+    say(format!("                 (making {failing} records fail)"));
+    world.fail(failing).await?;
+    let app = router(AppState::new(
+        world.engine.clone(),
+        LeptosOptions::builder()
+            .output_name("coupler")
+            .site_root(world.dir.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .build(),
+    ));
+    let errors_page = errors_page(&app, &world.engine).await?;
+    say(format!(
+        "errors_page      p50 {:.2} ms  p99 {:.2} ms  ({} calls, {} open errors; {}); rendered /errors p99 {:.2} ms",
+        errors_page.p50_ms,
+        errors_page.p99_ms,
+        errors_page.calls,
+        errors_page.errors,
+        errors_page
+            .p99_by_call_ms
+            .iter()
+            .map(|(call, ms)| format!("{call} p99 {ms:.2} ms"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        errors_page.rendered_p99_ms
+    ));
+
+    // 5. retry_all.
+    let started = Instant::now();
+    let filter = ErrorFilter {
+        kind: Some(SyncErrorKind::Failed),
+        ..ErrorFilter::default()
+    };
+    world
+        .engine
+        .retry("bench", "bench-retry-all", &Selection::Matching(filter))
+        .await?;
+    let retry_all = started.elapsed().as_secs_f64();
+    say(format!(
+        "retry_all        {retry_all:>12.3} s  (over {} errors, until the answer)",
+        errors_page.errors
+    ));
+
+    // 6. concurrent_console.
+    let concurrent_console = concurrent(&app, if quick { 3 } else { 20 }).await;
+    say(format!(
+        "concurrent       p99 {:.2} ms  ({} clients × {}/s for {:.0} s: {} requests, {} failed)",
+        concurrent_console.p99_ms,
+        concurrent_console.clients,
+        concurrent_console.per_client_per_s,
+        concurrent_console.seconds,
+        concurrent_console.requests,
+        concurrent_console.failed
+    ));
+    Ok(Figures {
+        records: n,
+        store: scratch.kind,
+        raw,
+        initial_sync,
+        incremental,
+        errors_page,
+        retry_all,
+        concurrent_console,
+        peak_rss_mb,
+    })
+}
+
+/// The targets of issue-sized runs, met or missed, in words.
+fn verdicts(f: &Figures) -> Vec<String> {
+    let check = |name: &str, ok: bool, detail: String| {
+        format!("{} {name}: {detail}", if ok { "met   " } else { "missed" })
+    };
+    let floor = match f.store {
+        BenchStore::Sqlite => 50_000.0,
+        BenchStore::Postgres => 30_000.0,
+    };
+    let mut lines = vec![format!("targets (set for 1,000,000 records on 2 cores):")];
+    lines.push(check(
+        "initial_sync ≥ 25% of raw",
+        f.initial_sync.ratio_to_raw >= 0.25,
+        format!("{:.1}%", f.initial_sync.ratio_to_raw * 100.0),
+    ));
+    lines.push(check(
+        &format!("initial_sync ≥ {floor:.0} records/s"),
+        f.initial_sync.records_per_s >= floor,
+        format!("{:.0}", f.initial_sync.records_per_s),
+    ));
+    lines.push(check(
+        "incremental ≤ 0.5 s",
+        f.incremental.seconds <= 0.5,
+        format!("{:.3} s", f.incremental.seconds),
+    ));
+    lines.push(check(
+        "incremental N vs N/10 ≤ 2×",
+        f.incremental.ratio <= 2.0,
+        format!("{:.2}×", f.incremental.ratio),
+    ));
+    lines.push(check(
+        "errors_page p99 ≤ 50 ms",
+        f.errors_page.p99_ms <= 50.0,
+        format!("{:.2} ms", f.errors_page.p99_ms),
+    ));
+    lines.push(check(
+        "rendered /errors p99 ≤ 100 ms",
+        f.errors_page.rendered_p99_ms <= 100.0,
+        format!("{:.2} ms", f.errors_page.rendered_p99_ms),
+    ));
+    lines.push(check(
+        "retry_all ≤ 3 s",
+        f.retry_all <= 3.0,
+        format!("{:.3} s", f.retry_all),
+    ));
+    lines.push(check(
+        "concurrent_console p99 ≤ 200 ms, none failed",
+        f.concurrent_console.p99_ms <= 200.0 && f.concurrent_console.failed == 0,
+        format!(
+            "{:.2} ms, {} failed",
+            f.concurrent_console.p99_ms, f.concurrent_console.failed
+        ),
+    ));
+    lines.push(check(
+        "peak_rss_mb ≤ 300",
+        f.peak_rss_mb <= 300.0,
+        format!("{:.1} MiB", f.peak_rss_mb),
+    ));
+    lines
+}
+
+/// The errors list called through the router: first page, a deep keyset page, by kind,
+/// and a text search, 250 each; then the rendered page.
+async fn errors_page(app: &axum::Router, engine: &Engine) -> anyhow::Result<ErrorsPage> {
+    let errors = engine.sync_error_count(&ErrorFilter::default()).await?;
+    // A position deep in the list: fifty pages of a thousand down, or the last one.
+    let mut deep = None;
+    for _ in 0..50 {
+        let page = engine
+            .sync_errors(&ErrorFilter::default(), deep, 1000)
+            .await?;
+        match page.last() {
+            Some(last) if page.len() == 1000 => {
+                deep = Some(engine::model::ErrorCursor {
+                    failed_at: last.failed_at,
+                    id: last.id,
+                })
+            }
+            _ => break,
+        }
+    }
+    let deep = deep.map_or(String::new(), |c| format!("after={}.{}", c.failed_at, c.id));
+    let calls = [
+        ("first page", String::new()),
+        ("deep page", deep),
+        ("by kind", "kind=failed".to_string()),
+        ("text search", "search=C0000777".to_string()),
+    ];
+    let mut all = Vec::new();
+    let mut by_call = Vec::new();
+    for (name, form) in &calls {
+        let mut times = Vec::with_capacity(250);
+        for _ in 0..250 {
+            let request = Request::post("/api/list_sync_errors")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "application/json")
+                .body(Body::from(form.clone()))?;
+            times.push(timed(app, request).await?);
+        }
+        by_call.push((name.to_string(), percentile(&mut times.clone(), 0.99)));
+        all.extend(times);
+    }
+    let mut rendered = Vec::with_capacity(100);
+    for _ in 0..100 {
+        let request = Request::get("/errors")
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())?;
+        rendered.push(timed(app, request).await?);
+    }
+    Ok(ErrorsPage {
+        errors,
+        calls: all.len(),
+        p50_ms: percentile(&mut all.clone(), 0.50),
+        p99_ms: percentile(&mut all, 0.99),
+        p99_by_call_ms: by_call,
+        rendered_p99_ms: percentile(&mut rendered, 0.99),
+    })
+}
+
+/// Milliseconds the router took to answer `request` completely; an answer other than
+/// 200 is an error.
+async fn timed(app: &axum::Router, request: Request<Body>) -> anyhow::Result<f64> {
+    let asked = request.uri().to_string();
+    let started = Instant::now();
+    let response = app.clone().oneshot(request).await?;
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status != StatusCode::OK {
+        bail!(
+            "{asked} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    Ok(ms)
+}
+
+/// 50 clients, each reading a page every 200 ms for `seconds`.
+async fn concurrent(app: &axum::Router, seconds: u64) -> Concurrent {
+    const CLIENTS: usize = 50;
+    const PER_S: u32 = 5;
+    const PAGES: [&str; 5] = [
+        "/",
+        "/errors",
+        "/errors?kind=failed",
+        "/jobs",
+        "/mappings/CUSTOMER",
+    ];
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut clients = Vec::with_capacity(CLIENTS);
+    for client in 0..CLIENTS {
+        let app = app.clone();
+        clients.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(1000 / u64::from(PER_S)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let (mut times, mut failed) = (Vec::new(), 0);
+            let mut i = client;
+            while Instant::now() < until {
+                tick.tick().await;
+                let request = Request::get(PAGES[i % PAGES.len()])
+                    .header(header::ACCEPT, "text/html")
+                    .body(Body::empty())
+                    .expect("a request");
+                i += 1;
+                match timed(&app, request).await {
+                    Ok(ms) => times.push(ms),
+                    Err(_) => failed += 1,
+                }
+            }
+            (times, failed)
+        }));
+    }
+    let (mut times, mut failed) = (Vec::new(), 0);
+    for client in clients {
+        if let Ok((t, f)) = client.await {
+            times.extend(t);
+            failed += f;
+        } else {
+            failed += 1;
+        }
+    }
+    Concurrent {
+        clients: CLIENTS,
+        per_client_per_s: PER_S,
+        seconds: seconds as f64,
+        requests: times.len() + failed,
+        p99_ms: percentile(&mut times, 0.99),
+        failed,
+        signed_in: false,
+    }
+}
+
+fn percentile(times: &mut [f64], p: f64) -> f64 {
+    if times.is_empty() {
+        return 0.0;
+    }
+    times.sort_by(f64::total_cmp);
+    let rank = ((times.len() as f64 * p).ceil() as usize).clamp(1, times.len());
+    times[rank - 1]
+}
+
+/// Resets the kernel's record of this process's peak memory (Linux).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's peak resident memory since the last reset, MiB (0 where unknown).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A demo ERP and CRM with N customers, a store, and an engine over them.
+struct World {
+    engine: Engine,
+    erp_url: String,
+    dir: PathBuf,
+}
+
+impl World {
+    async fn create(scratch: &Scratch, label: &str, customers: u64) -> anyhow::Result<World> {
+        let erp_url = scratch.database(&format!("{label}_erp")).await?;
+        let crm_url = scratch.database(&format!("{label}_crm")).await?;
+        let store_url = scratch.database(&format!("{label}_store")).await?;
+        engine::demo::create_customers(&erp_url, &crm_url, customers).await?;
+        engine::demo::age_customers(&erp_url).await?;
+        let dir = scratch.dir.join(label);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("coupler.toml");
+        let text = engine::demo::config(&erp_url, &crm_url, &store_url);
+        std::fs::write(&path, &text)?;
+        let config = Config::parse(&path, &text)?;
+        let engine = Engine::open(config, &store_url).await?;
+        Ok(World {
+            engine,
+            erp_url,
+            dir,
+        })
+    }
+
+    /// Synchronizes CUSTOMER now; answers its job.
+    async fn sync(&self) -> anyhow::Result<engine::model::JobSummary> {
+        let mut jobs = self
+            .engine
+            .synchronize(Some("CUSTOMER"), false, "bench")
+            .await?;
+        jobs.pop().context("the synchronization ran no job")
+    }
+
+    /// Changes `changed` customers spread over the first `of`, then synchronizes; answers
+    /// the run's seconds.
+    async fn change_and_sync(&self, changed: u64, of: u64) -> anyhow::Result<f64> {
+        engine::demo::touch_customers(&self.erp_url, changed, of).await?;
+        let started = Instant::now();
+        let job = self.sync().await?;
+        if job.counters.modified < changed / 2 {
+            bail!(
+                "the incremental run modified {} records of {changed} changed",
+                job.counters.modified
+            );
+        }
+        Ok(started.elapsed().as_secs_f64())
+    }
+
+    /// Makes the first `count` customers fail (names too long for the CRM) and
+    /// synchronizes, leaving `count` open errors or so.
+    async fn fail(&self, count: u64) -> anyhow::Result<()> {
+        engine::demo::lengthen_names(&self.erp_url, count).await?;
+        self.sync().await?;
+        Ok(())
+    }
+}
+
+/// Where the temporary databases live, removed at the end.
+struct Scratch {
+    kind: BenchStore,
+    dir: PathBuf,
+    postgres: Option<(String, String)>,
+    made: std::sync::Mutex<Vec<String>>,
+}
+
+impl Scratch {
+    async fn new(kind: BenchStore, postgres_url: &str) -> anyhow::Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("coupler-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let postgres = match kind {
+            BenchStore::Sqlite => None,
+            BenchStore::Postgres => {
+                engine::demo::check_server(postgres_url)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "--store postgres needs a PostgreSQL server at {} (--postgres-url)",
+                            engine::demo::redact(postgres_url)
+                        )
+                    })?;
+                Some((
+                    postgres_url.to_string(),
+                    format!("coupler_bench_{}", std::process::id()),
+                ))
+            }
+        };
+        Ok(Scratch {
+            kind,
+            dir,
+            postgres,
+            made: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            BenchStore::Sqlite => "SQLite",
+            BenchStore::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// A fresh, empty database named `label`.
+    async fn database(&self, label: &str) -> anyhow::Result<String> {
+        match &self.postgres {
+            None => Ok(sqlite_url(&self.dir.join(format!("{label}.db")))),
+            Some((admin, prefix)) => {
+                let name = format!("{prefix}_{label}");
+                let url = engine::demo::create_database(admin, &name).await?;
+                if let Ok(mut made) = self.made.lock() {
+                    made.push(name);
+                }
+                Ok(url)
+            }
+        }
+    }
+
+    async fn remove(&self) {
+        if let Some((admin, _)) = &self.postgres {
+            let names = self.made.lock().map(|m| m.clone()).unwrap_or_default();
+            for name in names {
+                let _ = engine::demo::drop_database(admin, &name).await;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
