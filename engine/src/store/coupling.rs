@@ -226,30 +226,45 @@ pub async fn insert(
     Ok(ids)
 }
 
-/// Records a successful synchronization: both modified-on values, the new base, and the
-/// result for the direction that ran. Clears pending and any failure.
+/// A coupling synchronized: its records' modified-on values and base after the write.
+#[derive(Clone, Debug)]
+pub struct Synced {
+    /// The coupling.
+    pub id: i64,
+    /// The local record's modified-on value.
+    pub local_modified: i64,
+    /// The integration record's modified-on value.
+    pub integration_modified: i64,
+    /// Both records' values.
+    pub base: Base,
+}
+
+/// Records the couplings `done` as synchronized from `from`: their modified-on values
+/// and base, the result `ok`, and no failure, pending create or skip left. One statement
+/// per few hundred couplings.
 pub async fn synced(
     conn: &mut AnyConnection,
-    id: i64,
-    local_modified: i64,
-    integration_modified: i64,
-    base: &Base,
+    done: &[Synced],
     from: Side,
 ) -> Result<(), sqlx::Error> {
     let result_column = result_column(from);
-    sqlx::query(&format!(
-        r"update coupling set local_modified = $1, integration_modified = $2, base = $3,
-              {result_column} = 'ok', pending = null, failure = null, failures = 0, skipped = 0,
-              version = version + 1, synced_at = $4
-          where id = $5"
-    ))
-    .bind(local_modified)
-    .bind(integration_modified)
-    .bind(serde_json::to_string(base).unwrap_or_default())
-    .bind(now_millis())
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    let now = now_millis();
+    for chunk in done.chunks(super::CHUNK / 2) {
+        let mut sql = Sql::new(format!(
+            "update coupling set local_modified = v.column2, integration_modified = v.column3, \
+             base = v.column4, {result_column} = 'ok', pending = null, failure = null, \
+             failures = 0, skipped = 0, version = version + 1, synced_at = "
+        ));
+        sql.bind(now).push(" from (");
+        sql.values(chunk, |row, s| {
+            row.bind(s.id)
+                .bind(s.local_modified)
+                .bind(s.integration_modified)
+                .bind(serde_json::to_string(&s.base).unwrap_or_default());
+        });
+        sql.push(") as v where coupling.id = v.column1");
+        sql.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -781,6 +781,7 @@ impl Run<'_> {
         let mut delta = Counters::default();
         let mut entries: Vec<NewLogEntry> = Vec::new();
         let mut resolved: Vec<i64> = Vec::new();
+        let mut synced: Vec<coupling::Synced> = Vec::new();
         let mut undefer: Vec<String> = Vec::new();
         let mut coupled_again: Vec<String> = Vec::new();
         let direction = Some(from.direction_from());
@@ -848,7 +849,7 @@ impl Run<'_> {
                     )
                     .await?;
                     delta.unchanged += 1;
-                    synced_pair(&mut tx, compiled, id, from, &source, &other).await?;
+                    synced.push(synced_row(compiled, id, from, &source, &other));
                     succeeded = true;
                 }
                 Plan::Write {
@@ -928,8 +929,7 @@ impl Run<'_> {
                             u64::from(!to_other.is_empty()) + u64::from(!to_source.is_empty());
                         let (l, i) = keys_of(&source.key, &other.key);
                         entries.push(entry(l, i, "modified", "ok", changes, None));
-                        synced_pair(&mut tx, compiled, id, from, &source_after, &other_after)
-                            .await?;
+                        synced.push(synced_row(compiled, id, from, &source_after, &other_after));
                         succeeded = true;
                     }
                 }
@@ -953,8 +953,7 @@ impl Run<'_> {
                             );
                             let (l, i) = keys_of(&source.key, &key);
                             entries.push(entry(l, i, "inserted", "ok", changes, None));
-                            synced_pair(&mut tx, compiled, pending_id, from, &source, &created)
-                                .await?;
+                            synced.push(synced_row(compiled, pending_id, from, &source, &created));
                             succeeded = true;
                         }
                         Some(WriteOutcome::Refused(message)) => {
@@ -1055,15 +1054,14 @@ impl Run<'_> {
                                 &values,
                                 modified,
                             );
-                            synced_pair(
-                                &mut tx,
+                            // The deleted record is on the other side of the batch.
+                            synced.push(synced_row(
                                 compiled,
                                 c.id,
                                 deleted.other(),
                                 &survivor,
                                 &recreated,
-                            )
-                            .await?;
+                            ));
                             entries.push(entry(
                                 l,
                                 i,
@@ -1158,6 +1156,7 @@ impl Run<'_> {
                 }
             }
         }
+        coupling::synced(&mut tx, &synced, from).await?;
         sync_error::resolve(&mut tx, &resolved, &self.actor).await?;
         progress::undefer(&mut tx, &name, from, &undefer).await?;
         progress::forget_uncoupled(&mut tx, &name, from, &coupled_again).await?;
@@ -1581,9 +1580,24 @@ pub(crate) async fn synced_pair(
     source: &Record,
     other: &Record,
 ) -> Result<(), sqlx::Error> {
+    coupling::synced(tx, &[synced_row(compiled, id, from, source, other)], from).await
+}
+
+/// Coupling `id` as synchronized from `from`, for [`coupling::synced`].
+fn synced_row(
+    compiled: &Compiled,
+    id: i64,
+    from: Side,
+    source: &Record,
+    other: &Record,
+) -> coupling::Synced {
     let (local, integration) = ordered(from, source, other);
-    let base = compiled.snapshot(local, integration);
-    coupling::synced(tx, id, local.modified, integration.modified, &base, from).await
+    coupling::Synced {
+        id,
+        local_modified: local.modified,
+        integration_modified: integration.modified,
+        base: compiled.snapshot(local, integration),
+    }
 }
 
 /// `(local, integration)` from a source on `from` and the other record.
