@@ -68,6 +68,14 @@ pub(crate) async fn open_pool(
                 Ok(())
             })
         });
+    } else if backend == Backend::Sqlite {
+        // A system's file: only this connection's page cache changes.
+        options = options.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("pragma cache_size = -8192").await?;
+                Ok(())
+            })
+        });
     }
     let pool = options
         .max_connections(max_connections)
