@@ -156,6 +156,8 @@ pub(crate) struct Inner {
     owner: String,
     /// How long this engine's claims last without a heartbeat.
     lease_ms: std::sync::atomic::AtomicI64,
+    /// The overview's counts and when they were counted: see `Engine::mapping_counts`.
+    pub(crate) counts: tokio::sync::Mutex<Option<(std::time::Instant, Vec<crate::model::MappingCounts>)>>,
 }
 
 impl Engine {
@@ -181,6 +183,7 @@ impl Engine {
                 fault: Mutex::new(None),
                 owner,
                 lease_ms: std::sync::atomic::AtomicI64::new(LEASE_MS),
+                counts: tokio::sync::Mutex::new(None),
             }),
         })
     }

@@ -5,10 +5,27 @@ use crate::model::{ErrorTrend, MappingCounts, SyncErrorKind};
 use crate::store::{StoreError, job};
 use sqlx::Row;
 
+/// How long the overview's counts serve before they are counted again.
+pub const COUNTS_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Engine {
     /// Each mapping's couplings, open errors by kind, skipped and deferred records, and
-    /// its last and next job.
+    /// its last and next job, as counted at most [`COUNTS_FOR`] ago: counting a million
+    /// couplings takes tens of milliseconds, and every open overview asks on every
+    /// change, so one count serves every reader for that long (the others wait for it).
     pub async fn mapping_counts(&self) -> Result<Vec<MappingCounts>, EngineError> {
+        let mut cached = self.inner.counts.lock().await;
+        if let Some((at, counts)) = cached.as_ref()
+            && at.elapsed() < COUNTS_FOR
+        {
+            return Ok(counts.clone());
+        }
+        let counts = self.count_mappings().await?;
+        *cached = Some((std::time::Instant::now(), counts.clone()));
+        Ok(counts)
+    }
+
+    async fn count_mappings(&self) -> Result<Vec<MappingCounts>, EngineError> {
         let summaries = self.mappings().await?;
         let mut conn = self.inner.store.conn().await?;
         let mut counts = Vec::with_capacity(summaries.len());
