@@ -157,7 +157,8 @@ pub(crate) struct Inner {
     /// How long this engine's claims last without a heartbeat.
     lease_ms: std::sync::atomic::AtomicI64,
     /// The overview's counts and when they were counted: see `Engine::mapping_counts`.
-    pub(crate) counts: tokio::sync::Mutex<Option<(std::time::Instant, Vec<crate::model::MappingCounts>)>>,
+    pub(crate) counts:
+        tokio::sync::Mutex<Option<(std::time::Instant, Vec<crate::model::MappingCounts>)>>,
 }
 
 impl Engine {
