@@ -414,21 +414,14 @@ impl Engine {
         };
         drop(conn);
         let (compiled, local, integration) = self.prepared(&e.mapping).await?;
-        let read = async |connector: &dyn Connector,
-                          side: Side,
-                          key: &str|
-               -> Result<Option<Record>, EngineError> {
-            connector
-                .read(compiled.spec(side), &[key.to_string()])
-                .await
-                .map(|mut r| r.pop())
-                .map_err(|source| EngineError::System {
-                    mapping: e.mapping.clone(),
-                    source,
-                })
-        };
-        let l = read(local.as_ref(), Side::Local, &c.local_key).await?;
-        let i = read(integration.as_ref(), Side::Integration, &c.integration_key).await?;
+        let l = read_one(&compiled, local.as_ref(), Side::Local, &c.local_key).await?;
+        let i = read_one(
+            &compiled,
+            integration.as_ref(),
+            Side::Integration,
+            &c.integration_key,
+        )
+        .await?;
         Ok(Ok((compiled, [local, integration], c, [l, i])))
     }
 
@@ -1112,6 +1105,23 @@ impl Engine {
 
 /// Removes coupling `c`; both records stay, remembered as left uncoupled as they are now
 /// (`records`: local, integration), so they are not created anew until they change.
+/// The record `key` on `side`, if it exists.
+pub(crate) async fn read_one(
+    compiled: &Compiled,
+    connector: &dyn Connector,
+    side: Side,
+    key: &str,
+) -> Result<Option<Record>, EngineError> {
+    connector
+        .read(compiled.spec(side), &[key.to_string()])
+        .await
+        .map(|mut records| records.pop())
+        .map_err(|source| EngineError::System {
+            mapping: compiled.mapping.name.clone(),
+            source,
+        })
+}
+
 async fn uncouple_one(
     tx: &mut sqlx::AnyConnection,
     mapping: &str,

@@ -1,6 +1,7 @@
 //! What the console shows about one sync error: both records side by side with the
 //! values of the last successful synchronization, and the fix in plain words.
 
+use crate::actions::read_one;
 use crate::connector::Record;
 use crate::engine::{Engine, EngineError};
 use crate::model::{ErrorDetail, FieldComparison, Side, SyncErrorKind, SyncErrorSummary};
@@ -32,14 +33,7 @@ impl Engine {
                     (1, Side::Integration, &integration),
                 ] {
                     if let Some(key) = e.key(side) {
-                        records[slot] = connector
-                            .read(compiled.spec(side), &[key.to_string()])
-                            .await
-                            .map_err(|source| EngineError::System {
-                                mapping: e.mapping.clone(),
-                                source,
-                            })?
-                            .pop();
+                        records[slot] = read_one(&compiled, connector.as_ref(), side, key).await?;
                     }
                 }
                 (compiled, records, None)

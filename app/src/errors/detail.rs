@@ -71,35 +71,19 @@ fn ErrorDetailView(shown: ErrorView, act: ServerAction<ActOnSyncErrors>) -> impl
         None => view! { <span class="muted">"not coupled"</span> }.into_any(),
     };
     let conflict = e.kind == SyncErrorKind::UpdateConflict && is_open;
-    let both = detail.local_exists == Some(true) && detail.integration_exists == Some(true);
-    let deleted = matches!(
-        e.kind,
-        SyncErrorKind::DeletedLocal | SyncErrorKind::DeletedIntegration
-    );
-    let one = deleted
-        && detail.local_exists.unwrap_or(false) != detail.integration_exists.unwrap_or(false);
     let seen = format!("{}:{}", e.id, e.version);
-    let mut fixes: Vec<(&str, &str)> = Vec::new();
-    if !is_open {
-    } else if conflict {
-        fixes.extend([
-            ("use_local", "Use local"),
-            ("use_integration", "Use integration"),
-            ("merge", "Synchronize with these choices"),
-        ]);
-    }
-    if is_open && both {
-        fixes.push(("retry", "Retry"));
-    }
-    if is_open && one {
-        fixes.extend([
-            ("restore", "Restore Records"),
-            ("delete_records", "Delete Records"),
-        ]);
-    }
-    if is_open && e.coupling_id.is_some() {
-        fixes.push(("remove_coupling", "Remove Coupling"));
-    }
+    let fixes: Vec<(&str, &str)> = [
+        ("use_local", "Use local"),
+        ("use_integration", "Use integration"),
+        ("merge", "Synchronize with these choices"),
+        ("retry", "Retry"),
+        ("restore", "Restore Records"),
+        ("delete_records", "Delete Records"),
+        ("remove_coupling", "Remove Coupling"),
+    ]
+    .into_iter()
+    .filter(|(action, _)| is_open && e.applies(action))
+    .collect();
     let title = format!("{} {}", e.mapping, kind_label(e.kind));
     view! {
         <h1>{title}</h1>

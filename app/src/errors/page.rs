@@ -274,39 +274,25 @@ pub fn Answer(answer: Result<ActionAnswer, crate::error::AppError>) -> impl Into
     }
 }
 
-/// Whether an action applies to an error.
-type Applies = fn(&SyncErrorSummary) -> bool;
-
-/// The actions of the toolbar: (action, label, applies to an error).
-const BULK: [(&str, &str, Applies); 6] = [
-    ("retry", "Retry", |e| retries(e)),
-    ("use_local", "Synchronize: use local", |e| {
-        e.kind == SyncErrorKind::UpdateConflict
-    }),
-    ("use_integration", "Synchronize: use integration", |e| {
-        e.kind == SyncErrorKind::UpdateConflict
-    }),
-    ("restore", "Restore Records", |e| one(e)),
-    ("delete_records", "Delete Records", |e| one(e)),
-    ("remove_coupling", "Remove Coupling", |e| {
-        e.coupling_id.is_some()
-    }),
+/// The actions of the toolbar: (action, label).
+const BULK: [(&str, &str); 6] = [
+    ("retry", "Retry"),
+    ("use_local", "Synchronize: use local"),
+    ("use_integration", "Synchronize: use integration"),
+    ("restore", "Restore Records"),
+    ("delete_records", "Delete Records"),
+    ("remove_coupling", "Remove Coupling"),
 ];
 
-/// Retry applies to a refused record (created or not), and to a pair whose records both
-/// exist.
-fn retries(e: &SyncErrorSummary) -> bool {
-    e.kind == SyncErrorKind::Failed || (e.exists(Side::Local) && e.exists(Side::Integration))
-}
-
-/// A coupled record was deleted and its partner remains: Restore and Delete Records
-/// apply.
-fn one(e: &SyncErrorSummary) -> bool {
-    matches!(
-        e.kind,
-        SyncErrorKind::DeletedLocal | SyncErrorKind::DeletedIntegration
-    ) && e.exists(Side::Local) != e.exists(Side::Integration)
-}
+/// Each row's own fixes, offered where they apply: (action, label).
+const ROW_FIXES: [(&str, &str); 6] = [
+    ("use_local", "Use local"),
+    ("use_integration", "Use integration"),
+    ("retry", "Retry"),
+    ("restore", "Restore Records"),
+    ("delete_records", "Delete Records"),
+    ("remove_coupling", "Remove Coupling"),
+];
 
 #[component]
 fn ErrorTable(
@@ -335,13 +321,16 @@ fn ErrorTable(
         let chosen = selected.read();
         page_ids.with_value(|ids| ids.iter().filter(|id| chosen.contains(id)).count())
     };
-    let applies = move |test: Applies| {
+    let disabled = move |action: &'static str| {
         move || {
             if !hydrated.get() || all.get() {
                 return false;
             }
             let chosen = selected.read();
-            !rows.with_value(|rows| rows.iter().any(|e| chosen.contains(&e.id) && test(e)))
+            !rows.with_value(|rows| {
+                rows.iter()
+                    .any(|e| chosen.contains(&e.id) && e.applies(action))
+            })
         }
     };
     let whole_page = move || {
@@ -412,10 +401,10 @@ fn ErrorTable(
                 </label>
                 {BULK
                     .into_iter()
-                    .map(|(action, label, test)| {
+                    .map(|(action, label)| {
                         view! {
                             <button type="submit" name="action" value=action
-                                disabled=applies(test)>{label}</button>
+                                disabled=disabled(action)>{label}</button>
                         }
                     })
                     .collect_view()}
@@ -467,33 +456,15 @@ fn ErrorTable(
 
 #[component]
 fn ErrorRow(e: SyncErrorSummary, selected: RwSignal<BTreeSet<i64>>) -> impl IntoView {
-    let mut fixes: Vec<(&str, &str)> = Vec::new();
-    if e.kind == SyncErrorKind::UpdateConflict {
-        fixes.extend([
-            ("use_local", "Use local"),
-            ("use_integration", "Use integration"),
-        ]);
-    }
-    if retries(&e) {
-        fixes.push(("retry", "Retry"));
-    }
-    if one(&e) {
-        fixes.extend([
-            ("restore", "Restore Records"),
-            ("delete_records", "Delete Records"),
-        ]);
-    }
-    if e.coupling_id.is_some() {
-        fixes.push(("remove_coupling", "Remove Coupling"));
-    }
     let record = e
         .local_key
         .clone()
         .or(e.integration_key.clone())
         .unwrap_or_default();
     let seen = format!("{}:{}", e.id, e.version);
-    let fixes = fixes
+    let fixes = ROW_FIXES
         .into_iter()
+        .filter(|(action, _)| e.applies(action))
         .map(|(action, label)| {
             let aria = format!("{label} {record}");
             view! {
