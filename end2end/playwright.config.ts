@@ -29,10 +29,19 @@ export default defineConfig({
   reporter: [["list"]],
   timeout: 30_000,
   use: { baseURL, launchOptions, trace: "retain-on-failure" },
-  // Every spec runs twice: with the WebAssembly, and with JavaScript disabled, where
-  // pages are server-rendered and forms post.
+  // Every spec runs twice, signed in as the admin: with the WebAssembly, and with
+  // JavaScript disabled, where pages are server-rendered and forms post.
   projects: [
-    { name: "wasm", use: { javaScriptEnabled: true } },
-    { name: "no-js", use: { javaScriptEnabled: false } },
+    { name: "setup", testMatch: /sign-in\.setup\.ts/ },
+    {
+      name: "wasm",
+      dependencies: ["setup"],
+      use: { javaScriptEnabled: true, storageState: ".auth/admin.json" },
+    },
+    {
+      name: "no-js",
+      dependencies: ["setup"],
+      use: { javaScriptEnabled: false, storageState: ".auth/admin.json" },
+    },
   ],
 });

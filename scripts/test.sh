@@ -35,6 +35,13 @@ build_release
 
 step "Playwright in Chromium"
 target/release/coupler demo --dir "$work/demo" --customers 300 >/dev/null
+# One account per role for the specs, with a password made for this run.
+COUPLER_E2E_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+export COUPLER_E2E_PASSWORD
+for role in viewer operator admin; do
+  COUPLER_PASSWORD=$COUPLER_E2E_PASSWORD target/release/coupler --config "$work/demo/coupler.toml" \
+    user add "e2e-$role" --role "$role" >/dev/null
+done
 # Real couplings, conflicts, deletions and failures for the console to show: enough of
 # each for every spec to act on its own, with WebAssembly and without.
 target/release/coupler --config "$work/demo/coupler.toml" sync >/dev/null

@@ -557,8 +557,11 @@ async fn the_same_action_id_twice_does_the_work_once(kind: StoreKind) {
         0,
         "not restored a second time"
     );
-    let mut conn = w.engine.store().conn().await.unwrap();
-    let audit = engine::store::action::recent(&mut conn, 10).await.unwrap();
+    let audit = w
+        .engine
+        .audit(&engine::model::AuditFilter::default(), 10)
+        .await
+        .unwrap();
     assert_eq!(
         audit
             .iter()

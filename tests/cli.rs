@@ -87,12 +87,24 @@ fn serve_answers_health_and_pages_on_the_address_it_prints() {
 
     let health = http_get(&address, "/health");
     let page = http_get(&address, "/mappings");
+    let login = http_get(&address, "/login?next=%2Fmappings");
+    let metrics = http_get(&address, "/metrics");
     child.kill().unwrap();
     child.wait().unwrap();
 
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    assert!(page.contains("<title>Integration Table Mappings · Coupler</title>"));
+    assert!(
+        page.starts_with("HTTP/1.1 303"),
+        "pages need a session: {page}"
+    );
+    assert!(page.contains("location: /login?next=%2Fmappings"), "{page}");
+    assert!(login.starts_with("HTTP/1.1 200"), "{login}");
+    assert!(login.contains("<title>Sign in · Coupler</title>"));
+    assert!(
+        metrics.starts_with("HTTP/1.1 200")
+            && metrics.contains("coupler_couplings{mapping=\"CUSTOMER\"}"),
+        "/metrics answers a scraper on this machine: {metrics}"
+    );
     assert!(
         dir.join("coupler.db").exists(),
         "the default store is coupler.db next to the configuration"
@@ -109,6 +121,110 @@ fn http_get(address: &str, path: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+#[test]
+fn the_demo_creates_one_account_per_role_and_prints_their_passwords() {
+    let dir = temp_dir("cli-demo-users");
+    let output = coupler()
+        .args(["demo", "--customers", "5", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    for role in ["viewer", "operator", "admin"] {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{role} ")))
+            .unwrap_or_else(|| panic!("a line for {role}: {text}"));
+        let password = line.split_whitespace().last().unwrap();
+        assert_eq!(password.len(), 16, "a 16-character password: {line}");
+    }
+    let list = run_in(&dir, &["user", "list"]);
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(list.contains("operator  operator"), "{list}");
+}
+
+#[test]
+fn users_are_added_listed_changed_and_removed_from_the_command_line() {
+    let dir = temp_dir("cli-users");
+    demo(&dir);
+    let add = |name: &str, role: &str, password: &str| {
+        coupler()
+            .arg("--config")
+            .arg(dir.join("coupler.toml"))
+            .args(["user", "add", name, "--role", role])
+            .env("COUPLER_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let added = add("ada", "operator", "correct horse battery");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(added.stdout).unwrap(),
+        "Added ada as operator.\n"
+    );
+
+    let taken = refused(add("ada", "viewer", "correct horse battery"));
+    assert_eq!(taken, "error: a user named ada exists");
+    let short = refused(add("bob", "viewer", "short"));
+    assert_eq!(short, "error: a password is 8 to 1024 characters");
+    let bad_name = refused(add("no spaces", "viewer", "correct horse battery"));
+    assert!(
+        bad_name.contains("a user name is 1 to 64 letters"),
+        "{bad_name}"
+    );
+    let bad_role = coupler()
+        .args(["user", "add", "carol", "--role", "owner"])
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad_role.stderr)
+            .contains("possible values: viewer, operator, admin")
+    );
+
+    let changed = run_in(&dir, &["user", "set-role", "ada", "admin"]);
+    assert!(changed.status.success());
+    let listed = String::from_utf8(run_in(&dir, &["user", "list", "--json"]).stdout).unwrap();
+    let users: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let ada = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "ada")
+        .unwrap();
+    assert_eq!(ada["role"], "admin");
+
+    assert!(run_in(&dir, &["user", "remove", "ada"]).status.success());
+    let listed = String::from_utf8(run_in(&dir, &["user", "list"]).stdout).unwrap();
+    assert!(!listed.contains("ada"), "{listed}");
+    let gone = refused(run_in(&dir, &["user", "remove", "ada"]));
+    assert_eq!(gone, "error: no user is named ada");
+
+    // The store keeps an admin: the demo's is the only one now.
+    let last = refused(run_in(&dir, &["user", "set-role", "admin", "viewer"]));
+    assert_eq!(
+        last,
+        "error: admin is the only admin: make another user admin first"
+    );
+}
+
+#[test]
+fn a_store_without_users_is_not_served_and_says_how_to_add_the_first_admin() {
+    let dir = temp_dir("cli-no-users");
+    demo(&dir);
+    sql(&dir.join("coupler.db"), "delete from account");
+    let line = refused(serve(&dir, &[]));
+    assert_eq!(
+        line,
+        "error: nobody can sign in to this store yet: create the first admin with `coupler user add NAME --role admin`, then serve again"
+    );
 }
 
 #[test]
@@ -317,14 +433,33 @@ fn sync_prints_each_jobs_counters_and_the_other_commands_read_the_result() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid value 'broken'"));
 }
 
-/// `coupler sync` refusing a configuration: one line, and no store created.
+/// `coupler sync` refusing a configuration: one line, and nothing written to the store
+/// (the demo made it for its accounts).
 fn sync_refused(dir: &Path) -> String {
     let line = refused(run_in(dir, &["sync"]));
-    assert!(
-        !dir.join("coupler.db").exists(),
-        "nothing is written anywhere: {line}"
+    let written = count(
+        &dir.join("coupler.db"),
+        "select (select count(*) from job) + (select count(*) from coupling)",
     );
+    assert_eq!(written, 0, "nothing is written anywhere: {line}");
     line
+}
+
+/// The one number `query` answers on a SQLite database.
+fn count(path: &Path, query: &str) -> i64 {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use sqlx::{Connection, Row};
+        let mut connection =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+        sqlx::query(query)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+            .get(0)
+    })
 }
 
 #[test]

@@ -37,7 +37,10 @@ async fn drain(engine: &Engine) -> Vec<engine::model::JobSummary> {
 async fn quiet(kind: StoreKind) -> World {
     let w = World::new(kind, CUSTOMERS, |c| c).await;
     for name in ["CUSTOMER", "CONTACT", "ITEM-PRODUCT"] {
-        w.engine.set_mapping_paused(name, true).await.unwrap();
+        w.engine
+            .set_mapping_paused("alice", name, true)
+            .await
+            .unwrap();
     }
     w
 }
@@ -111,7 +114,10 @@ async fn the_schedule_queues_due_mappings_and_backs_off_while_idle(kind: StoreKi
     );
 
     // Paused: not queued however due.
-    w.engine.set_mapping_paused("CUSTOMER", true).await.unwrap();
+    w.engine
+        .set_mapping_paused("alice", "CUSTOMER", true)
+        .await
+        .unwrap();
     w.engine
         .store()
         .set_schedule("CUSTOMER", 0, 0)
@@ -228,7 +234,7 @@ async fn a_queued_job_can_be_cancelled(kind: StoreKind) {
         .enqueue("CUSTOMER", JobKind::FullSynchronization, "alice", None)
         .await
         .unwrap();
-    let cancelled = w.engine.cancel_job(id).await.unwrap();
+    let cancelled = w.engine.cancel_job("alice", id).await.unwrap();
     assert_eq!(cancelled.state, JobState::Cancelled);
     assert!(drain(&w.engine).await.is_empty());
     assert_eq!(w.couplings("CUSTOMER").await, 0);

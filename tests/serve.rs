@@ -202,7 +202,14 @@ async fn the_errors_export_is_csv_and_refuses_a_bad_filter(kind: StoreKind) {
 async fn live_events_are_a_server_sent_event_stream(kind: StoreKind) {
     use tower::ServiceExt;
     let app = TestApp::spawn(kind).await;
+    let anonymous = app.get_as(None, "/api/events").await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::UNAUTHORIZED,
+        "events are for the signed-in"
+    );
     let request = axum::http::Request::get("/api/events")
+        .header(header::COOKIE, &app.admin)
         .body(axum::body::Body::empty())
         .unwrap();
     // The stream never ends: look at the head only.

@@ -27,9 +27,18 @@ async fn mapping_state_survives_a_restart(kind: StoreKind) {
     let dir = temp_dir("store");
     let url = fresh_store_url(kind, &dir).await;
     let store = Store::open(&url).await.unwrap();
-    store.set_mapping_paused("CUSTOMER", true).await.unwrap();
-    store.set_mapping_paused("CONTACT", true).await.unwrap();
-    store.set_mapping_paused("CONTACT", false).await.unwrap();
+    store
+        .set_mapping_paused("alice", "CUSTOMER", true)
+        .await
+        .unwrap();
+    store
+        .set_mapping_paused("alice", "CONTACT", true)
+        .await
+        .unwrap();
+    store
+        .set_mapping_paused("alice", "CONTACT", false)
+        .await
+        .unwrap();
     drop(store);
 
     let reopened = Store::open(&url).await.unwrap();

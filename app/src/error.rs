@@ -27,9 +27,18 @@ pub enum AppError {
         /// When.
         at: String,
     },
+    /// Nobody is signed in, or the session has ended.
+    #[error("sign in first: you are not signed in, or your session has ended")]
+    SignIn,
+    /// The name and password did not match an account.
+    #[error("{0}")]
+    Denied(String),
     /// The signed-in account may not do this.
-    #[error("you are not allowed to do this")]
-    Forbidden,
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// Too many failed sign-ins.
+    #[error("too many failed sign-ins: try again in {0} s")]
+    Throttled(u64),
     /// A system the engine needs is not answering, or its tables are not as configured.
     #[error("{0}")]
     Unavailable(String),
@@ -58,7 +67,7 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
+        let error = match value {
             ServerFnErrorErr::Request(detail)
             | ServerFnErrorErr::Deserialization(detail)
             | ServerFnErrorErr::Serialization(detail) => AppError::Transport(detail),
@@ -74,6 +83,10 @@ impl FromServerFnError for AppError {
                 let _ = other;
                 AppError::Internal
             }
-        }
+        };
+        // On the server, a request that could not be read is the client's fault: 400.
+        #[cfg(feature = "ssr")]
+        let error = crate::server::fail(error);
+        error
     }
 }

@@ -7,6 +7,7 @@ use leptos_router::components::A;
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     crate::live::provide_live();
+    let me = crate::accounts::provide_me().0;
     // Marks the page once the WebAssembly has taken over; effects never run on the server.
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -23,8 +24,21 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/mappings">"Table Mappings"</A>
                 <A href="/audit">"Audit"</A>
                 <A href="/users">"Users"</A>
-                <A href="/login">"Sign in"</A>
             </nav>
+            <div class="me">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(me)) => view! {
+                                <span class="who">{format!("{} ({})", me.name, me.role)}</span>
+                                <crate::accounts::page::SignOutButton />
+                            }
+                            .into_any(),
+                            _ => view! { <A href="/login">"Sign in"</A> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
         </header>
         <main>{children()}</main>
     }

@@ -2,18 +2,24 @@
 //! functions under `/api/` that the pages (and any other client) call. Server functions
 //! are thin: they take the [`engine::Engine`] from context, call it, and map its errors.
 
+mod accounts;
+mod audit;
 pub mod error;
 mod errors;
 mod jobs;
 mod layout;
 mod live;
 mod mappings;
-mod not_built;
+mod not_found;
 mod overview;
 mod records;
 #[cfg(feature = "ssr")]
-mod server;
+pub mod server;
 
+pub use accounts::api::{
+    AddUser, CurrentUser, ListUsers, RemoveUser, SetUserRole, SignIn, SignOut, SignOutUser,
+};
+pub use audit::ListAudit;
 #[cfg(feature = "ssr")]
 pub use errors::api::filter as error_filter;
 pub use errors::api::{ActOnSyncErrors, GetSyncError, ListSyncErrors};
@@ -24,6 +30,7 @@ pub use mappings::api::{
 };
 pub use overview::ErrorTrends;
 pub use records::api::GetRecordLog;
+pub use records::page::encode;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -32,7 +39,13 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 /// The HTML document around the app, rendered on the server.
+///
+/// Each page gets a fresh nonce: its Content-Security-Policy lets only scripts carrying
+/// it (the hydration script and the resources inlined for it), the console's own files
+/// and its WebAssembly run.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    server::provide_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -65,7 +78,7 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <layout::Layout>
-                <Routes fallback=not_built::NotFound>
+                <Routes fallback=not_found::NotFound>
                     <Route path=path!("/") view=overview::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/errors") view=errors::page::ErrorsPage ssr=SsrMode::Async />
                     <Route path=path!("/errors/:id") view=errors::detail::ErrorPage ssr=SsrMode::Async />
@@ -75,9 +88,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/mappings") view=mappings::page::MappingsPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings/:name") view=mappings::page::MappingPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings/:name/couplings") view=mappings::couplings::CouplingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit") view=not_built::AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("/users") view=not_built::UsersPage ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=not_built::LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/users") view=accounts::page::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=accounts::page::LoginPage ssr=SsrMode::Async />
                 </Routes>
             </layout::Layout>
         </Router>

@@ -21,7 +21,7 @@ pub struct Trends {
 /// Errors first found per hour over the last 24 hours and per day over the last 7 days.
 #[server(endpoint = "error_trends")]
 pub async fn error_trends() -> Result<Trends, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     const HOUR: i64 = 3_600_000;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

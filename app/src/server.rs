@@ -1,27 +1,107 @@
-//! What every server function does first and last: take the engine from context, and
-//! turn engine errors into [`AppError`]s with the right HTTP status.
+//! What every server function does first and last: check who is asking, take the engine
+//! from context, and turn engine errors into [`AppError`]s with the right HTTP status.
 
 use crate::error::AppError;
+use engine::model::{Role, SignedIn};
 use engine::{Engine, EngineError};
+use http::request::Parts;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
-/// The engine provided by the server as context.
-pub fn engine() -> Result<Engine, AppError> {
+/// The cookie that carries a console session's token.
+pub const SESSION_COOKIE: &str = "coupler_session";
+
+/// The network address a request came from, as the server saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+/// Who the request being served is signed in as (the server resolved the session).
+pub fn signed_in() -> Option<SignedIn> {
+    use_context::<Parts>()?
+        .extensions
+        .get::<SignedIn>()
+        .cloned()
+}
+
+/// The engine, for someone signed in with at least `role`; and who they are.
+pub fn engine_as(role: Role) -> Result<(Engine, SignedIn), AppError> {
+    let me = signed_in().ok_or_else(|| fail(AppError::SignIn))?;
+    if me.role < role {
+        return Err(fail(AppError::Forbidden(format!(
+            "this needs the {role} role, and {} is {}",
+            me.name, me.role
+        ))));
+    }
+    Ok((engine()?, me))
+}
+
+/// The session token the request carries, if any.
+pub fn session_token() -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    cookie(&parts.headers, SESSION_COOKIE)
+}
+
+/// The value of cookie `name` in `headers`.
+pub fn cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
+}
+
+/// The engine provided by the server as context. Server functions ask [`engine_as`].
+pub(crate) fn engine() -> Result<Engine, AppError> {
     use_context::<Engine>().ok_or_else(|| {
         tracing::error!("the engine was not provided to the server function");
         AppError::Internal
     })
 }
 
-/// Sets the response status that fits `error` and hands it back.
+/// Gives the page being rendered a fresh nonce and the Content-Security-Policy that
+/// names it: scripts run only from this console or with the nonce, WebAssembly may be
+/// compiled, and nothing may frame the page or send a form elsewhere.
+pub fn provide_page_policy() {
+    let nonce = leptos::nonce::Nonce::new();
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    provide_context(nonce);
+    if let (Some(response), Ok(value)) = (
+        use_context::<ResponseOptions>(),
+        http::HeaderValue::from_str(&policy),
+    ) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Sets the response status that fits `error` and hands it back. A form posted without
+/// JavaScript keeps the redirect back to its page, which then shows the error.
 pub fn fail(error: AppError) -> AppError {
+    let plain_form_post = use_context::<Parts>().is_some_and(|parts| {
+        parts.uri.path().starts_with("/api/")
+            && parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if plain_form_post {
+        return error;
+    }
     if let Some(response) = use_context::<ResponseOptions>() {
         let status = match &error {
             AppError::NotFound(_) => 404,
             AppError::Invalid { .. } | AppError::Transport(_) => 400,
             AppError::Stale { .. } => 409,
-            AppError::Forbidden => 403,
+            AppError::SignIn | AppError::Denied(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::Throttled(_) => 429,
             AppError::Unavailable(_) => 503,
             AppError::Internal => 500,
         };
@@ -45,6 +125,8 @@ impl From<EngineError> for AppError {
                 message,
             },
             EngineError::NotFound(message) => AppError::NotFound(message),
+            EngineError::Denied(message) => AppError::Denied(message),
+            EngineError::Throttled(seconds) => AppError::Throttled(seconds),
             EngineError::Store(store) => {
                 tracing::error!(error = %store, "store failed");
                 AppError::Internal

@@ -20,7 +20,7 @@ test("the overview shows each mapping's numbers and the error trend", async ({ p
   await page.screenshot({ path: testInfo.outputPath("overview.png"), fullPage: true });
 });
 
-test("the navigation reaches every page, and pages not built yet say so", async ({ page }, testInfo) => {
+test("the navigation reaches every page, and says who is signed in", async ({ page }, testInfo) => {
   await open(page, testInfo, "/");
   const nav = page.getByRole("navigation", { name: "Main" });
   await nav.getByRole("link", { name: "Synchronization Errors" }).click();
@@ -29,7 +29,13 @@ test("the navigation reaches every page, and pages not built yet say so", async 
 
   await nav.getByRole("link", { name: "Audit" }).click();
   await expect(page).toHaveURL(/\/audit$/);
-  await expect(page.getByRole("status")).toContainText("This page is not built yet");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Audit");
+  await expect(page.locator("table.audit tbody tr").first()).toBeVisible();
+
+  await nav.getByRole("link", { name: "Users" }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByRole("row", { name: /e2e-operator/ })).toContainText("operator");
+  await expect(page.locator(".me")).toContainText("e2e-admin (admin)");
 
   await nav.getByRole("link", { name: "Table Mappings" }).click();
   await expect(page).toHaveURL(/\/mappings$/);

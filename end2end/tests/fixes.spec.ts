@@ -30,7 +30,7 @@ test("a conflict resolved field by field on the error's page", async ({ page }, 
   const city = page.locator("table.compare tbody tr").filter({ hasText: "city" });
   await city.getByLabel("integration").check();
   await page.getByRole("button", { name: "Synchronize with these choices" }).click();
-  await expect(page.getByRole("status").filter({ hasText: /Resolved by console|resolve: 1 done/ }).first()).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /Resolved by e2e-admin|resolve: 1 done/ }).first()).toBeVisible();
   await open(page, testInfo, `/records/CUSTOMER/local/${key}/log`);
   const entry = page.locator("table.log tbody tr").first();
   await expect(entry).toContainText("conflict resolved field by field");
@@ -118,7 +118,7 @@ test("a fix on a stale view is refused with who handled it and when", async ({ b
   await first(bob).getByRole("button", { name: `Retry ${key}` }).click();
   const answer = bob.getByRole("status").filter({ hasText: "already handled by someone else" });
   await expect(answer).toBeVisible();
-  await expect(answer).toContainText(/already handled by console at \d{4}-\d\d-\d\d/);
+  await expect(answer).toContainText(/already handled by e2e-admin at \d{4}-\d\d-\d\d/);
   await bob.screenshot({ path: testInfo.outputPath("stale.png"), fullPage: true });
   await alice.close();
   await bob.close();

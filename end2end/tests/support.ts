@@ -39,3 +39,16 @@ export async function open(page: Page, testInfo: TestInfo, path: string) {
     await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   }
 }
+
+/** The password of the test command's accounts e2e-viewer, e2e-operator and e2e-admin. */
+export const password = process.env.COUPLER_E2E_PASSWORD ?? "";
+
+/** Signs in on the sign-in page as `name`, asking to go to `next` afterwards. */
+export async function signIn(page: Page, name: string, next: string) {
+  expect(password, "COUPLER_E2E_PASSWORD names the test accounts' password").not.toBe("");
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(new RegExp(`${next.replace(/[?]/g, "\\?")}$`));
+}

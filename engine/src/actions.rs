@@ -96,8 +96,31 @@ fn changes(
         .collect()
 }
 
+/// The records an action answered for, as the audit log names them: `MAPPING key`, the
+/// first 50 and how many more.
+fn records(outcomes: &[RecordOutcome]) -> Option<String> {
+    const NAMED: usize = 50;
+    if outcomes.is_empty() {
+        return None;
+    }
+    let mut text = outcomes
+        .iter()
+        .take(NAMED)
+        .map(|o| {
+            let key = o.local_key.as_deref().or(o.integration_key.as_deref());
+            format!("{} {}", o.mapping, key.unwrap_or("?"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if outcomes.len() > NAMED {
+        text.push_str(&format!(" and {} more", outcomes.len() - NAMED));
+    }
+    Some(text)
+}
+
 impl Engine {
-    /// Runs `body` as action `action` with id `action_id`: once per id, then audited.
+    /// Runs `body` as action `action` with id `action_id`: once per id. Its audit entry is
+    /// written as started, before anything changes, and completed with the answer.
     async fn act(
         &self,
         actor: &str,
@@ -113,7 +136,7 @@ impl Engine {
         }
         let store = &self.inner.store;
         let mut conn = store.conn().await?;
-        match action::begin(&mut conn, action_id, actor, action).await? {
+        match action::begin(&mut conn, action_id, actor, action, &selection).await? {
             Begun::New => {}
             Begun::Done(answer) => return Ok(*answer),
             Begun::Running => {
@@ -141,7 +164,7 @@ impl Engine {
         let (outcomes, job_id) = match result {
             Ok(done) => done,
             Err(error) => {
-                action::abandon(&mut conn, action_id).await?;
+                action::abandon(&mut conn, action_id, &error.to_string()).await?;
                 return Err(error);
             }
         };
@@ -163,16 +186,7 @@ impl Engine {
             job_id,
             summary,
         };
-        action::audit(
-            &mut conn,
-            actor,
-            action,
-            &selection,
-            &answer.summary,
-            Some(action_id),
-        )
-        .await?;
-        action::finish(&mut conn, &answer).await?;
+        action::finish(&mut conn, &answer, records(&answer.outcomes).as_deref()).await?;
         tracing::info!(actor, action, outcome = %answer.summary, "action");
         Ok(answer)
     }

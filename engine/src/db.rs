@@ -168,6 +168,29 @@ impl Sql {
         self
     }
 
+    /// Appends `(c1 like … or c2 like …)`: any of `columns` contains `text`, in any case.
+    /// The text's own wildcards are escaped, and `lower()` on both sides makes it
+    /// case-blind on SQLite and PostgreSQL alike.
+    pub fn contains(&mut self, columns: &[&str], text: &str) -> &mut Sql {
+        let pattern = format!(
+            "%{}%",
+            text.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        self.push("(");
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                self.push(" or ");
+            }
+            self.push(&format!("lower(coalesce({column}, '')) like "))
+                .bind(pattern.clone())
+                .push(" escape '\\'");
+        }
+        self.push(")")
+    }
+
     /// Appends `(a, b, …)`, writing each item with `each`.
     pub fn list<I: IntoIterator>(
         &mut self,

@@ -11,7 +11,9 @@ use crate::model::{
 };
 use crate::store::job::Claimed;
 use crate::store::sync_error::ErrorFilter;
-use crate::store::{MappingState, Store, StoreError, coupling, job, log, now_millis, sync_error};
+use crate::store::{
+    MappingState, Store, StoreError, action, coupling, job, log, now_millis, sync_error,
+};
 use crate::sync::plan::Compiled;
 use crate::sync::{FaultPoint, Run, RunError, run_mapping};
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,12 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Who is asking could not be told: a wrong name or password, an ended session.
+    #[error("{0}")]
+    Denied(String),
+    /// Too many failed sign-ins: try again after this many seconds.
+    #[error("too many failed sign-ins: try again in {0} s")]
+    Throttled(u64),
     /// The job stopped: a fault test, a lost lease, or a cancellation.
     #[error("mapping {mapping}: {reason}")]
     Stopped {
@@ -159,6 +167,8 @@ pub(crate) struct Inner {
     /// The overview's counts and when they were counted: see `Engine::mapping_counts`.
     pub(crate) counts:
         tokio::sync::Mutex<Option<(std::time::Instant, Vec<crate::model::MappingCounts>)>>,
+    /// Failed sign-ins of this process, per account and address.
+    pub(crate) sign_in_limits: crate::accounts::SignInLimits,
 }
 
 impl Engine {
@@ -185,6 +195,7 @@ impl Engine {
                 owner,
                 lease_ms: std::sync::atomic::AtomicI64::new(LEASE_MS),
                 counts: tokio::sync::Mutex::new(None),
+                sign_in_limits: crate::accounts::SignInLimits::new(),
             }),
         })
     }
@@ -246,11 +257,15 @@ impl Engine {
     /// Pauses or resumes scheduled synchronization of a mapping; answers its new state.
     pub async fn set_mapping_paused(
         &self,
+        actor: &str,
         name: &str,
         paused: bool,
     ) -> Result<MappingSummary, EngineError> {
         self.configured(name)?;
-        self.inner.store.set_mapping_paused(name, paused).await?;
+        self.inner
+            .store
+            .set_mapping_paused(actor, name, paused)
+            .await?;
         tracing::info!(mapping = %name, paused, "mapping schedule changed");
         self.mapping(name).await
     }
@@ -259,6 +274,7 @@ impl Engine {
     /// override the file until changed back. Answers the mapping's new state.
     pub async fn set_mapping_settings(
         &self,
+        actor: &str,
         name: &str,
         update_conflict: UpdateConflictPolicy,
         deletion_conflict: DeletionConflictPolicy,
@@ -274,6 +290,7 @@ impl Engine {
         self.inner
             .store
             .set_mapping_settings(
+                actor,
                 name,
                 differ(
                     update_conflict == mapping.update_conflict,
@@ -372,12 +389,50 @@ impl Engine {
             .ok_or_else(|| EngineError::Busy(mapping.to_string()))
     }
 
+    /// Queues a job for `actor` and writes it to the audit log in the same transaction;
+    /// answers its id (an already queued one of the same kind answers that one's).
+    pub async fn start_job(
+        &self,
+        actor: &str,
+        mapping: &str,
+        kind: JobKind,
+    ) -> Result<i64, EngineError> {
+        self.configured(mapping)?;
+        let mut tx = self.inner.store.begin().await?;
+        if let Some(id) = job::enqueue(&mut tx, mapping, kind, actor, None).await? {
+            action::audit(
+                &mut tx,
+                actor,
+                kind.as_str(),
+                mapping,
+                &format!("job {id} queued"),
+                None,
+            )
+            .await?;
+            tx.commit().await.map_err(EngineError::from)?;
+            return Ok(id);
+        }
+        drop(tx);
+        self.enqueue(mapping, kind, actor, None).await
+    }
+
     /// Cancels a queued job, or asks a running one to stop after its current batch.
-    pub async fn cancel_job(&self, id: i64) -> Result<JobSummary, EngineError> {
-        let mut conn = self.inner.store.conn().await?;
-        job::cancel(&mut conn, id)
+    pub async fn cancel_job(&self, actor: &str, id: i64) -> Result<JobSummary, EngineError> {
+        let mut tx = self.inner.store.begin().await?;
+        let state = job::cancel(&mut tx, id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))?;
+        action::audit(
+            &mut tx,
+            actor,
+            "cancel_job",
+            &format!("job {id}"),
+            &format!("{state:?}"),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(EngineError::from)?;
+        let mut conn = self.inner.store.conn().await?;
         job::get(&mut conn, id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))

@@ -8,6 +8,8 @@ pub mod model;
 pub mod value;
 
 #[cfg(feature = "runtime")]
+pub mod accounts;
+#[cfg(feature = "runtime")]
 mod actions;
 #[cfg(feature = "runtime")]
 pub mod config;

@@ -244,7 +244,18 @@ async fn measure(
             .site_pkg_dir("pkg")
             .build(),
     ));
-    let errors_page = errors_page(&app, &world.engine).await?;
+    // The console's readers are signed in, as people are: one session per client.
+    let password = engine::accounts::random_password();
+    world
+        .engine
+        .add_user("bench", "bench", engine::model::Role::Viewer, &password)
+        .await?;
+    let mut cookies = Vec::new();
+    for _ in 0..CLIENTS {
+        let (token, _) = world.engine.sign_in("bench", &password, "bench").await?;
+        cookies.push(format!("{}={token}", app::server::SESSION_COOKIE));
+    }
+    let errors_page = errors_page(&app, &world.engine, &cookies[0]).await?;
     say(format!(
         "errors_page      p50 {:.2} ms  p99 {:.2} ms  ({} calls, {} open errors; {}); rendered /errors p99 {:.2} ms",
         errors_page.p50_ms,
@@ -277,7 +288,7 @@ async fn measure(
     ));
 
     // 6. concurrent_console.
-    let concurrent_console = concurrent(&app, if quick { 3 } else { 20 }).await;
+    let concurrent_console = concurrent(&app, if quick { 3 } else { 20 }, cookies).await;
     say(format!(
         "concurrent       p99 {:.2} ms  ({} clients × {}/s for {:.0} s: {} requests, {} failed)",
         concurrent_console.p99_ms,
@@ -372,7 +383,11 @@ fn verdicts(f: &Figures) -> Vec<String> {
 
 /// The errors list called through the router: first page, a deep keyset page, by kind,
 /// and a text search, 250 each; then the rendered page.
-async fn errors_page(app: &axum::Router, engine: &Engine) -> anyhow::Result<ErrorsPage> {
+async fn errors_page(
+    app: &axum::Router,
+    engine: &Engine,
+    cookie: &str,
+) -> anyhow::Result<ErrorsPage> {
     let errors = engine.sync_error_count(&ErrorFilter::default()).await?;
     // A position deep in the list: fifty pages of a thousand down, or the last one.
     let mut deep = None;
@@ -405,6 +420,7 @@ async fn errors_page(app: &axum::Router, engine: &Engine) -> anyhow::Result<Erro
             let request = Request::post("/api/list_sync_errors")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(header::ACCEPT, "application/json")
+                .header(header::COOKIE, cookie)
                 .body(Body::from(form.clone()))?;
             times.push(timed(app, request).await?);
         }
@@ -415,6 +431,7 @@ async fn errors_page(app: &axum::Router, engine: &Engine) -> anyhow::Result<Erro
     for _ in 0..100 {
         let request = Request::get("/errors")
             .header(header::ACCEPT, "text/html")
+            .header(header::COOKIE, cookie)
             .body(Body::empty())?;
         rendered.push(timed(app, request).await?);
     }
@@ -446,9 +463,12 @@ async fn timed(app: &axum::Router, request: Request<Body>) -> anyhow::Result<f64
     Ok(ms)
 }
 
-/// 50 clients, each reading a page every 200 ms for `seconds`.
-async fn concurrent(app: &axum::Router, seconds: u64) -> Concurrent {
-    const CLIENTS: usize = 50;
+/// Clients of the concurrent console.
+const CLIENTS: usize = 50;
+
+/// 50 signed-in clients (one session each in `cookies`), each reading a page every
+/// 200 ms for `seconds`.
+async fn concurrent(app: &axum::Router, seconds: u64, cookies: Vec<String>) -> Concurrent {
     const PER_S: u32 = 5;
     const PAGES: [&str; 5] = [
         "/",
@@ -459,7 +479,7 @@ async fn concurrent(app: &axum::Router, seconds: u64) -> Concurrent {
     ];
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut clients = Vec::with_capacity(CLIENTS);
-    for client in 0..CLIENTS {
+    for (client, cookie) in cookies.into_iter().enumerate() {
         let app = app.clone();
         clients.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(1000 / u64::from(PER_S)));
@@ -470,6 +490,7 @@ async fn concurrent(app: &axum::Router, seconds: u64) -> Concurrent {
                 tick.tick().await;
                 let request = Request::get(PAGES[i % PAGES.len()])
                     .header(header::ACCEPT, "text/html")
+                    .header(header::COOKIE, &cookie)
                     .body(Body::empty())
                     .expect("a request");
                 i += 1;
@@ -497,7 +518,7 @@ async fn concurrent(app: &axum::Router, seconds: u64) -> Concurrent {
         requests: times.len() + failed,
         p99_ms: percentile(&mut times, 0.99),
         failed,
-        signed_in: false,
+        signed_in: true,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The command line: `coupler serve | demo | sync | errors | couplings | log`, each with
+//! The command line: `coupler serve | demo | sync | errors | couplings | log | jobs | user | bench`, each with
 //! `--help`. Parsed once at start-up; every failure ends as one line on standard error
 //! and a non-zero exit.
 
@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::config::Config;
 use engine::model::{
-    ActionAnswer, ErrorFilter, ErrorRef, JobState, Outcome, Resolution, Selection, Side,
+    ActionAnswer, ErrorFilter, ErrorRef, JobState, Outcome, Resolution, Role, Selection, Side,
     SyncErrorKind,
 };
 use engine::{Engine, Systems};
@@ -59,6 +59,74 @@ pub enum Command {
     Jobs(JobsArgs),
     /// Measure the engine and the console on fresh temporary databases.
     Bench(crate::bench::BenchArgs),
+    /// Manage the console's accounts.
+    User(UserArgs),
+}
+
+/// Options of `coupler user`.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: UserAction,
+}
+
+/// What `coupler user` does.
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add an account. The password is asked for, or read from COUPLER_PASSWORD.
+    Add {
+        /// The account's name.
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// List the accounts.
+    List {
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account and end its sessions.
+    Remove {
+        /// The account's name.
+        name: String,
+    },
+    /// Change what an account may do.
+    SetRole {
+        /// The account's name.
+        name: String,
+        /// Its new role.
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// End every session of an account, on every process.
+    SignOut {
+        /// The account's name.
+        name: String,
+    },
+}
+
+/// A role, as the command line names it.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    /// Reads every page.
+    Viewer,
+    /// Also acts on errors, runs jobs, couples and uncouples records.
+    Operator,
+    /// Also changes mappings and manages accounts.
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Viewer => Role::Viewer,
+            RoleArg::Operator => Role::Operator,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
 }
 
 /// Options of `coupler serve`.
@@ -73,6 +141,14 @@ pub struct ServeArgs {
     /// Job workers in this process (0: run no jobs, only serve the console).
     #[arg(long, env = "COUPLER_WORKERS", default_value_t = 1)]
     pub workers: usize,
+    /// A console session unused this many minutes ends.
+    #[arg(long, env = "COUPLER_SESSION_IDLE_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_minutes: u64,
+    /// A console session ends this many hours after sign-in, used or not.
+    #[arg(long, env = "COUPLER_SESSION_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_hours: u64,
 }
 
 /// Options of `coupler demo`.
@@ -457,10 +533,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match args.action {
                 None => report::print(args.json, &engine.jobs(args.limit).await?, report::jobs)?,
                 Some(JobsAction::Cancel { id }) => {
-                    let job = engine.cancel_job(id).await?;
+                    let job = engine.cancel_job(ACTOR, id).await?;
                     report::print(args.json, std::slice::from_ref(&job), report::jobs)?;
                 }
             }
+        }
+        Command::User(args) => {
+            let engine = open(&config, database_url).await?;
+            user(&engine, args.action).await?;
         }
         Command::Log(args) => {
             let engine = open(&config, database_url).await?;
@@ -589,6 +669,47 @@ async fn sync(
     })
 }
 
+async fn user(engine: &Engine, action: UserAction) -> anyhow::Result<()> {
+    match action {
+        UserAction::Add { name, role } => {
+            engine::accounts::check_name(&name)?;
+            let password = password(&name)?;
+            engine
+                .add_user(ACTOR, &name, role.into(), &password)
+                .await?;
+            println!("Added {name} as {}.", Role::from(role));
+        }
+        UserAction::List { json } => {
+            report::print(json, &engine.users().await?, report::users)?;
+        }
+        UserAction::Remove { name } => {
+            engine.remove_user(ACTOR, &name).await?;
+            println!("Removed {name}; their sessions have ended.");
+        }
+        UserAction::SetRole { name, role } => {
+            engine.set_user_role(ACTOR, &name, role.into()).await?;
+            println!("{name} is now {}.", Role::from(role));
+        }
+        UserAction::SignOut { name } => {
+            let ended = engine.sign_out_everywhere(ACTOR, &name).await?;
+            println!("Ended {ended} sessions of {name}.");
+        }
+    }
+    Ok(())
+}
+
+/// The new account's password: `COUPLER_PASSWORD`, else asked for twice on the terminal.
+fn password(name: &str) -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("COUPLER_PASSWORD") {
+        return Ok(password);
+    }
+    let first = rpassword::prompt_password(format!("Password for {name}: "))
+        .context("cannot read the password (set COUPLER_PASSWORD when there is no terminal)")?;
+    let second = rpassword::prompt_password("Again: ").context("cannot read the password")?;
+    anyhow::ensure!(first == second, "the passwords differ");
+    Ok(first)
+}
+
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     match args.action {
         None => {
@@ -602,6 +723,19 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
                 summary.accounts
             );
             println!("Configuration: {}", summary.config.display());
+            let engine = open(&summary.config, None).await?;
+            let existing: Vec<String> = engine.users().await?.into_iter().map(|u| u.name).collect();
+            println!("Console accounts (name, role, password):");
+            for role in Role::ALL {
+                let name = role.as_str();
+                if existing.iter().any(|n| n == name) {
+                    println!("  {name:<8}  {role:<8}  (kept: it existed already)");
+                    continue;
+                }
+                let password = engine::accounts::random_password();
+                engine.add_user("demo", name, role, &password).await?;
+                println!("  {name:<8}  {role:<8}  {password}");
+            }
         }
         Some(DemoAction::Simulate { dir, seed }) => {
             let seed = seed.unwrap_or_else(|| engine::store::now_millis() as u64);

@@ -28,6 +28,7 @@ pub struct ExportQuery {
 
 /// The CSV answer, or 400 with the filter's problem in plain words.
 pub async fn sync_errors(
+    _: crate::guard::SignedInReader,
     State(state): State<AppState>,
     Query(query): Query<ExportQuery>,
 ) -> Response {

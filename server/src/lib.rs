@@ -4,7 +4,9 @@
 pub mod bench;
 pub mod cli;
 pub mod export;
+pub mod guard;
 pub mod live;
+pub mod metrics;
 pub mod report;
 pub mod router;
 pub mod serve;

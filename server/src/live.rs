@@ -47,6 +47,7 @@ pub fn watch_changes(engine: Engine) -> watch::Receiver<u64> {
 
 /// `GET /api/events`: a `change` event whenever the store changes.
 pub async fn events(
+    _: crate::guard::SignedInReader,
     State(state): State<crate::router::AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut changes = state.changes.clone();

@@ -1,7 +1,8 @@
 //! What the CLI prints: aligned text for people, or JSON with `--json`.
 
 use engine::model::{
-    ActionAnswer, CouplingSummary, JobSummary, LogEntrySummary, SyncErrorSummary, format_time,
+    ActionAnswer, CouplingSummary, JobSummary, LogEntrySummary, SyncErrorSummary, UserSummary,
+    format_time,
 };
 use serde::Serialize;
 use std::io::Write;
@@ -205,4 +206,23 @@ pub fn answers(answers: &[ActionAnswer]) -> String {
         text.push('\n');
     }
     text
+}
+
+/// Console accounts.
+pub fn users(users: &[UserSummary]) -> String {
+    table(
+        &["NAME", "ROLE", "CREATED", "LAST SIGNED IN", "SESSIONS"],
+        users
+            .iter()
+            .map(|u| {
+                vec![
+                    u.name.clone(),
+                    u.role.to_string(),
+                    format_time(u.created_at),
+                    u.last_signed_in.map_or("never".into(), format_time),
+                    u.sessions.to_string(),
+                ]
+            })
+            .collect(),
+    )
 }

@@ -1,5 +1,6 @@
 //! The axum router: the console's pages, its server functions under `/api/`, the static
-//! site (`/pkg/…`) and `/health`. Separate from serving so tests drive the real router.
+//! site (`/pkg/…`), `/health` and `/metrics`, all behind the [guard](crate::guard).
+//! Separate from serving so tests drive the real router.
 
 use app::{App, shell};
 use axum::Router;
@@ -7,8 +8,9 @@ use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use engine::Engine;
+use engine::accounts::SessionPolicy;
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 
@@ -21,6 +23,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// Counts the store's changes, for live events.
     pub changes: tokio::sync::watch::Receiver<u64>,
+    /// How long sessions last.
+    pub sessions: SessionPolicy,
 }
 
 impl AppState {
@@ -31,6 +35,7 @@ impl AppState {
             engine,
             leptos,
             changes,
+            sessions: SessionPolicy::default(),
         }
     }
 }
@@ -49,12 +54,13 @@ pub fn router(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/api/events", get(crate::live::events))
         .route(
             "/api/export_sync_errors.csv",
             get(crate::export::sync_errors),
         )
-        .route("/api/{*fn_name}", get(server_fn).post(server_fn))
+        .route("/api/{*fn_name}", post(server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos.clone())
         })
@@ -62,6 +68,10 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::guard,
+        ))
         .with_state(state)
 }
 

@@ -20,6 +20,12 @@ pub async fn serve(
     let config = Config::load(config_path)?;
     let store_url = store_url(&config, database_url);
     let engine = Engine::open(config, &store_url).await?;
+    if engine.users().await?.is_empty() {
+        anyhow::bail!(
+            "nobody can sign in to this store yet: create the first admin with \
+             `coupler user add NAME --role admin`, then serve again"
+        );
+    }
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -47,15 +53,23 @@ pub async fn serve(
             })
         })
         .collect();
-    let app = router(AppState::new(engine, leptos));
+    let mut state = AppState::new(engine, leptos);
+    state.sessions = engine::accounts::SessionPolicy {
+        idle: Duration::from_secs(args.session_idle_minutes * 60),
+        absolute: Duration::from_secs(args.session_hours * 3600),
+    };
+    let app = router(state);
     let address = listener
         .local_addr()
         .context("cannot read the listening address")?;
     println!("Coupler console: http://{address}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("the server stopped")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("the server stopped")?;
     for worker in workers {
         worker.abort();
     }

@@ -8,11 +8,13 @@
 
 pub mod world;
 
+use app::server::SESSION_COOKIE;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use engine::Engine;
 use engine::config::Config;
+use engine::model::Role;
 use http_body_util::BodyExt;
 use leptos::config::{Env, LeptosOptions};
 use server::router::{AppState, router};
@@ -107,6 +109,16 @@ pub async fn fresh_database(kind: StoreKind, dir: &Path, label: &str) -> String 
     }
 }
 
+/// How `coupler serve` describes the built console, for a test's folder.
+pub fn leptos_options(dir: &Path) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("coupler")
+        .site_root(dir.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .env(Env::PROD)
+        .build()
+}
+
 /// The real router over a real store, with the demo's configuration.
 pub struct TestApp {
     /// The router, as `coupler serve` builds it.
@@ -117,7 +129,12 @@ pub struct TestApp {
     pub dir: PathBuf,
     /// The store's URL.
     pub store_url: String,
+    /// The cookie of a session of `admin`, sent by the request helpers.
+    pub admin: String,
 }
+
+/// The password of every account the tests create.
+pub const PASSWORD: &str = "a test password";
 
 /// A response, read whole.
 pub struct TestResponse {
@@ -151,19 +168,35 @@ impl TestApp {
         let engine = Engine::open(config, &store_url)
             .await
             .expect("open the store");
-        let leptos = LeptosOptions::builder()
-            .output_name("coupler")
-            .site_root(dir.to_string_lossy().into_owned())
-            .site_pkg_dir("pkg")
-            .env(Env::PROD)
-            .build();
-        let router = router(AppState::new(engine.clone(), leptos));
-        TestApp {
+        let router = router(AppState::new(engine.clone(), leptos_options(&dir)));
+        let mut app = TestApp {
             router,
             engine,
             dir,
             store_url,
-        }
+            admin: String::new(),
+        };
+        app.admin = app.account("admin", Role::Admin).await;
+        app
+    }
+
+    /// Adds an account named `name` with `role`; answers the cookie of a session of it.
+    pub async fn account(&self, name: &str, role: Role) -> String {
+        self.engine
+            .add_user("test", name, role, PASSWORD)
+            .await
+            .expect("add the account");
+        self.session_of(name).await
+    }
+
+    /// Signs `name` in again; answers the new session's cookie.
+    pub async fn session_of(&self, name: &str) -> String {
+        let (token, _) = self
+            .engine
+            .sign_in(name, PASSWORD, "test")
+            .await
+            .expect("sign in");
+        format!("{SESSION_COOKIE}={token}")
     }
 
     /// Sends `request` through the router.
@@ -191,37 +224,47 @@ impl TestApp {
         }
     }
 
-    /// `GET path`, as a browser asks for a page.
+    /// `GET path`, as an admin's browser asks for a page.
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.send(
-            Request::get(path)
-                .header(header::ACCEPT, "text/html")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+        self.get_as(Some(&self.admin), path).await
     }
 
-    /// Calls a server function the way the WebAssembly does: a form-encoded POST that
-    /// asks for JSON.
+    /// `GET path` with a session's `cookie`, or none.
+    pub async fn get_as(&self, cookie: Option<&str>, path: &str) -> TestResponse {
+        let mut request = Request::get(path).header(header::ACCEPT, "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// Calls a server function the way the WebAssembly does, signed in as an admin: a
+    /// form-encoded POST that asks for JSON.
     pub async fn call(&self, function: &str, form: &str) -> TestResponse {
-        self.send(
-            Request::post(format!("/api/{function}"))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::ACCEPT, "application/json")
-                .body(Body::from(form.to_string()))
-                .unwrap(),
-        )
-        .await
+        self.call_as(Some(&self.admin), function, form).await
     }
 
-    /// Posts a form the way a browser without JavaScript does, from page `referer`.
+    /// Calls a server function with a session's `cookie`, or none.
+    pub async fn call_as(&self, cookie: Option<&str>, function: &str, form: &str) -> TestResponse {
+        let mut request = Request::post(format!("/api/{function}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(form.to_string())).unwrap())
+            .await
+    }
+
+    /// Posts a form the way an admin's browser without JavaScript does, from page
+    /// `referer`.
     pub async fn post_form(&self, function: &str, form: &str, referer: &str) -> TestResponse {
         self.send(
             Request::post(format!("/api/{function}"))
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(header::ACCEPT, "text/html")
                 .header(header::REFERER, referer)
+                .header(header::COOKIE, &self.admin)
                 .body(Body::from(form.to_string()))
                 .unwrap(),
         )

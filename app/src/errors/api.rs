@@ -46,7 +46,7 @@ pub async fn list_sync_errors(
     limit: Option<i64>,
 ) -> Result<ErrorList, AppError> {
     use engine::model::ErrorCursor;
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     let filter = filter(mapping, kind, search, since, until, job)?;
     let after = match after.as_deref().filter(|a| !a.is_empty()) {
         None => None,
@@ -98,7 +98,7 @@ pub struct ErrorView {
 /// One open or resolved error with both records side by side.
 #[server(endpoint = "get_sync_error")]
 pub async fn get_sync_error(id: i64) -> Result<ErrorView, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     Ok(ErrorView {
         detail: engine.error_detail(id).await?,
         view: crate::server::unique_token(),
@@ -131,9 +131,8 @@ pub async fn act_on_sync_errors(
     view: String,
 ) -> Result<ActionAnswer, AppError> {
     use engine::model::{ErrorRef, Resolution, Selection, Side};
-    let engine = crate::server::engine()?;
-    // Until accounts exist, the console acts as one actor.
-    let actor = "console";
+    let (engine, me) = crate::server::engine_as(engine::model::Role::Operator)?;
+    let actor = me.name.as_str();
     let parse_ref = |text: &str| {
         text.split_once(':')
             .and_then(|(id, version)| {

@@ -4,9 +4,10 @@
 
 use super::api::{ActOnSyncErrors, ErrorView, get_sync_error};
 use super::page::{Answer, kind_label};
+use crate::accounts::IfRole;
 use crate::live::use_live;
 use crate::records::page::log_href;
-use engine::model::{FieldComparison, Side, SyncErrorKind, format_time};
+use engine::model::{FieldComparison, Role, Side, SyncErrorKind, format_time};
 use engine::value::Value;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -72,7 +73,7 @@ fn ErrorDetailView(shown: ErrorView, act: ServerAction<ActOnSyncErrors>) -> impl
     };
     let conflict = e.kind == SyncErrorKind::UpdateConflict && is_open;
     let seen = format!("{}:{}", e.id, e.version);
-    let fixes: Vec<(&str, &str)> = [
+    let fixes: Vec<(&'static str, &'static str)> = [
         ("use_local", "Use local"),
         ("use_integration", "Use integration"),
         ("merge", "Synchronize with these choices"),
@@ -132,14 +133,16 @@ fn ErrorDetailView(shown: ErrorView, act: ServerAction<ActOnSyncErrors>) -> impl
                         .collect_view()}
                 </tbody>
             </table>
-            <div class="toolbar" role="toolbar" aria-label="Fixes">
-                {fixes
-                    .into_iter()
-                    .map(|(action, label)| {
-                        view! { <button type="submit" name="action" value=action>{label}</button> }
-                    })
-                    .collect_view()}
-            </div>
+            <IfRole role=Role::Operator>
+                <div class="toolbar" role="toolbar" aria-label="Fixes">
+                    {fixes
+                        .iter()
+                        .map(|&(action, label)| {
+                            view! { <button type="submit" name="action" value=action>{label}</button> }
+                        })
+                        .collect_view()}
+                </div>
+            </IfRole>
         </ActionForm>
         {unread.then(|| view! { <p class="muted">"Neither record could be found in its system."</p> })}
     }

@@ -6,7 +6,9 @@ use super::api::{ActOnSyncErrors, ErrorList, MOST, PAGE, list_sync_errors};
 use crate::live::use_live;
 use crate::mappings::api::list_mappings;
 use crate::records::page::{encode, log_href};
-use engine::model::{ActionAnswer, Outcome, Side, SyncErrorKind, SyncErrorSummary, format_time};
+use engine::model::{
+    ActionAnswer, Outcome, Role, Side, SyncErrorKind, SyncErrorSummary, format_time,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -154,6 +156,7 @@ pub fn ErrorsPage() -> impl IntoView {
         },
         false,
     );
+    let me = crate::accounts::use_me();
     view! {
         <Title text="Coupled Data Synchronization Errors" />
         <h1>"Coupled Data Synchronization Errors"</h1>
@@ -161,9 +164,10 @@ pub fn ErrorsPage() -> impl IntoView {
         {move || act.value().get().map(|answer| view! { <Answer answer /> })}
         <Transition fallback=|| view! { <p>"Loading errors…"</p> }>
             {move || Suspend::new(async move {
+                let can_act = me.has(Role::Operator).await;
                 match errors.await {
                     Ok(list) => {
-                        view! { <ErrorTable list filter=filter.get_untracked() act selected all hydrated shown /> }
+                        view! { <ErrorTable list filter=filter.get_untracked() act selected all hydrated shown can_act /> }
                             .into_any()
                     }
                     Err(error) => error.alert(),
@@ -303,6 +307,7 @@ fn ErrorTable(
     all: RwSignal<bool>,
     hydrated: RwSignal<bool>,
     shown: RwSignal<i64>,
+    can_act: bool,
 ) -> impl IntoView {
     let ErrorList {
         errors,
@@ -383,6 +388,8 @@ fn ErrorTable(
             <input type="hidden" name="since" value=filter.since.clone() />
             <input type="hidden" name="until" value=filter.until.clone() />
             <input type="hidden" name="job" value=filter.job.clone() />
+            {if can_act {
+                view! {
             <div class="toolbar" role="toolbar" aria-label="Act on the selected errors">
                 <span class="selected-count" aria-live="polite">
                     {move || {
@@ -417,6 +424,17 @@ fn ErrorTable(
                     title="Look for coupled records deleted in either system">"Find for Deleted"</button>
                 <a class="button" href=export download="sync-errors.csv">"Export CSV"</a>
             </div>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <div class="toolbar" role="note">
+                        <span>"You may read these errors; fixing them needs the operator role."</span>
+                        <a class="button" href=export download="sync-errors.csv">"Export CSV"</a>
+                    </div>
+                }
+                .into_any()
+            }}
             <p class="count">
                 {format!(
                     "Showing {} of {} open error{}",
@@ -445,7 +463,7 @@ fn ErrorTable(
                     </tr>
                 </thead>
                 <tbody>
-                    {errors.into_iter().map(|e| view! { <ErrorRow e selected /> }).collect_view()}
+                    {errors.into_iter().map(|e| view! { <ErrorRow e selected can_act /> }).collect_view()}
                 </tbody>
             </table>
             {more}
@@ -455,7 +473,11 @@ fn ErrorTable(
 }
 
 #[component]
-fn ErrorRow(e: SyncErrorSummary, selected: RwSignal<BTreeSet<i64>>) -> impl IntoView {
+fn ErrorRow(
+    e: SyncErrorSummary,
+    selected: RwSignal<BTreeSet<i64>>,
+    can_act: bool,
+) -> impl IntoView {
     let record = e
         .local_key
         .clone()
@@ -464,7 +486,7 @@ fn ErrorRow(e: SyncErrorSummary, selected: RwSignal<BTreeSet<i64>>) -> impl Into
     let seen = format!("{}:{}", e.id, e.version);
     let fixes = ROW_FIXES
         .into_iter()
-        .filter(|(action, _)| e.applies(action))
+        .filter(|(action, _)| can_act && e.applies(action))
         .map(|(action, label)| {
             let aria = format!("{label} {record}");
             view! {

@@ -19,7 +19,7 @@ pub struct JobList {
 /// The newest jobs.
 #[server(endpoint = "list_jobs")]
 pub async fn list_jobs() -> Result<JobList, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     Ok(JobList {
         jobs: engine.jobs(200).await?,
         now: now(),
@@ -61,7 +61,7 @@ const JOB_ERRORS: i64 = 20;
 #[server(endpoint = "get_job")]
 pub async fn get_job(id: i64) -> Result<JobView, AppError> {
     use engine::model::ErrorFilter;
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     let job = engine.job(id).await?;
     let filter = ErrorFilter {
         job: Some(id),
@@ -80,6 +80,6 @@ pub async fn get_job(id: i64) -> Result<JobView, AppError> {
 /// Cancels a job: a queued one at once, a running one after its current batch.
 #[server(endpoint = "cancel_job")]
 pub async fn cancel_job(id: i64) -> Result<JobSummary, AppError> {
-    let engine = crate::server::engine()?;
-    Ok(engine.cancel_job(id).await?)
+    let (engine, me) = crate::server::engine_as(engine::model::Role::Operator)?;
+    Ok(engine.cancel_job(&me.name, id).await?)
 }

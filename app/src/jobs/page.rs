@@ -1,11 +1,12 @@
 //! `/jobs` and `/jobs/:id`: Integration Synchronization Jobs, with live progress.
 
 use super::api::{CancelJob, JobView, get_job, list_jobs};
+use crate::accounts::IfRole;
 use crate::errors::page::{kind_label, thousands};
 use crate::live::use_live;
 use crate::mappings::page::DirectionLabel;
 use crate::records::page::log_href;
-use engine::model::{Direction, JobState, JobSummary, Side, format_time};
+use engine::model::{Direction, JobState, JobSummary, Role, Side, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -210,10 +211,12 @@ fn JobDetail(shown: JobView, cancel: ServerAction<CancelJob>) -> impl IntoView {
             <dd>{j.actor.clone()}</dd>
         </dl>
         {can_cancel.then(|| view! {
-            <ActionForm action=cancel attr:class="inline">
-                <input type="hidden" name="id" value=id />
-                <button type="submit" class="danger">"Cancel job"</button>
-            </ActionForm>
+            <IfRole role=Role::Operator>
+                <ActionForm action=cancel attr:class="inline">
+                    <input type="hidden" name="id" value=id />
+                    <button type="submit" class="danger">"Cancel job"</button>
+                </ActionForm>
+            </IfRole>
         })}
         <h2>"Counters"</h2>
         <table class="list counters"><tbody>{counters}</tbody></table>

@@ -9,29 +9,29 @@ use serde::{Deserialize, Serialize};
 /// Every mapping with its runtime state, in dependency order.
 #[server(endpoint = "list_mappings")]
 pub async fn list_mappings() -> Result<Vec<MappingSummary>, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     Ok(engine.mappings().await?)
 }
 
 /// Each mapping's couplings, open errors by kind, skipped and deferred records, last job.
 #[server(endpoint = "get_mapping_counts")]
 pub async fn get_mapping_counts() -> Result<Vec<MappingCounts>, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     Ok(engine.mapping_counts().await?)
 }
 
 /// One mapping with its field mappings.
 #[server(endpoint = "get_mapping")]
 pub async fn get_mapping(name: String) -> Result<MappingSummary, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     Ok(engine.mapping(&name).await?)
 }
 
 /// Pauses (`paused = true`) or resumes scheduled synchronization of a mapping.
 #[server(endpoint = "set_mapping_paused")]
 pub async fn set_mapping_paused(name: String, paused: bool) -> Result<MappingSummary, AppError> {
-    let engine = crate::server::engine()?;
-    Ok(engine.set_mapping_paused(&name, paused).await?)
+    let (engine, me) = crate::server::engine_as(engine::model::Role::Admin)?;
+    Ok(engine.set_mapping_paused(&me.name, &name, paused).await?)
 }
 
 /// Changes a mapping's conflict policies and interval (`30s`, `5m`, `1h`) until changed
@@ -45,7 +45,7 @@ pub async fn set_mapping_settings(
 ) -> Result<MappingSummary, AppError> {
     use engine::config::parse_duration;
     use engine::model::{DeletionConflictPolicy, UpdateConflictPolicy};
-    let engine = crate::server::engine()?;
+    let (engine, me) = crate::server::engine_as(engine::model::Role::Admin)?;
     let update = UpdateConflictPolicy::parse(&update_conflict).ok_or_else(|| {
         invalid(
             "update_conflict",
@@ -60,7 +60,7 @@ pub async fn set_mapping_settings(
     })?;
     let every = parse_duration(interval.trim()).map_err(|message| invalid("interval", message))?;
     Ok(engine
-        .set_mapping_settings(&name, update, deletion, every)
+        .set_mapping_settings(&me.name, &name, update, deletion, every)
         .await?)
 }
 
@@ -69,7 +69,7 @@ pub async fn set_mapping_settings(
 #[server(endpoint = "run_mapping")]
 pub async fn run_mapping(name: String, job: String) -> Result<JobSummary, AppError> {
     use engine::model::JobKind;
-    let engine = crate::server::engine()?;
+    let (engine, me) = crate::server::engine_as(engine::model::Role::Operator)?;
     let kind = match job.as_str() {
         "synchronize" => JobKind::Synchronization,
         "full" => JobKind::FullSynchronization,
@@ -81,7 +81,7 @@ pub async fn run_mapping(name: String, job: String) -> Result<JobSummary, AppErr
             ));
         }
     };
-    let id = engine.enqueue(&name, kind, "console", None).await?;
+    let id = engine.start_job(&me.name, &name, kind).await?;
     Ok(engine.job(id).await?)
 }
 
@@ -89,7 +89,7 @@ pub async fn run_mapping(name: String, job: String) -> Result<JobSummary, AppErr
 /// couplings the person was shown, so a stale page removes nothing unexpected.
 #[server(endpoint = "remove_all_couplings")]
 pub async fn remove_all_couplings(name: String, confirm: i64) -> Result<JobSummary, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, me) = crate::server::engine_as(engine::model::Role::Admin)?;
     let now = engine.coupling_count(&name).await?;
     if now != confirm {
         return Err(invalid(
@@ -100,7 +100,7 @@ pub async fn remove_all_couplings(name: String, confirm: i64) -> Result<JobSumma
         ));
     }
     Ok(engine
-        .remove_couplings("console", &name, None, false)
+        .remove_couplings(&me.name, &name, None, false)
         .await?)
 }
 
@@ -129,7 +129,7 @@ pub async fn list_couplings(
     search: Option<String>,
     after: Option<String>,
 ) -> Result<CouplingList, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     let search = search
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
@@ -162,9 +162,9 @@ pub async fn list_couplings(
 /// Removes the coupling of one local record; both records stay.
 #[server(endpoint = "remove_one_coupling")]
 pub async fn remove_one_coupling(name: String, local_key: String) -> Result<JobSummary, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, me) = crate::server::engine_as(engine::model::Role::Operator)?;
     Ok(engine
-        .remove_couplings("console", &name, Some(vec![local_key]), true)
+        .remove_couplings(&me.name, &name, Some(vec![local_key]), true)
         .await?)
 }
 
@@ -178,7 +178,7 @@ pub async fn set_up_coupling(
     sync_from: Option<String>,
 ) -> Result<ActionAnswer, AppError> {
     use engine::model::Side;
-    let engine = crate::server::engine()?;
+    let (engine, me) = crate::server::engine_as(engine::model::Role::Operator)?;
     let (local_key, integration_key) = (local_key.trim(), integration_key.trim());
     for (field, key) in [
         ("local_key", local_key),
@@ -201,7 +201,7 @@ pub async fn set_up_coupling(
     let action_id = format!("couple:{}", crate::server::unique_token());
     Ok(engine
         .set_up_coupling(
-            "console",
+            &me.name,
             &action_id,
             &name,
             local_key,

@@ -2,10 +2,11 @@
 //! set up a new one.
 
 use super::api::{RemoveOneCoupling, SetUpCoupling, list_couplings};
+use crate::accounts::IfRole;
 use crate::errors::page::{Answer, thousands};
 use crate::live::use_live;
 use crate::records::page::log_href;
-use engine::model::{CouplingSummary, Side, format_time};
+use engine::model::{CouplingSummary, Role, Side, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -21,6 +22,7 @@ pub fn CouplingsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveOneCoupling>::new();
     let couple = ServerAction::<SetUpCoupling>::new();
     let live = use_live();
+    let me = crate::accounts::use_me();
     let couplings = Resource::new(
         move || {
             (
@@ -55,6 +57,7 @@ pub fn CouplingsPage() -> impl IntoView {
         })}
         <Transition fallback=|| view! { <p>"Loading couplings…"</p> }>
             {move || Suspend::new(async move {
+                let can_act = me.has(Role::Operator).await;
                 match couplings.await {
                     Ok(list) => {
                         let next = list.next.clone().map(|next| {
@@ -68,7 +71,7 @@ pub fn CouplingsPage() -> impl IntoView {
                         });
                         view! {
                             <p class="count">{format!("{} couplings in all", thousands(list.total))}</p>
-                            <CouplingTable list=list.couplings remove />
+                            <CouplingTable list=list.couplings remove can_act />
                             {next}
                         }
                             .into_any()
@@ -77,9 +80,11 @@ pub fn CouplingsPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <h2>"Set up a coupling"</h2>
-        {move || couple.value().get().map(|answer| view! { <Answer answer /> })}
-        <SetUpForm name=Signal::derive(name) couple />
+        <IfRole role=Role::Operator>
+            <h2>"Set up a coupling"</h2>
+            {move || couple.value().get().map(|answer| view! { <Answer answer /> })}
+            <SetUpForm name=Signal::derive(name) couple />
+        </IfRole>
     }
 }
 
@@ -87,6 +92,7 @@ pub fn CouplingsPage() -> impl IntoView {
 fn CouplingTable(
     list: Vec<CouplingSummary>,
     remove: ServerAction<RemoveOneCoupling>,
+    can_act: bool,
 ) -> impl IntoView {
     if list.is_empty() {
         return view! { <p class="empty">"No coupling matches."</p> }.into_any();
@@ -122,13 +128,15 @@ fn CouplingTable(
                                 <td>{c.last_from_integration.clone().unwrap_or_default()}</td>
                                 <td>{c.synced_at.map(format_time).unwrap_or_default()}</td>
                                 <td>
-                                    <ActionForm action=remove attr:class="inline">
-                                        <input type="hidden" name="name" value=c.mapping.clone() />
-                                        <input type="hidden" name="local_key" value=c.local_key.clone() />
-                                        <button type="submit" aria-label=format!("Remove Coupling {}", c.local_key)>
-                                            "Remove Coupling"
-                                        </button>
-                                    </ActionForm>
+                                    {can_act.then(|| view! {
+                                        <ActionForm action=remove attr:class="inline">
+                                            <input type="hidden" name="name" value=c.mapping.clone() />
+                                            <input type="hidden" name="local_key" value=c.local_key.clone() />
+                                            <button type="submit" aria-label=format!("Remove Coupling {}", c.local_key)>
+                                                "Remove Coupling"
+                                            </button>
+                                        </ActionForm>
+                                    })}
                                 </td>
                             </tr>
                         }

@@ -4,11 +4,12 @@ use super::api::{
     RemoveAllCouplings, RunMapping, SetMappingPaused, SetMappingSettings, get_mapping,
     get_mapping_counts, list_mappings,
 };
+use crate::accounts::IfRole;
 use crate::errors::page::{kind_label, thousands};
 use crate::live::use_live;
 use engine::model::{
     DeletionConflictPolicy, Direction, FieldSummary, JobSummary, MappingCounts, MappingSummary,
-    UpdateConflictPolicy, format_time,
+    Role, UpdateConflictPolicy, format_time,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -190,6 +191,7 @@ fn MappingDetail(
         m.match_on.join(", ")
     };
     let mapping_name = m.name.clone();
+    let shown = m.clone();
     let numbers = move || {
         let name = mapping_name.clone();
         Suspend::new(async move {
@@ -198,7 +200,9 @@ fn MappingDetail(
                     let coupled = c.coupled;
                     view! {
                         <Numbers c />
-                        <RemoveAll name coupled remove />
+                        <IfRole role=Role::Admin>
+                            <RemoveAll name=name.clone() coupled remove />
+                        </IfRole>
                     }
                     .into_any()
                 }
@@ -214,6 +218,7 @@ fn MappingDetail(
             .then(|| view! { " " <span class="badge">"changed in the console"</span> })
     };
     let name = m.name.clone();
+    let (name_for_pause, paused) = (m.name.clone(), m.paused);
     let run_button = move |job: &'static str, label: &'static str| {
         let name = name.clone();
         view! {
@@ -234,10 +239,14 @@ fn MappingDetail(
         </p>
         <Transition fallback=|| view! { <p>"Counting…"</p> }>{numbers}</Transition>
         <div class="toolbar" role="toolbar" aria-label="Run">
-            {run_button("synchronize", "Synchronize modified records now")}
-            {run_button("full", "Full synchronization")}
-            {run_button("find_deleted", "Find for Deleted")}
-            <PauseForm name=m.name.clone() paused=m.paused toggle />
+            <IfRole role=Role::Operator>
+                {run_button("synchronize", "Synchronize modified records now")}
+                {run_button("full", "Full synchronization")}
+                {run_button("find_deleted", "Find for Deleted")}
+            </IfRole>
+            <IfRole role=Role::Admin>
+                <PauseForm name=name_for_pause.clone() paused toggle />
+            </IfRole>
         </div>
         <dl class="settings">
             <dt>"Local table"</dt>
@@ -271,8 +280,10 @@ fn MappingDetail(
             <dt>"State"</dt>
             <dd><StateBadge paused=m.paused /></dd>
         </dl>
-        <h2>"Settings"</h2>
-        <SettingsForm m=m.clone() settings />
+        <IfRole role=Role::Admin>
+            <h2>"Settings"</h2>
+            <SettingsForm m=shown.clone() settings />
+        </IfRole>
         <h2>"Field mappings"</h2>
         <table class="list">
             <thead>

@@ -12,7 +12,7 @@ pub async fn get_record_log(
     side: String,
     key: String,
 ) -> Result<Vec<LogEntrySummary>, AppError> {
-    let engine = crate::server::engine()?;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     let side = engine::model::Side::parse(&side).ok_or_else(|| {
         crate::server::fail(AppError::Invalid {
             field: "side".into(),

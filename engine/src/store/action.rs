@@ -3,7 +3,7 @@
 
 use super::now_millis;
 use crate::model::ActionAnswer;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 
 /// What `begin` found for an action id.
 #[derive(Debug)]
@@ -16,13 +16,16 @@ pub enum Begun {
     Running,
 }
 
-/// Claims `action_id` for `action` by `actor`.
+/// Claims `action_id` for `action` by `actor` on `selection`. A new claim is written to
+/// the audit log in the same transaction, as started, before anything is changed.
 pub async fn begin(
     conn: &mut AnyConnection,
     action_id: &str,
     actor: &str,
     action: &str,
+    selection: &str,
 ) -> Result<Begun, sqlx::Error> {
+    let mut tx = conn.begin().await?;
     let inserted = sqlx::query(
         r"insert into action_run (action_id, actor, action, started_at) values ($1, $2, $3, $4)
           on conflict (action_id) do nothing",
@@ -31,36 +34,81 @@ pub async fn begin(
     .bind(actor)
     .bind(action)
     .bind(now_millis())
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if inserted == 1 {
+        audit(
+            &mut tx,
+            actor,
+            action,
+            selection,
+            "started",
+            Some(action_id),
+        )
+        .await?;
+        tx.commit().await?;
         return Ok(Begun::New);
     }
     let answer: Option<String> = sqlx::query("select answer from action_run where action_id = $1")
         .bind(action_id)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+    tx.commit().await?;
     Ok(match answer.and_then(|a| serde_json::from_str(&a).ok()) {
         Some(answer) => Begun::Done(Box::new(answer)),
         None => Begun::Running,
     })
 }
 
-/// Stores the answer of `action_id`.
-pub async fn finish(conn: &mut AnyConnection, answer: &ActionAnswer) -> Result<(), sqlx::Error> {
+/// Stores the answer of `action_id`, and its summary as the outcome of its audit entry
+/// (with the records it named, when it named any), in one transaction.
+pub async fn finish(
+    conn: &mut AnyConnection,
+    answer: &ActionAnswer,
+    records: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if let Some(records) = records {
+        sqlx::query("update audit_entry set selection = $1 where action_id = $2")
+            .bind(records)
+            .bind(answer.action_id.clone())
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query("update action_run set answer = $1 where action_id = $2")
         .bind(serde_json::to_string(answer).unwrap_or_default())
         .bind(answer.action_id.clone())
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    set_outcome(&mut tx, &answer.action_id, &answer.summary).await?;
+    tx.commit().await
 }
 
-/// Forgets an action that failed before it changed anything, so it can be sent again.
-pub async fn abandon(conn: &mut AnyConnection, action_id: &str) -> Result<(), sqlx::Error> {
+/// Forgets an action that failed before it changed anything, so it can be sent again;
+/// its audit entry says why it failed.
+pub async fn abandon(
+    conn: &mut AnyConnection,
+    action_id: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
     sqlx::query("delete from action_run where action_id = $1 and answer is null")
+        .bind(action_id)
+        .execute(&mut *tx)
+        .await?;
+    set_outcome(&mut tx, action_id, &format!("failed: {reason}")).await?;
+    tx.commit().await
+}
+
+async fn set_outcome(
+    conn: &mut AnyConnection,
+    action_id: &str,
+    outcome: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update audit_entry set outcome = $1 where action_id = $2")
+        .bind(outcome)
         .bind(action_id)
         .execute(&mut *conn)
         .await?;
@@ -89,40 +137,4 @@ pub async fn audit(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// An audit entry.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AuditEntry {
-    /// When.
-    pub at: i64,
-    /// Who.
-    pub actor: String,
-    /// Which action.
-    pub action: String,
-    /// On what.
-    pub selection: String,
-    /// With what outcome.
-    pub outcome: String,
-}
-
-/// The newest audit entries.
-pub async fn recent(conn: &mut AnyConnection, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select at, actor, action, selection, outcome from audit_entry order by id desc limit $1",
-    )
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                at: r.try_get(0)?,
-                actor: r.try_get(1)?,
-                action: r.try_get(2)?,
-                selection: r.try_get(3)?,
-                outcome: r.try_get(4)?,
-            })
-        })
-        .collect()
 }

@@ -2,6 +2,7 @@
 //! several servers share the work. One set of queries serves both; the few statements
 //! that differ are chosen by [`Backend`].
 
+pub mod account;
 pub mod action;
 pub mod coupling;
 pub mod job;
@@ -167,7 +168,13 @@ impl Store {
     }
 
     /// Pauses or resumes scheduled synchronization of the mapping `name`.
-    pub async fn set_mapping_paused(&self, name: &str, paused: bool) -> Result<(), StoreError> {
+    pub async fn set_mapping_paused(
+        &self,
+        actor: &str,
+        name: &str,
+        paused: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             r"insert into mapping_state (name, paused, updated_at) values ($1, $2, $3)
               on conflict (name) do update set paused = excluded.paused, updated_at = excluded.updated_at",
@@ -175,19 +182,24 @@ impl Store {
         .bind(name)
         .bind(i64::from(paused))
         .bind(now_millis())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let what = if paused { "pause" } else { "resume" };
+        action::audit(&mut tx, actor, what, name, "done", None).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Changes a mapping's policies and interval at run time (`None` keeps the file's).
     pub async fn set_mapping_settings(
         &self,
+        actor: &str,
         name: &str,
         update_conflict: Option<&str>,
         deletion_conflict: Option<&str>,
         interval_ms: Option<i64>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             r"insert into mapping_state (name, paused, updated_at, update_conflict, deletion_conflict, interval_ms)
               values ($1, 0, $2, $3, $4, $5)
@@ -200,8 +212,16 @@ impl Store {
         .bind(update_conflict)
         .bind(deletion_conflict)
         .bind(interval_ms)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let settings = format!(
+            "update conflicts: {}, deletion conflicts: {}, interval: {}",
+            update_conflict.unwrap_or("as configured"),
+            deletion_conflict.unwrap_or("as configured"),
+            interval_ms.map_or("as configured".to_string(), |ms| format!("{ms} ms")),
+        );
+        action::audit(&mut tx, actor, "change_settings", name, &settings, None).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -298,28 +298,10 @@ fn filtered(sql: &mut Sql, filter: &ErrorFilter) {
         sql.push(" and failed_at < ").bind(until);
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-        // `like` with the pattern's own wildcards escaped; lower() on both sides makes
-        // it case-blind on SQLite and PostgreSQL alike.
-        let pattern = format!(
-            "%{}%",
-            text.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
+        sql.push(" and ").contains(
+            &["local_key", "integration_key", "description", "message"],
+            text,
         );
-        sql.push(" and (");
-        for (i, column) in ["local_key", "integration_key", "description", "message"]
-            .iter()
-            .enumerate()
-        {
-            if i > 0 {
-                sql.push(" or ");
-            }
-            sql.push(&format!("lower(coalesce({column}, '')) like "))
-                .bind(pattern.clone())
-                .push(" escape '\\'");
-        }
-        sql.push(")");
     }
 }
 

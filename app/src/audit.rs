@@ -1,0 +1,142 @@
+//! `/audit`: who did what, when, to which records, with what outcome; newest first,
+//! filtered by who, what and text, in pages.
+
+use crate::error::AppError;
+use engine::model::{AuditEntry, format_time};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+/// A page of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditList {
+    /// The entries, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// The id the next (older) page starts before, when there is one.
+    pub next: Option<i64>,
+}
+
+/// Entries per page.
+#[cfg(feature = "ssr")]
+const AUDIT_PAGE: usize = 100;
+
+/// A page of the audit log: by `actor`, by `action`, and containing `search` in what was
+/// acted on or how it ended; older than entry `before`.
+#[server(endpoint = "list_audit")]
+pub async fn list_audit(
+    actor: Option<String>,
+    action: Option<String>,
+    search: Option<String>,
+    before: Option<String>,
+) -> Result<AuditList, AppError> {
+    use engine::model::AuditFilter;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
+    let given = |value: Option<String>, field: &str| -> Result<Option<String>, AppError> {
+        let value = value
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if value.as_ref().is_some_and(|v| v.chars().count() > 200) {
+            return Err(crate::server::fail(AppError::Invalid {
+                field: field.into(),
+                message: "at most 200 characters".into(),
+            }));
+        }
+        Ok(value)
+    };
+    let before = match given(before, "before")? {
+        None => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| {
+            crate::server::fail(AppError::Invalid {
+                field: "before".into(),
+                message: format!("{text:?} is not an audit entry's id"),
+            })
+        })?),
+    };
+    let filter = AuditFilter {
+        actor: given(actor, "actor")?,
+        action: given(action, "action")?,
+        text: given(search, "search")?,
+        before,
+    };
+    let mut entries = engine.audit(&filter, AUDIT_PAGE as i64 + 1).await?;
+    let next = (entries.len() > AUDIT_PAGE).then(|| {
+        entries.truncate(AUDIT_PAGE);
+        entries.last().map_or(0, |e| e.id)
+    });
+    Ok(AuditList { entries, next })
+}
+
+/// The audit log.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |name: &str| query.read().get(name).unwrap_or_default();
+    let live = crate::live::use_live();
+    let list = Resource::new(
+        move || {
+            (
+                get("actor"),
+                get("action"),
+                get("search"),
+                get("before"),
+                live.get(),
+            )
+        },
+        |(actor, action, search, before, _)| {
+            list_audit(Some(actor), Some(action), Some(search), Some(before))
+        },
+    );
+    view! {
+        <Title text="Audit" />
+        <h1>"Audit"</h1>
+        <form method="get" class="filters" role="search">
+            <label>"Who " <input name="actor" value=move || get("actor") maxlength="200" /></label>
+            <label>"Action " <input name="action" value=move || get("action") maxlength="200"
+                placeholder="retry, resolve, sign_in, …" /></label>
+            <label>"Text " <input type="search" name="search" value=move || get("search") maxlength="200"
+                placeholder="a record's key, a mapping, an outcome" /></label>
+            <button type="submit">"Filter"</button>
+            <a href="/audit">"Clear"</a>
+        </form>
+        <Transition fallback=|| view! { <p>"Loading the audit log…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(list) if list.entries.is_empty() => view! { <p>"No entries match."</p> }.into_any(),
+                    Ok(list) => {
+                        let older = list.next.map(|before| {
+                            let href = format!(
+                                "/audit?actor={}&action={}&search={}&before={before}",
+                                crate::records::page::encode(&get("actor")),
+                                crate::records::page::encode(&get("action")),
+                                crate::records::page::encode(&get("search")),
+                            );
+                            view! { <p class="more"><a class="button" href=href>"Older entries"</a></p> }
+                        });
+                        view! {
+                            <table class="audit">
+                                <thead>
+                                    <tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"On"</th><th>"Outcome"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {list.entries.into_iter().map(|e| view! {
+                                        <tr>
+                                            <td>{format_time(e.at)}</td>
+                                            <td>{e.actor}</td>
+                                            <td>{e.action}</td>
+                                            <td class="selection">{e.selection}</td>
+                                            <td>{e.outcome}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {older}
+                        }
+                        .into_any()
+                    }
+                    Err(error) => error.alert(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,412 @@
+//! Console accounts: passwords hashed with Argon2id, sessions kept in the store (so every
+//! process sharing it knows them), sign-in attempts limited per account and per address,
+//! and the audit log's reader. Every change to an account is audited in its transaction.
+
+use crate::engine::{Engine, EngineError};
+use crate::model::{AuditEntry, AuditFilter, Role, SignedIn, UserSummary};
+use crate::store::{account, action, now_millis};
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The longest account name.
+pub const MAX_NAME: usize = 64;
+/// The shortest password.
+pub const MIN_PASSWORD: usize = 8;
+/// The longest password (hashing is the cost; this bounds it).
+pub const MAX_PASSWORD: usize = 1024;
+
+/// How long sessions last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused this long ends.
+    pub idle: Duration,
+    /// A session ends this long after sign-in, used or not.
+    pub absolute: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle: Duration::from_secs(60 * 60),
+            absolute: Duration::from_secs(12 * 60 * 60),
+        }
+    }
+}
+
+/// Failed sign-ins within [`SignInLimits::window`] allowed before further attempts are
+/// refused until the window passes: per account, and per network address.
+#[derive(Debug)]
+pub(crate) struct SignInLimits {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl SignInLimits {
+    const PER_ACCOUNT: u32 = 5;
+    const PER_ADDRESS: u32 = 20;
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    pub(crate) fn new() -> SignInLimits {
+        SignInLimits {
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn keys(name: &str, address: &str) -> [(String, u32); 2] {
+        [
+            (format!("account {name}"), Self::PER_ACCOUNT),
+            (format!("address {address}"), Self::PER_ADDRESS),
+        ]
+    }
+
+    /// How long until `name` from `address` may try again, if it may not now.
+    fn wait(&self, name: &str, address: &str) -> Option<Duration> {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
+        Self::keys(name, address)
+            .into_iter()
+            .filter_map(|(key, limit)| {
+                let (count, since) = failures.get(&key)?;
+                (*count >= limit).then(|| Self::WINDOW.saturating_sub(since.elapsed()))
+            })
+            .max()
+    }
+
+    fn failed(&self, name: &str, address: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, _) in Self::keys(name, address) {
+            failures.entry(key).or_insert((0, Instant::now())).0 += 1;
+        }
+    }
+
+    fn succeeded(&self, name: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&format!("account {name}"));
+    }
+}
+
+fn hasher() -> Argon2<'static> {
+    // 19 MiB, 2 passes, 1 lane: the least that is recommended for Argon2id.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+async fn hash_password(password: String) -> Result<String, EngineError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| EngineError::Invalid(format!("password hashing stopped: {e}")))?
+    .map_err(|e| EngineError::Invalid(format!("the password cannot be hashed: {e}")))
+}
+
+async fn password_matches(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash no password matches, verified for unknown accounts so that a wrong name takes
+/// as long to refuse as a wrong password.
+fn decoy_hash() -> String {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY
+        .get_or_init(|| {
+            let mut secret = [0u8; 32];
+            OsRng.fill_bytes(&mut secret);
+            let salt = SaltString::generate(&mut OsRng);
+            hasher()
+                .hash_password(&secret, &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+/// A new session token: 256 random bits, as hex.
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A readable random password: 16 letters and digits (about 95 bits).
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+/// Refuses names that would not read plainly in the audit log or a URL.
+pub fn check_name(name: &str) -> Result<(), EngineError> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || "._@-".contains(c);
+    if name.is_empty() || name.len() > MAX_NAME || !name.chars().all(fine) {
+        return Err(EngineError::Invalid(format!(
+            "a user name is 1 to {MAX_NAME} letters, digits, dots, dashes, underscores or @"
+        )));
+    }
+    Ok(())
+}
+
+fn check_password(password: &str) -> Result<(), EngineError> {
+    let length = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
+        return Err(EngineError::Invalid(format!(
+            "a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Engine {
+    /// Adds an account with `role` and `password`.
+    pub async fn add_user(
+        &self,
+        actor: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<(), EngineError> {
+        check_name(name)?;
+        check_password(password)?;
+        let hash = hash_password(password.to_string()).await?;
+        let mut tx = self.inner.store.begin().await?;
+        if !account::insert(&mut tx, name, &hash, role, now_millis()).await? {
+            return Err(EngineError::Invalid(format!("a user named {name} exists")));
+        }
+        action::audit(
+            &mut tx,
+            actor,
+            "add_user",
+            name,
+            &format!("added as {role}"),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(EngineError::from)?;
+        tracing::info!(actor, user = name, %role, "user added");
+        Ok(())
+    }
+
+    /// Every account.
+    pub async fn users(&self) -> Result<Vec<UserSummary>, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        Ok(account::list(&mut conn).await?)
+    }
+
+    /// Changes an account's role. The last admin stays an admin.
+    pub async fn set_user_role(
+        &self,
+        actor: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.inner.store.begin().await?;
+        self.keep_an_admin(&mut tx, name, role).await?;
+        if !account::set_role(&mut tx, name, role).await? {
+            return Err(EngineError::NotFound(format!("no user is named {name}")));
+        }
+        action::audit(
+            &mut tx,
+            actor,
+            "set_user_role",
+            name,
+            &format!("now {role}"),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(EngineError::from)?;
+        Ok(())
+    }
+
+    /// Removes an account and ends its sessions. The last admin stays.
+    pub async fn remove_user(&self, actor: &str, name: &str) -> Result<(), EngineError> {
+        let mut tx = self.inner.store.begin().await?;
+        self.keep_an_admin(&mut tx, name, Role::Viewer).await?;
+        if !account::delete(&mut tx, name).await? {
+            return Err(EngineError::NotFound(format!("no user is named {name}")));
+        }
+        action::audit(&mut tx, actor, "remove_user", name, "removed", None).await?;
+        tx.commit().await.map_err(EngineError::from)?;
+        Ok(())
+    }
+
+    /// Refuses to leave the store without an admin: someone must be able to manage it.
+    async fn keep_an_admin(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        name: &str,
+        becomes: Role,
+    ) -> Result<(), EngineError> {
+        let is_admin = account::credentials(conn, name)
+            .await?
+            .is_some_and(|(_, role)| role == Role::Admin);
+        if is_admin && becomes != Role::Admin && account::count_with(conn, Role::Admin).await? <= 1
+        {
+            return Err(EngineError::Invalid(format!(
+                "{name} is the only admin: make another user admin first"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Signs `name` in from `address`: answers a new session token and who it signs in, or refuses a wrong
+    /// name or password (in the same words, after the same work) and too many attempts.
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<(String, SignedIn), EngineError> {
+        let limits = &self.inner.sign_in_limits;
+        if let Some(wait) = limits.wait(name, address) {
+            return Err(EngineError::Throttled(wait.as_secs().max(1)));
+        }
+        let found = if name.len() <= MAX_NAME && password.len() <= MAX_PASSWORD {
+            let mut conn = self.inner.store.conn().await?;
+            account::credentials(&mut conn, name).await?
+        } else {
+            None
+        };
+        let hash = found
+            .as_ref()
+            .map_or_else(decoy_hash, |(hash, _)| hash.clone());
+        let matches = password_matches(password.to_string(), hash).await;
+        // Names are only written to the audit log once they are known to be accounts.
+        let shown = if found.is_some() {
+            name
+        } else {
+            "unknown user"
+        };
+        let mut tx = self.inner.store.begin().await?;
+        let Some((_, role)) = found.filter(|_| matches) else {
+            limits.failed(name, address);
+            action::audit(
+                &mut tx,
+                shown,
+                "sign_in",
+                address,
+                "refused: wrong name or password",
+                None,
+            )
+            .await?;
+            tx.commit().await.map_err(EngineError::from)?;
+            return Err(EngineError::Denied("wrong name or password".into()));
+        };
+        limits.succeeded(name);
+        let token = new_token();
+        account::open_session(&mut tx, &token_hash(&token), name, now_millis()).await?;
+        action::audit(&mut tx, name, "sign_in", address, "signed in", None).await?;
+        tx.commit().await.map_err(EngineError::from)?;
+        let signed_in = SignedIn {
+            name: name.to_string(),
+            role,
+        };
+        Ok((token, signed_in))
+    }
+
+    /// The account signed in with `token`, if its session is open and within `policy`.
+    /// A session found expired is ended.
+    pub async fn session(
+        &self,
+        token: &str,
+        policy: SessionPolicy,
+    ) -> Result<Option<SignedIn>, EngineError> {
+        let hash = token_hash(token);
+        let mut conn = self.inner.store.conn().await?;
+        let Some(session) = account::session(&mut conn, &hash).await? else {
+            return Ok(None);
+        };
+        let now = now_millis();
+        if now - session.created_at >= millis(policy.absolute)
+            || now - session.seen_at >= millis(policy.idle)
+        {
+            account::end_session(&mut conn, &hash).await?;
+            return Ok(None);
+        }
+        // A write per request would serialise readers on SQLite: once a minute is
+        // precise enough for an idle timeout counted in minutes.
+        if now - session.seen_at >= 60_000.min(millis(policy.idle) / 2) {
+            account::touch_session(&mut conn, &hash, now).await?;
+        }
+        Ok(Some(SignedIn {
+            name: session.name,
+            role: session.role,
+        }))
+    }
+
+    /// Ends the session of `token`.
+    pub async fn sign_out(&self, token: &str) -> Result<(), EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        account::end_session(&mut conn, &token_hash(token)).await?;
+        Ok(())
+    }
+
+    /// Ends every session of `name`, on every process; answers how many there were.
+    pub async fn sign_out_everywhere(&self, actor: &str, name: &str) -> Result<u64, EngineError> {
+        let mut tx = self.inner.store.begin().await?;
+        let ended = account::end_sessions(&mut tx, name).await?;
+        action::audit(
+            &mut tx,
+            actor,
+            "sign_out_everywhere",
+            name,
+            &format!("{ended} sessions ended"),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(EngineError::from)?;
+        Ok(ended)
+    }
+
+    /// Ends the sessions `policy` has expired; answers how many.
+    pub async fn end_expired_sessions(&self, policy: SessionPolicy) -> Result<u64, EngineError> {
+        let now = now_millis();
+        let mut conn = self.inner.store.conn().await?;
+        Ok(account::end_expired(
+            &mut conn,
+            now - millis(policy.absolute),
+            now - millis(policy.idle),
+        )
+        .await?)
+    }
+
+    /// A page of the audit log, newest first.
+    pub async fn audit(
+        &self,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        Ok(account::audit_entries(&mut conn, filter, limit.clamp(1, 1000)).await?)
+    }
+}

@@ -1,0 +1,97 @@
+//! `/metrics`: the store's numbers in the Prometheus text format, for signed-in admins
+//! and for anything on this machine (a local scraper), and nobody else.
+
+use crate::router::AppState;
+use app::server::ClientAddress;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use engine::model::{Role, SignedIn};
+use std::fmt::Write;
+
+/// Answers the metrics, or 403.
+pub async fn metrics(State(state): State<AppState>, request: Request) -> Response {
+    let admin = request
+        .extensions()
+        .get::<SignedIn>()
+        .is_some_and(|me| me.role == Role::Admin);
+    let local = request
+        .extensions()
+        .get::<ClientAddress>()
+        .is_some_and(|address| address.0.is_loopback());
+    if !(admin || local) {
+        return (
+            StatusCode::FORBIDDEN,
+            "metrics are for admins, or for this machine\n",
+        )
+            .into_response();
+    }
+    let counts = match state.engine.mapping_counts().await {
+        Ok(counts) => counts,
+        Err(error) => {
+            tracing::warn!(%error, "cannot count for the metrics");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store is not answering\n",
+            )
+                .into_response();
+        }
+    };
+    let mut text = String::new();
+    let mut gauge = |name: &str, help: &str, samples: Vec<(String, i64)>| {
+        let _ = writeln!(
+            text,
+            "# HELP coupler_{name} {help}\n# TYPE coupler_{name} gauge"
+        );
+        for (labels, value) in samples {
+            let _ = writeln!(text, "coupler_{name}{{{labels}}} {value}");
+        }
+    };
+    let per_mapping = |value: fn(&engine::model::MappingCounts) -> i64| {
+        counts
+            .iter()
+            .map(|c| (format!("mapping=\"{}\"", c.mapping), value(c)))
+            .collect()
+    };
+    gauge(
+        "couplings",
+        "Coupled pairs of records.",
+        per_mapping(|c| c.coupled),
+    );
+    gauge(
+        "in_sync",
+        "Coupled pairs with no open error.",
+        per_mapping(|c| c.in_sync),
+    );
+    gauge(
+        "skipped",
+        "Couplings left out of scheduled synchronization.",
+        per_mapping(|c| c.skipped),
+    );
+    gauge(
+        "deferred",
+        "Records waiting for another record.",
+        per_mapping(|c| c.deferred),
+    );
+    gauge(
+        "paused",
+        "1 when scheduled synchronization is paused.",
+        per_mapping(|c| i64::from(c.paused)),
+    );
+    gauge(
+        "open_sync_errors",
+        "Open sync errors by kind.",
+        counts
+            .iter()
+            .flat_map(|c| {
+                c.errors.iter().map(|(kind, n)| {
+                    (
+                        format!("mapping=\"{}\",kind=\"{}\"", c.mapping, kind.as_str()),
+                        *n,
+                    )
+                })
+            })
+            .collect(),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
