@@ -58,6 +58,20 @@ pub async fn serve(
         idle: Duration::from_secs(args.session_idle_minutes * 60),
         absolute: Duration::from_secs(args.session_hours * 3600),
     };
+    let sessions = state.sessions;
+    let sweeper = {
+        let engine = state.engine.clone();
+        tokio::spawn(async move {
+            // Expired sessions are refused when used; this removes the unused ones too.
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(error) = engine.end_expired_sessions(sessions).await {
+                    tracing::warn!(%error, "cannot end expired sessions");
+                }
+            }
+        })
+    };
     let app = router(state);
     let address = listener
         .local_addr()
@@ -70,6 +84,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown())
     .await
     .context("the server stopped")?;
+    sweeper.abort();
     for worker in workers {
         worker.abort();
     }
