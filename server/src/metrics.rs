@@ -6,7 +6,7 @@ use app::server::ClientAddress;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use engine::model::{Role, SignedIn};
+use engine::model::{MappingCounts, Role, SignedIn};
 use std::fmt::Write;
 
 /// Answers the metrics, or 403.
@@ -47,37 +47,33 @@ pub async fn metrics(State(state): State<AppState>, request: Request) -> Respons
             let _ = writeln!(text, "coupler_{name}{{{labels}}} {value}");
         }
     };
-    let per_mapping = |value: fn(&engine::model::MappingCounts) -> i64| {
-        counts
+    type PerMapping = fn(&MappingCounts) -> i64;
+    let per_mapping: [(&str, &str, PerMapping); 5] = [
+        ("couplings", "Coupled pairs of records.", |c| c.coupled),
+        ("in_sync", "Coupled pairs with no open error.", |c| {
+            c.in_sync
+        }),
+        (
+            "skipped",
+            "Couplings left out of scheduled synchronization.",
+            |c| c.skipped,
+        ),
+        ("deferred", "Records waiting for another record.", |c| {
+            c.deferred
+        }),
+        (
+            "paused",
+            "1 when scheduled synchronization is paused.",
+            |c| i64::from(c.paused),
+        ),
+    ];
+    for (name, help, value) in per_mapping {
+        let samples = counts
             .iter()
             .map(|c| (format!("mapping=\"{}\"", c.mapping), value(c)))
-            .collect()
-    };
-    gauge(
-        "couplings",
-        "Coupled pairs of records.",
-        per_mapping(|c| c.coupled),
-    );
-    gauge(
-        "in_sync",
-        "Coupled pairs with no open error.",
-        per_mapping(|c| c.in_sync),
-    );
-    gauge(
-        "skipped",
-        "Couplings left out of scheduled synchronization.",
-        per_mapping(|c| c.skipped),
-    );
-    gauge(
-        "deferred",
-        "Records waiting for another record.",
-        per_mapping(|c| c.deferred),
-    );
-    gauge(
-        "paused",
-        "1 when scheduled synchronization is paused.",
-        per_mapping(|c| i64::from(c.paused)),
-    );
+            .collect();
+        gauge(name, help, samples);
+    }
     gauge(
         "open_sync_errors",
         "Open sync errors by kind.",
