@@ -68,6 +68,18 @@ pub(crate) async fn open_pool(
                 Ok(())
             })
         });
+    } else if backend == Backend::Postgres {
+        // A transaction left open by a process that stopped answering (paused, swapped
+        // out, cut off) would hold its row locks until the process came back, and every
+        // other process would wait on them. The server ends such a session instead, and
+        // its late commit fails; no transaction of coupler's idles this long.
+        options = options.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("set idle_in_transaction_session_timeout = '15s'")
+                    .await?;
+                Ok(())
+            })
+        });
     } else if backend == Backend::Sqlite {
         // A system's file: only this connection's page cache changes.
         options = options.after_connect(|conn, _| {

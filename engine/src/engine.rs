@@ -185,7 +185,12 @@ impl Engine {
         systems: Systems,
     ) -> Result<Engine, StoreError> {
         let store = Store::open(store_url).await?;
-        let owner = format!("coupler-{}-{}", std::process::id(), now_millis() % 100_000);
+        let owner = format!(
+            "coupler@{}:{}:{}",
+            this_host(),
+            std::process::id(),
+            now_millis() % 100_000
+        );
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,
@@ -351,13 +356,14 @@ impl Engine {
         self.configured(mapping)?;
         let targets = targets.map(|t| serde_json::to_string(t).unwrap_or_default());
         let mut conn = self.inner.store.conn().await?;
+        release_dead_leases(&mut conn).await?;
         let claimed = job::start_now(
             &mut conn,
             mapping,
             kind,
             actor,
             &self.inner.owner,
-            LEASE_MS,
+            self.lease_ms(),
             targets,
         )
         .await?
@@ -555,6 +561,7 @@ impl Engine {
     pub async fn work_once(&self) -> Result<Option<JobSummary>, EngineError> {
         self.schedule_due().await?;
         let mut conn = self.inner.store.conn().await?;
+        release_dead_leases(&mut conn).await?;
         let (candidates, active) = job::candidates(&mut conn, 100).await?;
         for candidate in candidates {
             let Some(mapping) = self.inner.config.mapping(&candidate.mapping) else {
@@ -632,8 +639,11 @@ impl Engine {
             return Ok(());
         };
         let state = self.inner.store.mapping_state(&job.mapping).await?;
+        // A run that found nothing to do, or failed (a system not answering), waits
+        // longer before the next: the wait doubles with each such run in a row.
         let idle = job.counters == Default::default() && job.state == JobState::Succeeded;
-        let idle_runs = if idle { state.idle_runs + 1 } else { 0 };
+        let quiet = idle || job.state == JobState::Failed;
+        let idle_runs = if quiet { state.idle_runs + 1 } else { 0 };
         let next = job.finished_at.unwrap_or_else(now_millis)
             + backoff(interval(mapping, &state), idle_runs).as_millis() as i64;
         self.inner
@@ -827,8 +837,52 @@ fn interval(mapping: &Mapping, state: &MappingState) -> Duration {
         .map_or(mapping.interval, |ms| Duration::from_millis(ms as u64))
 }
 
+/// This machine's name, as the kernel knows it (empty where that cannot be read).
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether lease owner `owner` (`coupler@HOST:PID:N`) is a process of this machine that
+/// no longer runs. Anything else — another machine, an unreadable name, a system
+/// without `/proc` — is not known to be gone, and its lease runs out as usual.
+fn owner_is_gone(owner: &str) -> bool {
+    let mut parts = owner
+        .strip_prefix("coupler@")
+        .unwrap_or_default()
+        .rsplitn(3, ':');
+    let (Some(_), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let here = this_host();
+    !here.is_empty()
+        && host == here
+        && std::path::Path::new("/proc/self").exists()
+        && pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        })
+}
+
+/// Ends the leases of running jobs whose worker was a process of this machine that has
+/// died (killed, crashed): a restarted `coupler` takes their work over at once instead
+/// of waiting for the lease to run out.
+async fn release_dead_leases(conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    for (id, owner) in job::lease_holders(conn).await? {
+        if owner_is_gone(&owner) {
+            tracing::info!(
+                job = id,
+                owner,
+                "the job's worker has died; its lease ends now"
+            );
+            job::expire_lease(conn, id, &owner).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The wait before the next scheduled run: the interval, doubled for each run in a row
-/// that found nothing to do, up to [`BACKOFF_CEILING`] (or the interval, if longer).
+/// that found nothing to do or failed, up to [`BACKOFF_CEILING`] (or the interval, if longer).
 pub fn backoff(interval: Duration, idle_runs: i64) -> Duration {
     let factor = 1u32 << idle_runs.clamp(0, 16);
     interval

@@ -141,6 +141,11 @@ pub struct ServeArgs {
     /// Job workers in this process (0: run no jobs, only serve the console).
     #[arg(long, env = "COUPLER_WORKERS", default_value_t = 1)]
     pub workers: usize,
+    /// How long a worker's claim on a job lasts without a heartbeat (sent every third
+    /// of it): another process takes over a job whose worker stopped after this long.
+    #[arg(long, env = "COUPLER_LEASE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(3..))]
+    pub lease_seconds: u64,
     /// A console session unused this many minutes ends.
     #[arg(long, env = "COUPLER_SESSION_IDLE_MINUTES", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]

@@ -20,6 +20,7 @@ pub async fn serve(
     let config = Config::load(config_path)?;
     let store_url = store_url(&config, database_url);
     let engine = Engine::open(config, &store_url).await?;
+    engine.set_lease(Duration::from_secs(args.lease_seconds));
     if engine.users().await?.is_empty() {
         anyhow::bail!(
             "nobody can sign in to this store yet: create the first admin with \

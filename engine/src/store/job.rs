@@ -94,6 +94,35 @@ pub async fn start_now(
     }
 }
 
+/// The running jobs and who holds their leases.
+pub async fn lease_holders(conn: &mut AnyConnection) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, lease_owner from job where state = 'running' and lease_owner is not null",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Ends the lease of job `id` now, if `owner` still holds it: its worker is known to be
+/// gone, so nobody need wait for the lease to run out.
+pub async fn expire_lease(
+    conn: &mut AnyConnection,
+    id: i64,
+    owner: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update job set lease_expires_at = 0 where id = $1 and lease_owner = $2 and state = 'running'",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// A queued job, or a running one whose lease expired, as a claim candidate.
 #[derive(Clone, Debug)]
 pub struct Candidate {

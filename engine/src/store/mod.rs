@@ -57,6 +57,8 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Where it is, for the PostgreSQL listener.
+    url: String,
 }
 
 /// The runtime state of one mapping: settings changed at run time and its schedule.
@@ -101,12 +103,48 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migration { url: shown, source })?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            url: url.to_string(),
+        })
     }
 
     /// Which database holds the store.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// On PostgreSQL, a receiver that counts the change notices of every process sharing
+    /// the store (see migration 0006): a listening connection of its own, reconnected
+    /// when lost. `None` on SQLite, which one process owns.
+    pub fn change_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let (tx, rx) = tokio::sync::watch::channel(0u64);
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            while !tx.is_closed() {
+                match sqlx::postgres::PgListener::connect(&url).await {
+                    Ok(mut listener) => {
+                        if let Err(error) = listener.listen("coupler_change").await {
+                            tracing::warn!(%error, "cannot listen for the store's changes");
+                        }
+                        // `recv` reconnects by itself when the connection drops.
+                        while let Ok(_notice) = listener.recv().await {
+                            if tx.is_closed() {
+                                return;
+                            }
+                            tx.send_modify(|n| *n = n.wrapping_add(1));
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot listen for the store's changes"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+        Some(rx)
     }
 
     /// A connection for a few statements.

@@ -115,6 +115,29 @@ pub async fn uncoupled_to_retry(
         .collect())
 }
 
+/// The keys on `side` of the records of `mapping` whose open error job `job_id` found.
+pub async fn failed_in_job(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    job_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        r"select {} from sync_error
+          where resolved_at is null and mapping = $1 and side = $2 and job_id = $3",
+        key_column(side)
+    ))
+    .bind(mapping)
+    .bind(side.as_str())
+    .bind(job_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<Option<String>, _>(0).ok().flatten())
+        .collect())
+}
+
 /// Records `error` for its record: updates the open error if there is one (counting the
 /// attempt when the kind and message repeat), else opens one. Answers the attempts.
 pub async fn record(

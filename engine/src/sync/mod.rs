@@ -208,6 +208,15 @@ impl Run<'_> {
             .into_iter()
             .collect();
         revisit.extend(sync_error::uncoupled_to_retry(&mut conn, &name, from).await?);
+        // A job taken over from a worker that died does not try again what failed in it
+        // already: each record counts once, and none is skipped that a run without the
+        // fault would not skip.
+        let failed_here: BTreeSet<String> =
+            sync_error::failed_in_job(&mut conn, &name, from, self.job_id)
+                .await?
+                .into_iter()
+                .collect();
+        revisit.retain(|key| !failed_here.contains(key));
         let deferred: BTreeSet<String> = progress::deferred(&mut conn, &name, from)
             .await?
             .into_iter()
@@ -255,7 +264,7 @@ impl Run<'_> {
             };
             let fresh: Vec<Record> = records
                 .into_iter()
-                .filter(|r| !revisit.contains(&r.key))
+                .filter(|r| !revisit.contains(&r.key) && !failed_here.contains(&r.key))
                 .collect();
             self.batch(
                 from,
