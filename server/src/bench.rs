@@ -586,9 +586,13 @@ impl World {
         jobs.pop().context("the synchronization ran no job")
     }
 
-    /// Changes `changed` customers spread over the first `of`, then synchronizes; answers
-    /// the run's seconds.
+    /// In steady state — the last run long enough ago that a quiet run settles both
+    /// change feeds, as runs on a schedule do — changes `changed` customers spread over
+    /// the first `of`, then synchronizes; answers that run's seconds.
     async fn change_and_sync(&self, changed: u64, of: u64) -> anyhow::Result<f64> {
+        let settle = Duration::from_millis(2 * engine::sync::OVERLAP_MS as u64 + 500);
+        tokio::time::sleep(settle).await;
+        self.sync().await?;
         engine::demo::touch_customers(&self.erp_url, changed, of).await?;
         let started = Instant::now();
         let job = self.sync().await?;

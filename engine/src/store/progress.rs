@@ -24,6 +24,43 @@ impl Stream {
     }
 }
 
+/// Where a change feed's reading starts again: the last position read, and the
+/// modified-on value up to which the feed is known to be read whole.
+pub async fn resume_from(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+) -> Result<Option<(i64, Option<i64>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "select modified, settled from watermark where mapping = $1 and side = $2 and kind = $3",
+    )
+    .bind(mapping)
+    .bind(side.as_str())
+    .bind(Stream::Changes.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// Marks the change feed read whole up to `modified`, if the watermark is still there.
+pub async fn settle(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    modified: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update watermark set settled = $4 where mapping = $1 and side = $2 and kind = $3 and modified = $4",
+    )
+    .bind(mapping)
+    .bind(side.as_str())
+    .bind(Stream::Changes.as_str())
+    .bind(modified)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// The last position read: a modified-on (or deletion) time and a key (or tombstone id).
 pub async fn watermark(
     conn: &mut AnyConnection,

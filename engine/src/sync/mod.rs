@@ -227,6 +227,13 @@ impl Run<'_> {
         } else {
             progress::watermark(&mut conn, &name, from, Stream::Changes).await?
         };
+        let settled = match (&watermark, full) {
+            (Some(_), false) => progress::resume_from(&mut conn, &name, from)
+                .await?
+                .and_then(|(_, settled)| settled),
+            _ => None,
+        };
+        let started = crate::store::now_millis();
         drop(conn);
 
         let keys: Vec<String> = revisit.iter().cloned().collect();
@@ -248,10 +255,19 @@ impl Run<'_> {
                 .await?;
         }
 
-        let since = watermark.as_ref().map_or(i64::MIN, |(modified, _)| {
-            modified.saturating_sub(OVERLAP_MS)
-        });
-        let mut cursor: Option<ChangeCursor> = None;
+        // The overlap window is read again until a run has read it long enough after
+        // the watermark that nothing older can still arrive; then it is settled.
+        let (since, mut cursor) = match &watermark {
+            None => (i64::MIN, None),
+            Some((modified, key)) if settled == Some(*modified) => (
+                *modified,
+                Some(ChangeCursor {
+                    modified: *modified,
+                    key: key.clone(),
+                }),
+            ),
+            Some((modified, _)) => (modified.saturating_sub(OVERLAP_MS), None),
+        };
         loop {
             let records = self
                 .connector(from)
@@ -276,6 +292,14 @@ impl Run<'_> {
             )
             .await?;
             cursor = Some(next);
+        }
+        let mut conn = self.store.conn().await?;
+        if let Some((modified, _)) =
+            progress::watermark(&mut conn, &name, from, Stream::Changes).await?
+            && started.saturating_sub(modified) >= 2 * OVERLAP_MS
+            && settled != Some(modified)
+        {
+            progress::settle(&mut conn, &name, from, modified).await?;
         }
         Ok(())
     }
