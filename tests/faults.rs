@@ -308,6 +308,8 @@ async fn sigkill_at_random_points_of_an_initial_synchronization_loses_and_duplic
     .await
     .unwrap();
     clean.converged(&store, "without a fault").await;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&clean.dir);
 
     for seed in 1..=SEEDS {
         let site = Site::new(
