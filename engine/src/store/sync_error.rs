@@ -100,19 +100,10 @@ pub async fn uncoupled_to_retry(
     mapping: &str,
     side: Side,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        r"select {} from sync_error
-          where resolved_at is null and mapping = $1 and side = $2 and coupling_id is null and skipped = 0",
-        key_column(side)
-    ))
-    .bind(mapping)
-    .bind(side.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| r.try_get::<Option<String>, _>(0).ok().flatten())
-        .collect())
+    open_keys(conn, mapping, side, |sql| {
+        sql.push("coupling_id is null and skipped = 0");
+    })
+    .await
 }
 
 /// The keys on `side` of the records of `mapping` whose open error job `job_id` found.
@@ -122,17 +113,32 @@ pub async fn failed_in_job(
     side: Side,
     job_id: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        r"select {} from sync_error
-          where resolved_at is null and mapping = $1 and side = $2 and job_id = $3",
+    open_keys(conn, mapping, side, |sql| {
+        sql.push("job_id = ").bind(job_id);
+    })
+    .await
+}
+
+/// The keys on `side` of `mapping`'s open errors that also meet the condition that
+/// `condition` writes.
+async fn open_keys(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    condition: impl FnOnce(&mut Sql),
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut sql = Sql::new(format!(
+        "select {} from sync_error where resolved_at is null and mapping = ",
         key_column(side)
-    ))
-    .bind(mapping)
-    .bind(side.as_str())
-    .bind(job_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
+    ));
+    sql.bind(mapping.to_string())
+        .push(" and side = ")
+        .bind(side.as_str().to_string())
+        .push(" and ");
+    condition(&mut sql);
+    Ok(sql
+        .fetch_all(conn)
+        .await?
         .iter()
         .filter_map(|r| r.try_get::<Option<String>, _>(0).ok().flatten())
         .collect())
