@@ -11,12 +11,16 @@ build_release
 DEMO_DIR=${COUPLER_DEMO_DIR:-demo}
 if [ ! -f "$DEMO_DIR/coupler.toml" ]; then
   step "creating the demo systems in $DEMO_DIR/"
-  target/release/coupler demo --dir "$DEMO_DIR"
+  created=$(target/release/coupler demo --dir "$DEMO_DIR")
+  echo "$created"
   # A first synchronization, then people editing both systems, then another: the
   # console opens on real couplings, conflicts, deletions and failures.
   target/release/coupler --config "$DEMO_DIR/coupler.toml" sync
   target/release/coupler demo simulate --dir "$DEMO_DIR" --seed 1
   target/release/coupler --config "$DEMO_DIR/coupler.toml" sync
+  # Shown again last, where they are not scrolled away: nobody else knows them.
+  echo
+  echo "$created" | sed -n '/^Console accounts/,$p'
 fi
 
 step "serving the console (Ctrl-C stops it)"

@@ -734,12 +734,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             for role in Role::ALL {
                 let name = role.as_str();
                 if existing.iter().any(|n| n == name) {
-                    println!("  {name:<8}  {role:<8}  (kept: it existed already)");
+                    println!(
+                        "  {name:<8}  {:<8}  (kept: it existed already)",
+                        role.as_str()
+                    );
                     continue;
                 }
                 let password = engine::accounts::random_password();
                 engine.add_user("demo", name, role, &password).await?;
-                println!("  {name:<8}  {role:<8}  {password}");
+                println!("  {name:<8}  {:<8}  {password}", role.as_str());
             }
         }
         Some(DemoAction::Simulate { dir, seed }) => {
