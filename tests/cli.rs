@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -67,23 +67,13 @@ fn every_command_has_help() {
 fn serve_answers_health_and_pages_on_the_address_it_prints() {
     let dir = temp_dir("cli-serve");
     demo(&dir);
-    let mut child = coupler()
-        .arg("--config")
-        .arg(dir.join("coupler.toml"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("Coupler console: http://")
-        .unwrap_or_else(|| panic!("the address line: {line:?}"))
-        .to_string();
+    let (mut child, address) = support::spawn_serve(
+        coupler()
+            .arg("--config")
+            .arg(dir.join("coupler.toml"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stderr(Stdio::null()),
+    );
 
     let health = http_get(&address, "/health");
     let page = http_get(&address, "/mappings");

@@ -120,24 +120,13 @@ impl Site {
         );
     }
 
-    /// `coupler serve` with job workers, on a free port; answers the process and its
-    /// address once it answers `/health`.
+    /// `coupler serve` on a free port; answers the process and its address once it
+    /// listens.
     fn serve(&self, extra: &[&str]) -> Server {
-        let mut child = self
-            .coupler(&["serve", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .trim()
-            .strip_prefix("Coupler console: http://")
-            .unwrap_or_else(|| panic!("the address line: {line:?}"))
-            .to_string();
+        let (child, address) = support::spawn_serve(
+            self.coupler(&["serve", "--addr", "127.0.0.1:0"])
+                .args(extra),
+        );
         Server { child, address }
     }
 

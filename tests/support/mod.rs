@@ -109,6 +109,26 @@ pub async fn fresh_database(kind: StoreKind, dir: &Path, label: &str) -> String 
     }
 }
 
+/// Starts `serve` (a `coupler … serve` command) with its standard output read here;
+/// answers the process and the address it printed once it listens.
+pub fn spawn_serve(serve: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = serve
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start coupler serve");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("its standard output"))
+        .read_line(&mut line)
+        .expect("read its first line");
+    let address = line
+        .trim()
+        .strip_prefix("Coupler console: http://")
+        .unwrap_or_else(|| panic!("the address line: {line:?}"))
+        .to_string();
+    (child, address)
+}
+
 /// How `coupler serve` describes the built console, for a test's folder.
 pub fn leptos_options(dir: &Path) -> LeptosOptions {
     LeptosOptions::builder()
