@@ -11,6 +11,7 @@ use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
 use sqlx::any::{AnyRow, AnyTypeInfoKind};
 use sqlx::{AnyConnection, AnyPool, Executor, Row, ValueRef};
+use std::collections::BTreeSet;
 
 /// Most rows a single statement carries: well inside both databases' parameter limits.
 const CHUNK: usize = 400;
@@ -264,22 +265,23 @@ impl Connector for SqlConnector {
             Backend::Postgres => self.pool.begin().await,
         };
         let mut tx = begin.map_err(|e| self.failed(e))?;
-        let creates: Vec<usize> = (0..ops.len())
-            .filter(|&i| matches!(prepared[i], Some(Prepared::Create { .. })))
-            .collect();
+        let of_kind = |wanted: fn(&Prepared) -> bool| -> Vec<usize> {
+            (0..ops.len())
+                .filter(|&i| prepared[i].as_ref().is_some_and(wanted))
+                .collect()
+        };
+        let creates = of_kind(|p| matches!(p, Prepared::Create { .. }));
         for chunk in creates.chunks(CHUNK) {
             self.insert_chunk(&mut tx, spec, chunk, &prepared, &mut outcomes)
                 .await?;
         }
-        let others: Vec<usize> = (0..ops.len())
-            .filter(|&i| {
-                matches!(
-                    prepared[i],
-                    Some(Prepared::Update { .. } | Prepared::Delete { .. })
-                )
-            })
-            .collect();
-        self.update_each(&mut tx, spec, &others, &prepared, &mut outcomes)
+        let updates = of_kind(|p| matches!(p, Prepared::Update { .. }));
+        for chunk in updates.chunks(CHUNK) {
+            self.update_chunk(&mut tx, spec, chunk, &prepared, &mut outcomes)
+                .await?;
+        }
+        let deletes = of_kind(|p| matches!(p, Prepared::Delete { .. }));
+        self.delete_each(&mut tx, spec, &deletes, &prepared, &mut outcomes)
             .await?;
 
         // The modified-on values the system gave the written records, read in the same
@@ -429,7 +431,7 @@ fn prepare(spec: &TableSpec, op: &WriteOp) -> Result<Prepared, String> {
 
 impl SqlConnector {
     /// Inserts the creates `chunk` (indexes into `prepared`) with one statement per set of
-    /// columns; when one is refused, inserts that group's rows one by one.
+    /// columns.
     async fn insert_chunk(
         &self,
         tx: &mut AnyConnection,
@@ -438,17 +440,7 @@ impl SqlConnector {
         prepared: &[Option<Prepared>],
         outcomes: &mut [Option<WriteOutcome>],
     ) -> Result<(), ConnectorError> {
-        let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
-        for &i in chunk {
-            let Some(Prepared::Create { columns, .. }) = &prepared[i] else {
-                continue;
-            };
-            match groups.iter_mut().find(|(c, _)| c == columns) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((columns.clone(), vec![i])),
-            }
-        }
-        for (columns, members) in groups {
+        for (columns, members) in by_columns(chunk, prepared) {
             let statement = |rows: &[usize]| {
                 let mut sql = Sql::new(format!(
                     "insert into {} ({}",
@@ -470,26 +462,111 @@ impl SqlConnector {
                 });
                 sql
             };
-            if let Err(error) = attempt(tx, statement(&members)).await {
-                if !is_refusal(&error) {
-                    return Err(self.failed(error));
+            self.unless_refused(tx, &members, statement, outcomes)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Updates the records of `chunk` (indexes into `prepared`) with one statement per set
+    /// of columns, each only if it still has the modified-on value it was read with: a
+    /// record changed or gone meanwhile is not written and answers `Changed`.
+    async fn update_chunk(
+        &self,
+        tx: &mut AnyConnection,
+        spec: &TableSpec,
+        chunk: &[usize],
+        prepared: &[Option<Prepared>],
+        outcomes: &mut [Option<WriteOutcome>],
+    ) -> Result<(), ConnectorError> {
+        let (table, key) = (quote(&spec.table), quote(&spec.key));
+        for (columns, members) in by_columns(chunk, prepared) {
+            // The values are rows of a table `v` (`column1` the key, `column2` the
+            // modified-on value read, then the columns set), joined to the records.
+            let statement = |rows: &[usize]| {
+                let mut sql = Sql::new(format!("update {table} set "));
+                if columns.is_empty() {
+                    // Nothing to set: touch the key so the optimistic check still runs.
+                    sql.push(&format!("{key} = {key}"));
                 }
-                for &i in &members {
-                    if let Err(error) = attempt(tx, statement(&[i])).await {
-                        if !is_refusal(&error) {
-                            return Err(self.failed(error));
-                        }
-                        outcomes[i] = Some(WriteOutcome::Refused(db_message(&error)));
+                for (n, &c) in columns.iter().enumerate() {
+                    let separator = if n > 0 { ", " } else { "" };
+                    let column = quote(&spec.columns[c]);
+                    sql.push(&format!("{separator}{column} = v.column{}", n + 3));
+                }
+                sql.push(" from (");
+                sql.values(rows, |row, &i| {
+                    let Some(Prepared::Update {
+                        key,
+                        expected,
+                        values,
+                        ..
+                    }) = &prepared[i]
+                    else {
+                        unreachable!("only updates are grouped")
+                    };
+                    row.value(key.clone(), spec.key_kind).bind(*expected);
+                    for (value, &c) in values.iter().zip(&columns) {
+                        row.value(value.clone(), spec.kinds[c]);
                     }
+                });
+                sql.push(&format!(
+                    ") as v where {table}.{key} = v.column1 and {table}.{} = v.column2 \
+                     returning {key}",
+                    quote(&spec.modified)
+                ));
+                sql
+            };
+            let rows = self
+                .unless_refused(tx, &members, statement, outcomes)
+                .await?;
+            let written: BTreeSet<String> = rows
+                .iter()
+                .map(|row| key_text(row, 0))
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.failed(e))?;
+            for i in members {
+                if outcomes[i].is_none() && !written.contains(&prepared_key(&prepared[i])) {
+                    outcomes[i] = Some(WriteOutcome::Changed);
                 }
             }
         }
         Ok(())
     }
 
-    /// Runs the updates and deletes; an update that finds the record changed or gone
-    /// writes nothing and answers `Changed`.
-    async fn update_each(
+    /// Runs `statement` for `rows` (indexes into the batch); when the database refuses
+    /// it, runs each half again, until each refused record stands alone and answers
+    /// `Refused`: a few refusals among many records cost a few statements each. Answers
+    /// the rows the statements that went through returned.
+    async fn unless_refused(
+        &self,
+        tx: &mut AnyConnection,
+        rows: &[usize],
+        statement: impl Fn(&[usize]) -> Sql,
+        outcomes: &mut [Option<WriteOutcome>],
+    ) -> Result<Vec<AnyRow>, ConnectorError> {
+        let mut returned = Vec::new();
+        let mut to_run: Vec<&[usize]> = vec![rows];
+        while let Some(rows) = to_run.pop() {
+            match attempt(tx, statement(rows)).await {
+                Ok(mut answer) => returned.append(&mut answer),
+                Err(error) if !is_refusal(&error) => return Err(self.failed(error)),
+                Err(error) if rows.len() == 1 => {
+                    outcomes[rows[0]] = Some(WriteOutcome::Refused(db_message(&error)));
+                }
+                Err(_) => {
+                    let (first, second) = rows.split_at(rows.len() / 2);
+                    to_run.push(second);
+                    to_run.push(first);
+                }
+            }
+        }
+        Ok(returned)
+    }
+
+    /// Deletes the records of `indexes` (indexes into `prepared`), one statement each; a
+    /// record gone already answers `Changed`.
+    async fn delete_each(
         &self,
         tx: &mut AnyConnection,
         spec: &TableSpec,
@@ -497,61 +574,57 @@ impl SqlConnector {
         prepared: &[Option<Prepared>],
         outcomes: &mut [Option<WriteOutcome>],
     ) -> Result<(), ConnectorError> {
+        let key = quote(&spec.key);
+        let statement = |rows: &[usize]| {
+            let mut sql = Sql::new(format!("delete from {} where {key} = ", quote(&spec.table)));
+            if let Some(Prepared::Delete { key, .. }) = &prepared[rows[0]] {
+                sql.value(key.clone(), spec.key_kind);
+            }
+            sql.push(&format!(" returning {key}"));
+            sql
+        };
         for &i in indexes {
-            let sql = match &prepared[i] {
-                Some(Prepared::Update {
-                    key,
-                    expected,
-                    columns,
-                    values,
-                }) => {
-                    let mut sql = Sql::new(format!("update {} set ", quote(&spec.table)));
-                    for (n, (value, &c)) in values.iter().zip(columns).enumerate() {
-                        if n > 0 {
-                            sql.push(", ");
-                        }
-                        sql.push(&format!("{} = ", quote(&spec.columns[c])));
-                        sql.value(value.clone(), spec.kinds[c]);
-                    }
-                    if columns.is_empty() {
-                        // Nothing to set: touch the key so the optimistic check still runs.
-                        sql.push(&format!("{} = {}", quote(&spec.key), quote(&spec.key)));
-                    }
-                    sql.push(&format!(" where {} = ", quote(&spec.key)));
-                    sql.value(key.clone(), spec.key_kind);
-                    sql.push(&format!(" and {} = ", quote(&spec.modified)))
-                        .bind(*expected);
-                    sql
-                }
-                Some(Prepared::Delete { key }) => {
-                    let mut sql = Sql::new(format!(
-                        "delete from {} where {} = ",
-                        quote(&spec.table),
-                        quote(&spec.key)
-                    ));
-                    sql.value(key.clone(), spec.key_kind);
-                    sql
-                }
-                _ => continue,
-            };
-            match attempt(tx, sql).await {
-                Ok(0) => outcomes[i] = Some(WriteOutcome::Changed),
-                Ok(_) => {}
-                Err(error) if is_refusal(&error) => {
-                    outcomes[i] = Some(WriteOutcome::Refused(db_message(&error)))
-                }
-                Err(error) => return Err(self.failed(error)),
+            let deleted = self.unless_refused(tx, &[i], statement, outcomes).await?;
+            if deleted.is_empty() && outcomes[i].is_none() {
+                outcomes[i] = Some(WriteOutcome::Changed);
             }
         }
         Ok(())
     }
 }
 
+/// `indexes` (into `prepared`) grouped by the columns their writes set, in order.
+fn by_columns(indexes: &[usize], prepared: &[Option<Prepared>]) -> Vec<(Vec<usize>, Vec<usize>)> {
+    let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    for &i in indexes {
+        let columns = match &prepared[i] {
+            Some(Prepared::Create { columns, .. } | Prepared::Update { columns, .. }) => columns,
+            _ => continue,
+        };
+        match groups.iter_mut().find(|(c, _)| c == columns) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((columns.clone(), vec![i])),
+        }
+    }
+    groups
+}
+
+/// The key of a prepared write as text, as [`key_text`] reads keys back.
+fn prepared_key(prepared: &Option<Prepared>) -> String {
+    match prepared {
+        Some(
+            Prepared::Create { key, .. } | Prepared::Update { key, .. } | Prepared::Delete { key },
+        ) => key.as_text(),
+        None => String::new(),
+    }
+}
+
 /// Runs one statement inside a savepoint, so that a refused statement leaves the
-/// transaction usable (PostgreSQL aborts a transaction on any error otherwise).
-async fn attempt(tx: &mut AnyConnection, statement: Sql) -> Result<u64, sqlx::Error> {
+/// transaction usable (PostgreSQL aborts a transaction on any error otherwise); answers
+/// the rows it returned.
+async fn attempt(tx: &mut AnyConnection, statement: Sql) -> Result<Vec<AnyRow>, sqlx::Error> {
     tx.execute("savepoint coupler_write").await?;
-    match statement.execute(&mut *tx).await {
+    match statement.fetch_all(&mut *tx).await {
         Ok(rows) => {
             tx.execute("release savepoint coupler_write").await?;
             Ok(rows)

@@ -17,7 +17,7 @@ use plan::{Blocked, Compiled, Decision, Lookups};
 use std::collections::{BTreeSet, HashMap};
 
 /// Records read per batch; each batch commits to the store as one transaction.
-pub const BATCH: usize = 1000;
+pub const BATCH: usize = 5000;
 
 /// How far before the watermark each run starts reading again, so that records whose
 /// modified-on value was given just before a concurrent commit are not missed. Records
@@ -475,15 +475,33 @@ impl Run<'_> {
                 .into_iter()
                 .map(|c| (c.key(from).to_string(), c))
                 .collect();
-        let open: HashMap<String, OpenError> = sync_error::open_for(&mut conn, &name, from, &keys)
-            .await?
-            .into_iter()
-            .filter_map(|e| e.clone().key(from).map(|k| (k, e)))
+        // Our own writes read back, records read again in the overlap window and creates
+        // in flight elsewhere need nothing more: the rest of the batch is looked up
+        // without them.
+        let at_rest = |c: &Coupling, r: &Record| match c.pending {
+            _ if c.skipped => seen_before(r),
+            Some(side) => side != to,
+            None => !revisit && c.modified(from) == Some(r.modified),
+        };
+        let busy: Vec<&Record> = records
+            .iter()
+            .filter(|r| !couplings.get(&r.key).is_some_and(|c| at_rest(c, r)))
             .collect();
-        let lookups = self.lookups(&mut conn, from, &records).await?;
+        let busy_keys: Vec<String> = busy.iter().map(|r| r.key.clone()).collect();
+        let open: HashMap<String, OpenError> =
+            sync_error::open_for(&mut conn, &name, from, &busy_keys)
+                .await?
+                .into_iter()
+                .filter_map(|e| e.clone().key(from).map(|k| (k, e)))
+                .collect();
+        let lookups = self.lookups(&mut conn, from, &busy).await?;
         drop(conn);
 
-        let other_keys: Vec<String> = couplings.values().map(|c| c.key(to).to_string()).collect();
+        let other_keys: Vec<String> = busy
+            .iter()
+            .filter_map(|r| couplings.get(&r.key))
+            .map(|c| c.key(to).to_string())
+            .collect();
         let mut others: HashMap<String, Record> = self
             .connector(to)
             .read(compiled.spec(to), &other_keys)
@@ -546,7 +564,7 @@ impl Run<'_> {
         let mut items = Vec::with_capacity(records.len());
         for source in records {
             let plan = match couplings.remove(&source.key) {
-                Some(c) if c.skipped && seen_before(&source) => Plan::Ignore,
+                Some(c) if at_rest(&c, &source) => Plan::Ignore,
                 Some(c) if c.skipped => Plan::Skipped,
                 Some(c) if c.pending == Some(to) => match others.remove(c.key(to)) {
                     // The create went through before the run stopped: finish coupling.
@@ -569,8 +587,6 @@ impl Run<'_> {
                         Err(blocked) => blocked_plan(blocked, Some(c), None),
                     },
                 },
-                Some(c) if c.pending.is_some() => Plan::Ignore,
-                Some(c) if !revisit && c.modified(from) == Some(source.modified) => Plan::Ignore,
                 Some(c) => match others.remove(c.key(to)) {
                     None => Plan::Deleted {
                         coupling: c,
@@ -1349,7 +1365,7 @@ impl Run<'_> {
         &self,
         conn: &mut sqlx::AnyConnection,
         from: Side,
-        records: &[Record],
+        records: &[&Record],
     ) -> Result<Lookups, RunError> {
         let mut lookups = Lookups::new();
         for (i, f) in self.compiled.fields.iter().enumerate() {
