@@ -619,6 +619,15 @@ async fn errors_filter_by_text_and_time_page_by_keyset_and_count(kind: StoreKind
     assert_eq!(w.engine.sync_error_count(&text("_100%")).await.unwrap(), 3);
     // As a wildcard, `_` would match "C000008"; escaped, it matches nothing.
     assert_eq!(w.engine.sync_error_count(&text("00_00")).await.unwrap(), 0);
+    // Shorter than three characters, and with quotes, a search is plain text too.
+    assert_eq!(w.engine.sync_error_count(&text("0%")).await.unwrap(), 3);
+    assert_eq!(
+        w.engine
+            .sync_error_count(&text("castillo\" or \"x"))
+            .await
+            .unwrap(),
+        0
+    );
     // A time range: everything failed before tomorrow, nothing since.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -651,6 +660,17 @@ async fn errors_filter_by_text_and_time_page_by_keyset_and_count(kind: StoreKind
     }
     assert_eq!(seen.len(), 4);
     assert!(seen.windows(2).all(|p| p[0] > p[1]), "{seen:?}");
+    // A search finds open errors: once the record is fixed and retried, it finds none.
+    w.erp("update customer set name = 'Castillo Furniture' where no = 'C000009'")
+        .await;
+    let answer = w
+        .engine
+        .retry("alice", "retry-c000009", &Selection::Errors(World::seen(&found)))
+        .await
+        .unwrap();
+    assert_eq!(answer.outcomes[0].outcome, Outcome::Done);
+    assert_eq!(w.engine.sync_error_count(&text("c000009")).await.unwrap(), 0);
+    assert_eq!(w.engine.sync_error_count(&text("castillo")).await.unwrap(), 2);
 }
 
 async fn an_error_shows_both_records_with_their_base_values(kind: StoreKind) {

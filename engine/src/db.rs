@@ -16,6 +16,16 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend `conn` is connected to.
+    pub fn of(conn: &AnyConnection) -> Backend {
+        match conn.backend_name() {
+            "SQLite" => Backend::Sqlite,
+            _ => Backend::Postgres,
+        }
+    }
+}
+
 /// Why a database could not be opened.
 #[derive(Debug)]
 pub(crate) enum OpenError {
@@ -275,7 +285,7 @@ impl Sql {
     /// The statement's text for `conn`: `$n` placeholders, or `?` on SQLite (they are
     /// numbered in the order they appear, so the order of the values is the same).
     fn text_for(&self, conn: &AnyConnection) -> std::borrow::Cow<'_, str> {
-        if conn.backend_name() != "SQLite" {
+        if Backend::of(conn) == Backend::Postgres {
             return std::borrow::Cow::Borrowed(&self.text);
         }
         let mut text = String::with_capacity(self.text.len());

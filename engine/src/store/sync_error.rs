@@ -3,7 +3,7 @@
 //! record synchronizes or someone acts on it.
 
 use super::now_millis;
-use crate::db::Sql;
+use crate::db::{Backend, Sql};
 pub use crate::model::ErrorFilter;
 use crate::model::{ErrorCursor, Side, SyncErrorKind, SyncErrorSummary};
 use sqlx::any::AnyRow;
@@ -285,7 +285,7 @@ pub async fn list(
     let mut sql = Sql::new(format!(
         "select {SUMMARY_COLUMNS} from sync_error where resolved_at is null"
     ));
-    filtered(&mut sql, filter);
+    filtered(&mut sql, filter, Backend::of(conn));
     if let Some(after) = after {
         sql.push(" and (failed_at < ")
             .bind(after.failed_at)
@@ -304,13 +304,13 @@ pub async fn list(
 /// How many open errors match `filter`.
 pub async fn count(conn: &mut AnyConnection, filter: &ErrorFilter) -> Result<i64, sqlx::Error> {
     let mut sql = Sql::new("select count(*) from sync_error where resolved_at is null");
-    filtered(&mut sql, filter);
+    filtered(&mut sql, filter, Backend::of(conn));
     let rows = sql.fetch_all(&mut *conn).await?;
     rows.first().map_or(Ok(0), |row| row.try_get(0))
 }
 
 /// Adds `filter`'s conditions to a statement over open errors.
-fn filtered(sql: &mut Sql, filter: &ErrorFilter) {
+fn filtered(sql: &mut Sql, filter: &ErrorFilter, backend: Backend) {
     if let Some(mapping) = &filter.mapping {
         sql.push(" and mapping = ").bind(mapping.clone());
     }
@@ -327,10 +327,18 @@ fn filtered(sql: &mut Sql, filter: &ErrorFilter) {
         sql.push(" and failed_at < ").bind(until);
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-        sql.push(" and ").contains(
-            &["local_key", "integration_key", "description", "message"],
-            text,
-        );
+        // On SQLite the trigram index answers searches of three characters or more (it
+        // holds no shorter pieces); on PostgreSQL the same words use its trigram indexes.
+        if backend == Backend::Sqlite && text.chars().count() >= 3 {
+            sql.push(" and id in (select rowid from sync_error_text where sync_error_text match ")
+                .bind(format!("\"{}\"", text.replace('"', "\"\"")))
+                .push(")");
+        } else {
+            sql.push(" and ").contains(
+                &["local_key", "integration_key", "description", "message"],
+                text,
+            );
+        }
     }
 }
 
@@ -415,7 +423,7 @@ pub async fn matching(
     let mut sql = Sql::new(format!(
         "select {ROW_COLUMNS} from sync_error where resolved_at is null"
     ));
-    filtered(&mut sql, filter);
+    filtered(&mut sql, filter, Backend::of(conn));
     sql.push(" order by id");
     sql.fetch_all(&mut *conn)
         .await?
