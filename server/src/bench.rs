@@ -138,6 +138,8 @@ pub struct Concurrent {
     pub requests: usize,
     /// 99th percentile, ms.
     pub p99_ms: f64,
+    /// 99th percentile of each page, ms.
+    pub p99_by_page_ms: Vec<(String, f64)>,
     /// Requests that failed (not 200).
     pub failed: usize,
     /// Whether the clients were signed in (accounts do not exist yet).
@@ -290,13 +292,19 @@ async fn measure(
     // 6. concurrent_console.
     let concurrent_console = concurrent(&app, if quick { 3 } else { 20 }, cookies).await;
     say(format!(
-        "concurrent       p99 {:.2} ms  ({} clients × {}/s for {:.0} s: {} requests, {} failed)",
+        "concurrent       p99 {:.2} ms  ({} clients × {}/s for {:.0} s: {} requests, {} failed; {})",
         concurrent_console.p99_ms,
         concurrent_console.clients,
         concurrent_console.per_client_per_s,
         concurrent_console.seconds,
         concurrent_console.requests,
-        concurrent_console.failed
+        concurrent_console.failed,
+        concurrent_console
+            .p99_by_page_ms
+            .iter()
+            .map(|(page, ms)| format!("{page} p99 {ms:.2} ms"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     Ok(Figures {
         records: n,
@@ -488,35 +496,45 @@ async fn concurrent(app: &axum::Router, seconds: u64, cookies: Vec<String>) -> C
             let mut i = client;
             while Instant::now() < until {
                 tick.tick().await;
-                let request = Request::get(PAGES[i % PAGES.len()])
+                let page = i % PAGES.len();
+                let request = Request::get(PAGES[page])
                     .header(header::ACCEPT, "text/html")
                     .header(header::COOKIE, &cookie)
                     .body(Body::empty())
                     .expect("a request");
                 i += 1;
                 match timed(&app, request).await {
-                    Ok(ms) => times.push(ms),
+                    Ok(ms) => times.push((page, ms)),
                     Err(_) => failed += 1,
                 }
             }
             (times, failed)
         }));
     }
-    let (mut times, mut failed) = (Vec::new(), 0);
+    let (mut by_page, mut failed) = (vec![Vec::new(); PAGES.len()], 0);
     for client in clients {
         if let Ok((t, f)) = client.await {
-            times.extend(t);
+            for (page, ms) in t {
+                by_page[page].push(ms);
+            }
             failed += f;
         } else {
             failed += 1;
         }
     }
+    let mut times: Vec<f64> = by_page.iter().flatten().copied().collect();
+    let p99_by_page_ms = PAGES
+        .iter()
+        .zip(&mut by_page)
+        .map(|(page, times)| (page.to_string(), percentile(times, 0.99)))
+        .collect();
     Concurrent {
         clients: CLIENTS,
         per_client_per_s: PER_S,
         seconds: seconds as f64,
         requests: times.len() + failed,
         p99_ms: percentile(&mut times, 0.99),
+        p99_by_page_ms,
         failed,
         signed_in: true,
     }
