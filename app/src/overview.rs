@@ -22,17 +22,11 @@ pub struct Trends {
 #[server(endpoint = "error_trends")]
 pub async fn error_trends() -> Result<Trends, AppError> {
     let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
-    const HOUR: i64 = 3_600_000;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    // Periods end on whole hours (and days), so bars do not shift as the clock moves.
-    let hour_end = (now / HOUR + 1) * HOUR;
-    let day_end = (now / (24 * HOUR) + 1) * 24 * HOUR;
-    Ok(Trends {
-        day: engine.error_trend(hour_end, HOUR, 24).await?,
-        week: engine.error_trend(day_end, 24 * HOUR, 7).await?,
-    })
+    let [day, week] = engine.error_trends(now).await?;
+    Ok(Trends { day, week })
 }
 
 /// Per mapping: its tables, state and numbers; then the trend.

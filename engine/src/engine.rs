@@ -164,9 +164,10 @@ pub(crate) struct Inner {
     owner: String,
     /// How long this engine's claims last without a heartbeat.
     lease_ms: std::sync::atomic::AtomicI64,
-    /// The overview's counts and when they were counted: see `Engine::mapping_counts`.
-    pub(crate) counts:
-        tokio::sync::Mutex<Option<(std::time::Instant, Vec<crate::model::MappingCounts>)>>,
+    /// The overview's counts: see `Engine::mapping_counts`.
+    pub(crate) counts: crate::overview::Counted<(), Vec<crate::model::MappingCounts>>,
+    /// The overview's error trends, for the hour they end in: see `Engine::error_trends`.
+    pub(crate) trends: crate::overview::Counted<i64, [crate::model::ErrorTrend; 2]>,
     /// Failed sign-ins of this process, per account and address.
     pub(crate) sign_in_limits: crate::accounts::SignInLimits,
 }
@@ -199,7 +200,8 @@ impl Engine {
                 fault: Mutex::new(None),
                 owner,
                 lease_ms: std::sync::atomic::AtomicI64::new(LEASE_MS),
-                counts: tokio::sync::Mutex::new(None),
+                counts: crate::overview::Counted::new(),
+                trends: crate::overview::Counted::new(),
                 sign_in_limits: crate::accounts::SignInLimits::new(),
             }),
         })

@@ -4,25 +4,93 @@ use crate::engine::{Engine, EngineError};
 use crate::model::{ErrorTrend, MappingCounts, SyncErrorKind};
 use crate::store::{StoreError, job};
 use sqlx::Row;
+use std::time::Instant;
 
 /// How long the overview's counts serve before they are counted again.
 pub const COUNTS_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A figure counted at most [`COUNTS_FOR`] ago for a key (such as the period it covers),
+/// shared by every reader. One reader counts it again while the others take the last
+/// count for the same key, so a slow count holds up only the reader who started it, and
+/// readers who have nothing to take yet.
+#[derive(Debug)]
+pub(crate) struct Counted<K, T> {
+    last: std::sync::RwLock<Option<(Instant, K, T)>>,
+    counting: tokio::sync::Mutex<()>,
+}
+
+impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
+    pub(crate) fn new() -> Self {
+        Counted {
+            last: std::sync::RwLock::new(None),
+            counting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The last count for `key`, however old, and whether it is recent.
+    fn last(&self, key: &K) -> Option<(T, bool)> {
+        let last = self.last.read().unwrap_or_else(|e| e.into_inner());
+        match last.as_ref() {
+            Some((at, k, value)) if k == key => Some((value.clone(), at.elapsed() < COUNTS_FOR)),
+            _ => None,
+        }
+    }
+
+    /// The figure for `key`: the last count if recent, else counted again with `count`.
+    pub(crate) async fn get<E>(
+        &self,
+        key: K,
+        count: impl AsyncFnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let last = self.last(&key);
+        if let Some((value, true)) = last {
+            return Ok(value);
+        }
+        let _counting = match (self.counting.try_lock(), last) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some((value, _))) => return Ok(value),
+            (Err(_), None) => self.counting.lock().await,
+        };
+        // Whoever counted while this reader waited may have counted for it.
+        if let Some((value, true)) = self.last(&key) {
+            return Ok(value);
+        }
+        let value = count().await?;
+        *self.last.write().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), key, value.clone()));
+        Ok(value)
+    }
+}
+
 impl Engine {
     /// Each mapping's couplings, open errors by kind, skipped and deferred records, and
-    /// its last and next job, as counted at most [`COUNTS_FOR`] ago: counting a million
-    /// couplings takes tens of milliseconds, and every open overview asks on every
-    /// change, so one count serves every reader for that long (the others wait for it).
+    /// its last and next job, counted at most [`COUNTS_FOR`] ago (see [`Counted`]):
+    /// counting a million couplings takes tens of milliseconds, and every open overview
+    /// asks on every change.
     pub async fn mapping_counts(&self) -> Result<Vec<MappingCounts>, EngineError> {
-        let mut cached = self.inner.counts.lock().await;
-        if let Some((at, counts)) = cached.as_ref()
-            && at.elapsed() < COUNTS_FOR
-        {
-            return Ok(counts.clone());
-        }
-        let counts = self.count_mappings().await?;
-        *cached = Some((std::time::Instant::now(), counts.clone()));
-        Ok(counts)
+        self.inner
+            .counts
+            .get((), async || self.count_mappings().await)
+            .await
+    }
+
+    /// Errors first found per hour over the 24 hours to the end of `now`'s hour, and per
+    /// day over the 7 days to the end of its day (UTC), counted at most [`COUNTS_FOR`]
+    /// ago: each reads every error of the week.
+    pub async fn error_trends(&self, now: i64) -> Result<[ErrorTrend; 2], EngineError> {
+        const HOUR: i64 = 3_600_000;
+        // Periods end on whole hours (and days), so bars do not shift as the clock moves.
+        let hour_end = (now / HOUR + 1) * HOUR;
+        let day_end = (now / (24 * HOUR) + 1) * 24 * HOUR;
+        self.inner
+            .trends
+            .get(hour_end, async || {
+                Ok([
+                    self.error_trend(hour_end, HOUR, 24).await?,
+                    self.error_trend(day_end, 24 * HOUR, 7).await?,
+                ])
+            })
+            .await
     }
 
     async fn count_mappings(&self) -> Result<Vec<MappingCounts>, EngineError> {
@@ -117,7 +185,7 @@ impl Engine {
     }
 
     /// Errors first found in each of `periods` periods of `period` ms ending at `end`.
-    pub async fn error_trend(
+    async fn error_trend(
         &self,
         end: i64,
         period: i64,
