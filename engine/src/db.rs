@@ -156,6 +156,8 @@ pub(crate) struct Sql {
     count: usize,
     /// Where each placeholder starts in `text`, and its length.
     placeholders: Vec<(usize, usize)>,
+    /// Whether the database may keep the statement's plan for other values.
+    persistent: bool,
 }
 
 impl Sql {
@@ -166,7 +168,16 @@ impl Sql {
             args: AnyArguments::default(),
             count: 0,
             placeholders: Vec::new(),
+            persistent: true,
         }
+    }
+
+    /// Has the statement planned for its values each time it runs: PostgreSQL plans a
+    /// statement it keeps for any values after a few runs, and a plan that suits a common
+    /// value can read a whole table for a rare one (a text search, for instance).
+    pub fn planned_for_values(&mut self) -> &mut Sql {
+        self.persistent = false;
+        self
     }
 
     /// Appends SQL text.
@@ -303,6 +314,7 @@ impl Sql {
     pub async fn execute(self, conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
         let text = self.text_for(conn).into_owned();
         Ok(sqlx::query_with(&text, self.args)
+            .persistent(self.persistent)
             .execute(conn)
             .await?
             .rows_affected())
@@ -311,7 +323,10 @@ impl Sql {
     /// Runs the query; answers every row.
     pub async fn fetch_all(self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>, sqlx::Error> {
         let text = self.text_for(conn).into_owned();
-        sqlx::query_with(&text, self.args).fetch_all(conn).await
+        sqlx::query_with(&text, self.args)
+            .persistent(self.persistent)
+            .fetch_all(conn)
+            .await
     }
 }
 

@@ -154,6 +154,14 @@ pub struct Engine {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// A count of the open errors a filter matches, and when and at which stamp it was taken.
+#[derive(Debug)]
+struct KeptCount {
+    stamp: [i64; 2],
+    count: i64,
+    at: std::time::Instant,
+}
+
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) config: Config,
@@ -166,6 +174,8 @@ pub(crate) struct Inner {
     lease_ms: std::sync::atomic::AtomicI64,
     /// The overview's counts: see `Engine::mapping_counts`.
     pub(crate) counts: crate::overview::Counted<(), Vec<crate::model::MappingCounts>>,
+    /// Counts of open errors per filter: see `Engine::sync_error_count`.
+    error_counts: Mutex<HashMap<ErrorFilter, KeptCount>>,
     /// The overview's error trends, for the hour they end in: see `Engine::error_trends`.
     pub(crate) trends: crate::overview::Counted<i64, [crate::model::ErrorTrend; 2]>,
     /// Failed sign-ins of this process, per account and address.
@@ -202,6 +212,7 @@ impl Engine {
                 lease_ms: std::sync::atomic::AtomicI64::new(LEASE_MS),
                 counts: crate::overview::Counted::new(),
                 trends: crate::overview::Counted::new(),
+                error_counts: Mutex::new(HashMap::new()),
                 sign_in_limits: crate::accounts::SignInLimits::new(),
             }),
         })
@@ -682,8 +693,38 @@ impl Engine {
         if let Some(mapping) = &filter.mapping {
             self.configured(mapping)?;
         }
+        // Counting reads every matching error (on PostgreSQL, every open one); people
+        // reading the same list share a count while no error changes.
         let mut conn = self.inner.store.conn().await?;
-        Ok(sync_error::count(&mut conn, filter).await?)
+        let stamp = sync_error::stamp(&mut conn).await?;
+        let kept = |counts: &HashMap<ErrorFilter, KeptCount>| {
+            counts
+                .get(filter)
+                .filter(|c| c.stamp == stamp && c.at.elapsed() < crate::overview::COUNTS_FOR)
+                .map(|c| c.count)
+        };
+        if let Some(count) = kept(&self.error_counts()) {
+            return Ok(count);
+        }
+        let count = sync_error::count(&mut conn, filter).await?;
+        let mut counts = self.error_counts();
+        counts.retain(|_, c| c.at.elapsed() < crate::overview::COUNTS_FOR);
+        counts.insert(
+            filter.clone(),
+            KeptCount {
+                stamp,
+                count,
+                at: std::time::Instant::now(),
+            },
+        );
+        Ok(count)
+    }
+
+    fn error_counts(&self) -> std::sync::MutexGuard<'_, HashMap<ErrorFilter, KeptCount>> {
+        self.inner
+            .error_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The errors `ids` as they are now (id and current version), for callers that act

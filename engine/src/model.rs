@@ -392,7 +392,7 @@ pub struct JobSummary {
 }
 
 /// The kinds of sync error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncErrorKind {
     /// Both records changed the same field to different values.
@@ -672,7 +672,7 @@ pub struct LogEntrySummary {
 }
 
 /// Which open sync errors an action or a list means.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ErrorFilter {
     /// Only this mapping's.
     pub mapping: Option<String>,

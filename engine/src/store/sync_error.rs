@@ -301,6 +301,18 @@ pub async fn list(
     rows.iter().map(summary).collect()
 }
 
+/// What changes with any change to errors: the last change's time and the last error's
+/// id. A count taken at one stamp holds while the stamp is the same.
+pub async fn stamp(conn: &mut AnyConnection) -> Result<[i64; 2], sqlx::Error> {
+    let row = sqlx::query(
+        "select (select coalesce(max(changed_at), 0) from sync_error), \
+                (select coalesce(max(id), 0) from sync_error)",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok([row.try_get(0)?, row.try_get(1)?])
+}
+
 /// How many open errors match `filter`.
 pub async fn count(conn: &mut AnyConnection, filter: &ErrorFilter) -> Result<i64, sqlx::Error> {
     let mut sql = Sql::new("select count(*) from sync_error where resolved_at is null");
@@ -334,10 +346,12 @@ fn filtered(sql: &mut Sql, filter: &ErrorFilter, backend: Backend) {
                 .bind(format!("\"{}\"", text.replace('"', "\"\"")))
                 .push(")");
         } else {
-            sql.push(" and ").contains(
-                &["local_key", "integration_key", "description", "message"],
-                text,
-            );
+            sql.push(" and ")
+                .contains(
+                    &["local_key", "integration_key", "description", "message"],
+                    text,
+                )
+                .planned_for_values();
         }
     }
 }
