@@ -665,12 +665,22 @@ async fn errors_filter_by_text_and_time_page_by_keyset_and_count(kind: StoreKind
         .await;
     let answer = w
         .engine
-        .retry("alice", "retry-c000009", &Selection::Errors(World::seen(&found)))
+        .retry(
+            "alice",
+            "retry-c000009",
+            &Selection::Errors(World::seen(&found)),
+        )
         .await
         .unwrap();
     assert_eq!(answer.outcomes[0].outcome, Outcome::Done);
-    assert_eq!(w.engine.sync_error_count(&text("c000009")).await.unwrap(), 0);
-    assert_eq!(w.engine.sync_error_count(&text("castillo")).await.unwrap(), 2);
+    assert_eq!(
+        w.engine.sync_error_count(&text("c000009")).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        w.engine.sync_error_count(&text("castillo")).await.unwrap(),
+        2
+    );
 }
 
 async fn an_error_shows_both_records_with_their_base_values(kind: StoreKind) {
