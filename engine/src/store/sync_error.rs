@@ -339,19 +339,29 @@ fn filtered(sql: &mut Sql, filter: &ErrorFilter, backend: Backend) {
         sql.push(" and failed_at < ").bind(until);
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-        // On SQLite the trigram index answers searches of three characters or more (it
-        // holds no shorter pieces); on PostgreSQL the same words use its trigram indexes.
-        if backend == Backend::Sqlite && text.chars().count() >= 3 {
-            sql.push(" and id in (select rowid from sync_error_text where sync_error_text match ")
+        // A trigram index answers searches of three characters or more (it holds no
+        // shorter pieces): an FTS5 table on SQLite, the errors' words on PostgreSQL.
+        let indexed = text.chars().count() >= 3;
+        match backend {
+            Backend::Sqlite if indexed => {
+                sql.push(
+                    " and id in (select rowid from sync_error_text where sync_error_text match ",
+                )
                 .bind(format!("\"{}\"", text.replace('"', "\"\"")))
                 .push(")");
-        } else {
-            sql.push(" and ")
-                .contains(
+            }
+            Backend::Postgres if indexed => {
+                sql.push(" and id in (select error_id from sync_error_search where ")
+                    .contains(&["words"], text)
+                    .push(")")
+                    .planned_for_values();
+            }
+            _ => {
+                sql.push(" and ").contains(
                     &["local_key", "integration_key", "description", "message"],
                     text,
-                )
-                .planned_for_values();
+                );
+            }
         }
     }
 }
