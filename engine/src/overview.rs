@@ -11,11 +11,13 @@ pub const COUNTS_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A figure counted at most [`COUNTS_FOR`] ago for a key (such as the period it covers),
 /// shared by every reader. One reader counts it again while the others take the last
-/// count for the same key, so a slow count holds up only the reader who started it, and
-/// readers who have nothing to take yet.
+/// count for the same key, so a slow count holds up only the reader who started it;
+/// readers who have nothing to take yet count for themselves. No reader waits for
+/// another.
 #[derive(Debug)]
 pub(crate) struct Counted<K, T> {
     last: std::sync::RwLock<Option<(Instant, K, T)>>,
+    /// Held by the reader counting again.
     counting: tokio::sync::Mutex<()>,
 }
 
@@ -47,14 +49,10 @@ impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
             return Ok(value);
         }
         let _counting = match (self.counting.try_lock(), last) {
-            (Ok(guard), _) => guard,
+            (Ok(guard), _) => Some(guard),
             (Err(_), Some((value, _))) => return Ok(value),
-            (Err(_), None) => self.counting.lock().await,
+            (Err(_), None) => None,
         };
-        // Whoever counted while this reader waited may have counted for it.
-        if let Some((value, true)) = self.last(&key) {
-            return Ok(value);
-        }
         let value = count().await?;
         *self.last.write().unwrap_or_else(|e| e.into_inner()) =
             Some((Instant::now(), key, value.clone()));
