@@ -36,6 +36,10 @@ async fn inserts_flow_both_ways_and_matching_couples_instead_of_duplicating(kind
     .await
     .unwrap();
     w.crm("insert into account (accountid, name, address1_city, emailaddress1) values ('acc-new', 'Nakamura Garden Ltd', 'Oslo', 'hello@nakamura.example')").await;
+    let before: Vec<String> = sqlx::query_scalar("select accountid from account")
+        .fetch_all(&w.crm)
+        .await
+        .unwrap();
 
     let job = w.sync("CUSTOMER").await;
     assert_eq!(
@@ -59,6 +63,28 @@ async fn inserts_flow_both_ways_and_matching_couples_instead_of_duplicating(kind
         premade,
         "matched on e-mail, not duplicated"
     );
+    // The accounts it created have keys ordered by time (UUID version 7), in the order
+    // the customers were read: they go to the end of every index keyed by them.
+    let read_order: Vec<String> =
+        sqlx::query_scalar("select no from customer where no like 'C%' order by modified_at, no")
+            .fetch_all(&w.erp)
+            .await
+            .unwrap();
+    let mut created = Vec::new();
+    for no in &read_order {
+        let account = w.account_of(no).await;
+        if !before.contains(&account) {
+            created.push(account);
+        }
+    }
+    assert_eq!(created.len(), 18, "all but the customers matched on e-mail");
+    assert!(
+        created
+            .iter()
+            .all(|k| k.len() == 36 && k.as_bytes()[14] == b'7'),
+        "{created:?}"
+    );
+    assert!(created.is_sorted(), "{created:?}");
 
     let from_crm = w
         .coupled("CUSTOMER", Side::Integration, "acc-new")

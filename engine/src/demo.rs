@@ -120,8 +120,9 @@ pub async fn create_customers(
 
 /// Creates the CRM's tables in an empty database and inserts `rows` accounts as fast as
 /// the driver allows — a thousand rows a statement, fifty thousand a transaction — into
-/// `account`, with its indexes and triggers: the ceiling for writing the CRM. Answers how
-/// long the inserts took (generating the rows beforehand is not counted).
+/// `account`, with its indexes and triggers, keyed as the engine keys the accounts it
+/// creates: the ceiling for writing the CRM. Answers how long the inserts took
+/// (generating the rows beforehand is not counted).
 pub async fn fill_accounts(crm_url: &str, rows: u64) -> Result<std::time::Duration, DemoError> {
     let crm = open(crm_url).await?;
     let backend = crate::db::backend_of(crm_url).unwrap_or(Backend::Sqlite);
@@ -136,7 +137,8 @@ pub async fn fill_accounts(crm_url: &str, rows: u64) -> Result<std::time::Durati
             .map(|n| {
                 let company = company_name(&mut rng, n);
                 Account {
-                    id: rng.guid(),
+                    // The keys the engine gives the records it creates.
+                    id: crate::sync::new_key(),
                     name: company.chars().take(160).collect(),
                     street: format!("{} {}", rng.below(200) + 1, pick(&mut rng, STREETS)),
                     city: pick(&mut rng, CITIES).to_string(),

@@ -510,8 +510,8 @@ impl Run<'_> {
             .map(|r| (r.key.clone(), r))
             .collect();
 
-        // Uncoupled records: the key a create would give them, whether a record with that
-        // key exists already (an earlier create whose coupling was lost), and matches.
+        // Uncoupled records and their matches. (A create in flight is no longer uncoupled:
+        // its pending coupling holds the key it was given.)
         let uncoupled: Vec<&Record> = records
             .iter()
             .filter(|r| !couplings.contains_key(&r.key))
@@ -528,33 +528,17 @@ impl Run<'_> {
             .into_iter()
             .filter(|r| left_uncoupled.get(&r.key) != Some(&r.modified))
             .collect();
-        let new_keys: HashMap<String, String> = uncoupled
-            .iter()
-            .map(|r| (r.key.clone(), new_key(&name, from, &r.key)))
-            .collect();
-        let wanted: Vec<String> = new_keys.values().cloned().collect();
-        let mut created_before: HashMap<String, Record> = self
-            .connector(to)
-            .read(compiled.spec(to), &wanted)
-            .await?
-            .into_iter()
-            .map(|r| (r.key.clone(), r))
-            .collect();
         let mut matches = self.matches(from, &uncoupled, &lookups).await?;
         {
             // A record of the other side that is coupled already is no candidate.
-            let candidates: Vec<String> = created_before
-                .keys()
-                .chain(matches.values().flatten().map(|r| &r.key))
-                .cloned()
-                .collect();
+            let candidates: Vec<String> =
+                matches.values().flatten().map(|r| r.key.clone()).collect();
             let mut conn = self.store.conn().await?;
             let taken: BTreeSet<String> =
                 coupling::coupled_among(&mut conn, &name, to, &candidates)
                     .await?
                     .into_iter()
                     .collect();
-            created_before.retain(|k, _| !taken.contains(k));
             for list in matches.values_mut() {
                 list.retain(|r| !taken.contains(&r.key));
             }
@@ -618,64 +602,46 @@ impl Run<'_> {
                 None if open.get(&source.key).is_some_and(|e| e.skipped) => Plan::Skipped,
                 None if compiled.mapping.sync_only_coupled => Plan::Skipped,
                 None => {
-                    let key = &new_keys[&source.key];
-                    let found = matches.remove(&source.key).unwrap_or_default();
-                    if let Some(other) = created_before
-                        .remove(key)
-                        .filter(|_| !claimed.contains(key))
-                    {
-                        claimed.insert(other.key.clone());
-                        pair(
-                            compiled,
-                            from,
-                            &source,
-                            other,
-                            Link::New,
-                            None,
-                            false,
-                            &lookups,
-                        )
-                    } else {
-                        let found: Vec<Record> = found
-                            .into_iter()
-                            .filter(|r| !claimed.contains(&r.key))
-                            .collect();
-                        match found.len() {
-                            0 => match plan::create_values(compiled, from, &source, &lookups) {
-                                Ok(values) => Plan::Create {
-                                    key: key.clone(),
-                                    values,
-                                    pending: None,
-                                },
-                                Err(blocked) => blocked_plan(blocked, None, None),
+                    let found: Vec<Record> = matches
+                        .remove(&source.key)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|r| !claimed.contains(&r.key))
+                        .collect();
+                    match found.len() {
+                        0 => match plan::create_values(compiled, from, &source, &lookups) {
+                            Ok(values) => Plan::Create {
+                                key: new_key(),
+                                values,
+                                pending: None,
                             },
-                            1 => {
-                                let other = found.into_iter().next().expect("one match");
-                                claimed.insert(other.key.clone());
-                                pair(
-                                    compiled,
-                                    from,
-                                    &source,
-                                    other,
-                                    Link::New,
-                                    None,
-                                    false,
-                                    &lookups,
-                                )
-                            }
-                            n => {
-                                let keys: Vec<&str> =
-                                    found.iter().map(|r| r.key.as_str()).collect();
-                                Plan::Fail {
-                                    coupling: None,
-                                    other_key: None,
-                                    message: format!(
-                                        "{n} {} records match on {}: {}; couple one by hand",
-                                        to,
-                                        compiled.mapping.match_on.join(", "),
-                                        keys.join(", ")
-                                    ),
-                                }
+                            Err(blocked) => blocked_plan(blocked, None, None),
+                        },
+                        1 => {
+                            let other = found.into_iter().next().expect("one match");
+                            claimed.insert(other.key.clone());
+                            pair(
+                                compiled,
+                                from,
+                                &source,
+                                other,
+                                Link::New,
+                                None,
+                                false,
+                                &lookups,
+                            )
+                        }
+                        n => {
+                            let keys: Vec<&str> = found.iter().map(|r| r.key.as_str()).collect();
+                            Plan::Fail {
+                                coupling: None,
+                                other_key: None,
+                                message: format!(
+                                    "{n} {} records match on {}: {}; couple one by hand",
+                                    to,
+                                    compiled.mapping.match_on.join(", "),
+                                    keys.join(", ")
+                                ),
                             }
                         }
                     }
@@ -1545,15 +1511,13 @@ fn restorable(compiled: &Compiled, deleted: Side) -> bool {
     }
 }
 
-/// The key a record created on the other side gets: derived from the source record, so
-/// a create repeated after a crash finds the record it made the first time.
-pub fn new_key(mapping: &str, from: Side, key: &str) -> String {
-    uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!("coupler/{mapping}/{from}/{key}").as_bytes(),
-    )
-    .hyphenated()
-    .to_string()
+/// The key a record created on the other side gets: a UUID ordered by time of creation
+/// (version 7), so that records created together sit together in every index keyed by
+/// it (the system's own, and the store's couplings and log), where random keys would
+/// touch a different page of each index for every record. The pending coupling holds it
+/// from before the create, so a create repeated after a crash finds the record it made.
+pub fn new_key() -> String {
+    uuid::Uuid::now_v7().hyphenated().to_string()
 }
 
 fn pair_keys(from: Side, source_key: &str, other_key: &str, pending: Option<Side>) -> NewCoupling {
