@@ -11,9 +11,10 @@ pub const COUNTS_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A figure counted at most [`COUNTS_FOR`] ago for a key (such as the period it covers),
 /// shared by every reader. One reader counts it again while the others take the last
-/// count for the same key, so a slow count holds up only the reader who started it;
-/// readers who have nothing to take yet count for themselves. No reader waits for
-/// another.
+/// count for the same key, so a slow count holds up only the reader who started it.
+/// Readers who have nothing to take yet (the first ones, or a new period) wait for the
+/// count under way, so that a crowd arriving together counts once, but no longer than
+/// [`COUNTS_FOR`]: then they count for themselves.
 #[derive(Debug)]
 pub(crate) struct Counted<K, T> {
     last: std::sync::RwLock<Option<(Instant, K, T)>>,
@@ -51,7 +52,13 @@ impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
         let _counting = match (self.counting.try_lock(), last) {
             (Ok(guard), _) => Some(guard),
             (Err(_), Some((value, _))) => return Ok(value),
-            (Err(_), None) => None,
+            (Err(_), None) => match tokio::time::timeout(COUNTS_FOR, self.counting.lock()).await {
+                Ok(guard) => match self.last(&key) {
+                    Some((value, true)) => return Ok(value),
+                    _ => Some(guard),
+                },
+                Err(_) => None,
+            },
         };
         let value = count().await?;
         *self.last.write().unwrap_or_else(|e| e.into_inner()) =
