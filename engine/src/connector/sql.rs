@@ -208,7 +208,10 @@ impl Connector for SqlConnector {
             Self::select_list(spec),
             quote(&spec.table)
         ));
-        sql.bind(since);
+        // After a cursor, its modified-on value is the lower bound: the condition that
+        // follows is no range an index can seek to, and each page would otherwise read
+        // every record before the cursor again.
+        sql.bind(cursor.map_or(since, |c| c.modified.max(since)));
         if let Some(cursor) = cursor {
             sql.push(&format!(" and ({modified} > "))
                 .bind(cursor.modified);

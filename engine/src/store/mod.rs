@@ -163,6 +163,20 @@ impl Store {
         })
     }
 
+    /// Has PostgreSQL read the tables a synchronization grows again, so that it plans
+    /// for them as they are now. Its own refresh comes about once a minute, and a plan it
+    /// keeps for a statement was made for the table as it was then: a look-up planned for
+    /// a few hundred couplings reads a whole table of a hundred thousand. (SQLite plans
+    /// without statistics here.)
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("analyze coupling, sync_error, log_entry")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Answers once the database does.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.pool).await?;

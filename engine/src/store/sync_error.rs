@@ -78,6 +78,9 @@ pub async fn open_for(
         sql.bind(mapping.to_string());
         sql.push(&format!(" and {} in ", key_column(side)))
             .keys(chunk);
+        // A plan kept for any 500 keys reads every open error and compares each with
+        // every key; planned for these keys, PostgreSQL hashes them.
+        sql.planned_for_values();
         for row in sql.fetch_all(&mut *conn).await? {
             found.push(OpenError {
                 id: row.try_get(0)?,

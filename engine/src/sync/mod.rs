@@ -1200,7 +1200,11 @@ impl Run<'_> {
         }
         self.checkpoint(FaultPoint::BeforeCommit)?;
         tx.commit().await.map_err(StoreError::from)?;
+        let before = self.counters.coupled;
         self.counters.add(&delta);
+        if doubled(before, self.counters.coupled) {
+            self.store.refresh_statistics().await?;
+        }
         Ok(())
     }
 
@@ -1511,6 +1515,14 @@ fn restorable(compiled: &Compiled, deleted: Side) -> bool {
     }
 }
 
+/// Whether a run's couplings went from `before` to `after` past a full batch or a
+/// doubling since: the points where a run that couples a lot has the store's statistics
+/// refreshed (a million couplings: eight times).
+fn doubled(before: u64, after: u64) -> bool {
+    let batches = |n: u64| n / BATCH as u64;
+    batches(after) > 0 && (batches(before) == 0 || batches(after).ilog2() > batches(before).ilog2())
+}
+
 /// The key a record created on the other side gets: a UUID ordered by time of creation
 /// (version 7), so that records created together sit together in every index keyed by
 /// it (the system's own, and the store's couplings and log), where random keys would
@@ -1665,4 +1677,29 @@ pub async fn run_mapping(run: &mut Run<'_>, full: bool) -> Result<(), RunError> 
         run.pass(Side::Integration, full).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BATCH, doubled};
+
+    #[test]
+    fn statistics_are_refreshed_at_each_doubling_of_a_runs_couplings() {
+        let batch = BATCH as u64;
+        let mut refreshed = Vec::new();
+        let mut coupled = 0;
+        while coupled < 1_000_000 {
+            let after = coupled + batch;
+            if doubled(coupled, after) {
+                refreshed.push(after);
+            }
+            coupled = after;
+        }
+        let expected: Vec<u64> = (0..8).map(|k| batch << k).collect();
+        assert_eq!(refreshed, expected);
+        assert!(
+            !doubled(0, batch - 1),
+            "a run smaller than a batch refreshes nothing"
+        );
+    }
 }
