@@ -20,6 +20,7 @@ on_both_stores!(
     find_for_deleted_reports_records_gone_without_tombstones,
     two_administrators_on_one_error_exactly_one_wins,
     the_same_action_id_twice_does_the_work_once,
+    an_action_id_belongs_to_the_account_that_sent_it,
     errors_filter_by_text_and_time_page_by_keyset_and_count,
     an_error_shows_both_records_with_their_base_values,
 );
@@ -571,6 +572,38 @@ async fn the_same_action_id_twice_does_the_work_once(kind: StoreKind) {
     );
     assert_eq!(audit[0].actor, "alice");
     assert!(audit[0].outcome.contains("1 done"), "{}", audit[0].outcome);
+}
+
+async fn an_action_id_belongs_to_the_account_that_sent_it(kind: StoreKind) {
+    let w = World::new(kind, CUSTOMERS, |c| c).await;
+    w.sync("CUSTOMER").await;
+    let account = w.account_of("C000006").await;
+    w.crm(&format!(
+        "delete from account where accountid = '{account}'"
+    ))
+    .await;
+    w.sync("CUSTOMER").await;
+    let seen = World::seen(
+        &w.errors_of("CUSTOMER", SyncErrorKind::DeletedIntegration)
+            .await,
+    );
+    w.engine
+        .restore_records("alice", "mine", &seen)
+        .await
+        .unwrap();
+    let refused = w
+        .engine
+        .delete_records("mallory", "mine", &seen)
+        .await
+        .expect_err("another account's id is refused");
+    assert!(
+        refused.to_string().contains("sent by another account"),
+        "{refused}"
+    );
+    assert!(
+        w.customer_value("C000006", "name").await.is_some(),
+        "nothing deleted"
+    );
 }
 
 async fn errors_filter_by_text_and_time_page_by_keyset_and_count(kind: StoreKind) {

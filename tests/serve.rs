@@ -15,6 +15,8 @@ on_both_stores!(
     an_unknown_page_is_not_found,
     the_errors_list_answers_pages_and_refuses_bad_filters,
     actions_on_errors_refuse_a_malformed_selection,
+    a_hundred_selected_errors_are_retried_with_and_without_javascript,
+    the_same_view_and_selection_from_two_accounts_are_two_actions,
     the_errors_export_is_csv_and_refuses_a_bad_filter,
     live_events_are_a_server_sent_event_stream,
 );
@@ -175,6 +177,142 @@ async fn actions_on_errors_refuse_a_malformed_selection(kind: StoreKind) {
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(response.json()["outcomes"][0]["outcome"], "refused");
+}
+
+/// A demo whose first `failing` customers fail to synchronize twice over (a name longer
+/// than the CRM takes), so each is an open, skipped `failed` error.
+async fn with_failures(kind: StoreKind, customers: u64, failing: u64) -> TestApp {
+    use sqlx::Executor;
+    let app = TestApp::spawn_with(kind, customers).await;
+    sqlx::any::install_default_drivers();
+    let erp = sqlx::AnyPool::connect(&format!("sqlite://{}", app.dir.join("erp.db").display()))
+        .await
+        .unwrap();
+    erp.execute(
+        format!(
+            "update customer set name = no || ' {}' where no <= 'C{failing:06}'",
+            "x".repeat(200)
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        app.engine
+            .synchronize(Some("CUSTOMER"), false, "test")
+            .await
+            .unwrap();
+    }
+    app
+}
+
+/// The errors of a list answer as a form's selection, and the list's view.
+fn selection(list: &serde_json::Value) -> (String, String) {
+    let refs = list["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("refs[]={}:{}", e["id"], e["version"]))
+        .collect::<Vec<_>>()
+        .join("&");
+    (refs, list["view"].as_str().unwrap().to_string())
+}
+
+async fn a_hundred_selected_errors_are_retried_with_and_without_javascript(kind: StoreKind) {
+    let app = with_failures(kind, 120, 100).await;
+    let list = app
+        .call("list_sync_errors", "kind=failed&limit=100")
+        .await
+        .json();
+    assert_eq!(list["total"], 100, "{list}");
+    let (refs, view) = selection(&list);
+    let response = app
+        .call(
+            "act_on_sync_errors",
+            &format!("action=retry&{refs}&view={view}"),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let answer = response.json();
+    let outcomes = answer["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 100, "one outcome per selected error");
+    for outcome in outcomes {
+        // Still too long: each fails again, and says why.
+        assert_eq!(outcome["outcome"], "failed", "{outcome}");
+        assert!(
+            outcome["message"]
+                .as_str()
+                .unwrap()
+                .contains("takes at most 160"),
+            "{outcome}"
+        );
+    }
+
+    // The same page as a browser without JavaScript posts it, from a new view.
+    let list = app
+        .call("list_sync_errors", "kind=failed&limit=100")
+        .await
+        .json();
+    let (refs, view) = selection(&list);
+    let response = app
+        .post_form(
+            "act_on_sync_errors",
+            &format!("action=retry&{refs}&view={view}"),
+            "/errors?kind=failed&limit=100",
+        )
+        .await;
+    assert!(
+        response.status.is_redirection(),
+        "{} {}",
+        response.status,
+        response.body
+    );
+    assert_eq!(
+        response.headers[header::LOCATION],
+        "/errors?kind=failed&limit=100",
+        "back to the page, with no error"
+    );
+    let audit = app.call("list_audit", "action=retry").await.json();
+    let outcomes: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.len(), 2, "two actions: {audit}");
+    for outcome in outcomes {
+        assert!(outcome.starts_with("retry: 0 done"), "{outcome}");
+        assert!(outcome.contains("100 failed"), "{outcome}");
+    }
+}
+
+async fn the_same_view_and_selection_from_two_accounts_are_two_actions(kind: StoreKind) {
+    let app = with_failures(kind, 10, 1).await;
+    let operator = app.account("opal", engine::model::Role::Operator).await;
+    let list = app.call("list_sync_errors", "kind=failed").await.json();
+    let (refs, view) = selection(&list);
+    let form = format!("action=retry&{refs}&view={view}");
+    let first = app.call("act_on_sync_errors", &form).await.json();
+    assert_eq!(first["outcomes"][0]["outcome"], "failed", "{first}");
+    let second = app
+        .call_as(Some(&operator), "act_on_sync_errors", &form)
+        .await
+        .json();
+    assert_ne!(first["action_id"], second["action_id"], "{second}");
+    let message = second["outcomes"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("already handled by"),
+        "opal's own answer: the error moved on since the view was read: {second}"
+    );
+    let audit = app
+        .call("list_audit", "actor=opal&action=retry")
+        .await
+        .json();
+    assert_eq!(
+        audit["entries"].as_array().unwrap().len(),
+        1,
+        "opal's action is audited as opal's: {audit}"
+    );
 }
 
 async fn the_errors_export_is_csv_and_refuses_a_bad_filter(kind: StoreKind) {

@@ -40,6 +40,33 @@ enum PerRecord<'a> {
 /// The longest action id accepted.
 const MAX_ACTION_ID: usize = 100;
 
+/// The longest view token an action id is built on (a view's own is about 25).
+const MAX_VIEW: usize = 40;
+
+/// The id of an action sent from `view` by `actor`: the view and a digest of what makes
+/// it this action (`what`: the action, its errors at the versions seen, its choices).
+/// It stays the same length however many errors the action names, and differs for
+/// another actor sending the same from the same view.
+pub fn action_id(view: &str, actor: &str, what: &str) -> Result<String, EngineError> {
+    use sha2::{Digest, Sha256};
+    if view.trim().is_empty() || view.len() > MAX_VIEW {
+        return Err(EngineError::Invalid(format!(
+            "an action needs the view it was sent from, of 1 to {MAX_VIEW} characters"
+        )));
+    }
+    let mut digest = Sha256::new();
+    for part in [actor, what] {
+        // Lengths first, so that no two (actor, what) pairs digest the same text.
+        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(part.as_bytes());
+    }
+    let hex: String = digest.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(format!("{view}:{hex}"))
+}
+
 fn outcome(e: &SyncErrorSummary, outcome: Outcome, message: impl Into<String>) -> RecordOutcome {
     RecordOutcome {
         error_id: Some(e.id),
@@ -142,6 +169,11 @@ impl Engine {
             Begun::Running => {
                 return Err(EngineError::Invalid(format!(
                     "action {action_id} is in progress already"
+                )));
+            }
+            Begun::Foreign => {
+                return Err(EngineError::Invalid(format!(
+                    "action id {action_id} was sent by another account; send your own"
                 )));
             }
         }

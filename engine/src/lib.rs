@@ -31,4 +31,5 @@ pub mod store;
 pub mod sync;
 
 #[cfg(feature = "runtime")]
+pub use actions::action_id;
 pub use engine::{Engine, EngineError, Systems, Targets};

@@ -176,11 +176,16 @@ impl TestResponse {
 impl TestApp {
     /// A demo with a few customers and the router on a fresh store of `kind`.
     pub async fn spawn(kind: StoreKind) -> TestApp {
+        TestApp::spawn_with(kind, 30).await
+    }
+
+    /// A demo with `customers` customers and the router on a fresh store of `kind`.
+    pub async fn spawn_with(kind: StoreKind, customers: u64) -> TestApp {
         let dir = temp_dir(match kind {
             StoreKind::Sqlite => "app-sqlite",
             StoreKind::Postgres => "app-postgres",
         });
-        let demo = engine::demo::create(&dir, 30)
+        let demo = engine::demo::create(&dir, customers)
             .await
             .expect("create the demo");
         let config = Config::load(&demo.config).expect("the demo configuration loads");

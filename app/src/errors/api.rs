@@ -169,8 +169,8 @@ pub async fn act_on_sync_errors(
         seen = engine.matching_error_refs(&filter).await?;
     }
     seen.sort_by_key(|r| (r.id, r.version));
-    let action_id = format!(
-        "{view}:{action}:{}:{}:{}",
+    let what = format!(
+        "{action}:{}:{}:{}",
         seen.iter()
             .map(|r| format!("{}.{}", r.id, r.version))
             .collect::<Vec<_>>()
@@ -178,6 +178,8 @@ pub async fn act_on_sync_errors(
         fields.as_deref().unwrap_or_default().join(","),
         if matching { "all" } else { "" }
     );
+    let action_id =
+        engine::action_id(&view, actor, &what).map_err(|e| invalid("view", e.to_string()))?;
     let needs_selection = !matches!(action.as_str(), "retry_all" | "find_deleted");
     if needs_selection && seen.is_empty() {
         return Err(invalid(

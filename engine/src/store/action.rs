@@ -14,6 +14,8 @@ pub enum Begun {
     Done(Box<ActionAnswer>),
     /// Started before and not finished (it is running, or its process died).
     Running,
+    /// Claimed by another actor: an id belongs to whoever sent it first.
+    Foreign,
 }
 
 /// Claims `action_id` for `action` by `actor` on `selection`. A new claim is written to
@@ -50,12 +52,15 @@ pub async fn begin(
         tx.commit().await?;
         return Ok(Begun::New);
     }
-    let answer: Option<String> = sqlx::query("select answer from action_run where action_id = $1")
+    let row = sqlx::query("select actor, answer from action_run where action_id = $1")
         .bind(action_id)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+        .await?;
+    let (first, answer): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
     tx.commit().await?;
+    if first != actor {
+        return Ok(Begun::Foreign);
+    }
     Ok(match answer.and_then(|a| serde_json::from_str(&a).ok()) {
         Some(answer) => Begun::Done(Box::new(answer)),
         None => Begun::Running,
