@@ -102,6 +102,30 @@ test("Retry on selected failures answers per record; Find for Deleted queues job
   }
 });
 
+test("a whole page of a hundred selected failures is retried at once", async ({ page }, testInfo) => {
+  await open(page, testInfo, "/errors?kind=failed&mapping=CUSTOMER&limit=100");
+  await expect(page.locator(rows)).toHaveCount(100);
+  if (hasJavaScript(testInfo)) {
+    await page.getByLabel("Select this page").check();
+    await expect(page.locator(".selected-count")).toHaveText("100 selected");
+  } else {
+    for (const box of await page.locator(rows).locator('input[type="checkbox"]').all()) await box.check();
+  }
+  await page.getByRole("toolbar").getByRole("button", { name: "Retry", exact: true }).click();
+  if (hasJavaScript(testInfo)) {
+    // Each name is still too long: every record fails again, and the answer says so.
+    const answer = page.getByRole("status").filter({ hasText: "retry: 0 done" });
+    await expect(answer).toContainText("100 failed");
+    await expect(answer.locator("li.failed")).toHaveCount(100);
+  } else {
+    await expect(page).toHaveURL(/\/errors\?kind=failed&mapping=CUSTOMER&limit=100$/);
+    await expect(page.getByRole("alert")).toHaveCount(0);
+  }
+  // Whoever looks at the audit sees the one action on a hundred records.
+  await open(page, testInfo, "/audit?action=retry");
+  await expect(page.locator("table.audit tbody tr").first()).toContainText("100 failed");
+});
+
 test("a fix on a stale view is refused with who handled it and when", async ({ browser }, testInfo) => {
   test.skip(!hasJavaScript(testInfo), "the answer is shown in place once hydrated");
   const alice = await browser.newPage();
