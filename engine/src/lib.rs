@@ -16,20 +16,35 @@ pub mod config;
 #[cfg(feature = "runtime")]
 pub mod connector;
 #[cfg(feature = "runtime")]
+mod console;
+#[cfg(feature = "runtime")]
 mod db;
 #[cfg(feature = "runtime")]
 pub mod demo;
 #[cfg(feature = "runtime")]
-mod engine;
+mod error;
 #[cfg(feature = "runtime")]
-mod inspect;
+mod handle;
 #[cfg(feature = "runtime")]
-mod overview;
+mod mappings;
+#[cfg(feature = "runtime")]
+mod pair;
+#[cfg(feature = "runtime")]
+mod queue;
 #[cfg(feature = "runtime")]
 pub mod store;
 #[cfg(feature = "runtime")]
 pub mod sync;
+#[cfg(feature = "runtime")]
+mod systems;
 
 #[cfg(feature = "runtime")]
 pub use actions::action_id;
-pub use engine::{Engine, EngineError, Systems, Targets};
+#[cfg(feature = "runtime")]
+pub use error::EngineError;
+#[cfg(feature = "runtime")]
+pub use handle::Engine;
+#[cfg(feature = "runtime")]
+pub use queue::Targets;
+#[cfg(feature = "runtime")]
+pub use systems::Systems;

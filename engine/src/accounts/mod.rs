@@ -2,16 +2,18 @@
 //! process sharing it knows them), sign-in attempts limited per account and per address,
 //! and the audit log's reader. Every change to an account is audited in its transaction.
 
-use crate::engine::{Engine, EngineError};
+pub(crate) mod limits;
+
+use crate::error::EngineError;
+use crate::handle::Engine;
 use crate::model::{AuditEntry, AuditFilter, Role, SignedIn, UserSummary};
 use crate::store::{account, action, now_millis};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// The longest account name.
 pub const MAX_NAME: usize = 64;
@@ -35,57 +37,6 @@ impl Default for SessionPolicy {
             idle: Duration::from_secs(60 * 60),
             absolute: Duration::from_secs(12 * 60 * 60),
         }
-    }
-}
-
-/// Failed sign-ins within [`SignInLimits::window`] allowed before further attempts are
-/// refused until the window passes: per account, and per network address.
-#[derive(Debug)]
-pub(crate) struct SignInLimits {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl SignInLimits {
-    const PER_ACCOUNT: u32 = 5;
-    const PER_ADDRESS: u32 = 20;
-    const WINDOW: Duration = Duration::from_secs(15 * 60);
-
-    pub(crate) fn new() -> SignInLimits {
-        SignInLimits {
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn keys(name: &str, address: &str) -> [(String, u32); 2] {
-        [
-            (format!("account {name}"), Self::PER_ACCOUNT),
-            (format!("address {address}"), Self::PER_ADDRESS),
-        ]
-    }
-
-    /// How long until `name` from `address` may try again, if it may not now.
-    fn wait(&self, name: &str, address: &str) -> Option<Duration> {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-        Self::keys(name, address)
-            .into_iter()
-            .filter_map(|(key, limit)| {
-                let (count, since) = failures.get(&key)?;
-                (*count >= limit).then(|| Self::WINDOW.saturating_sub(since.elapsed()))
-            })
-            .max()
-    }
-
-    fn failed(&self, name: &str, address: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, _) in Self::keys(name, address) {
-            failures.entry(key).or_insert((0, Instant::now())).0 += 1;
-        }
-    }
-
-    fn succeeded(&self, name: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&format!("account {name}"));
     }
 }
 

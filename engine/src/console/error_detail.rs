@@ -1,10 +1,11 @@
 //! What the console shows about one sync error: both records side by side with the
 //! values of the last successful synchronization, and the fix in plain words.
 
-use crate::actions::read_one;
 use crate::connector::Record;
-use crate::engine::{Engine, EngineError};
+use crate::error::EngineError;
+use crate::handle::Engine;
 use crate::model::{ErrorDetail, FieldComparison, Side, SyncErrorKind, SyncErrorSummary};
+use crate::pair::read_one;
 use crate::store::coupling::Base;
 use crate::store::sync_error;
 use crate::sync::plan::Compiled;

@@ -7,6 +7,7 @@ pub mod action;
 pub mod coupling;
 pub mod job;
 pub mod log;
+pub mod overview;
 pub mod progress;
 pub mod sync_error;
 

@@ -1,0 +1,133 @@
+//! Find for Deleted: a mapping's couplings scanned for records that no longer exist,
+//! each reported as a `deleted_*` sync error, or uncoupled when both are gone.
+
+use crate::error::EngineError;
+use crate::handle::Engine;
+use crate::model::{Counters, JobKind, JobSummary, Side};
+use crate::store::log::{self, NewLogEntry};
+use crate::store::{StoreError, action, coupling, sync_error};
+use crate::sync::{Run, RunError};
+
+impl Engine {
+    /// Find for Deleted: scans `mapping`'s couplings for records deleted on either side
+    /// and reports them as errors. With `wait`, runs it now.
+    pub async fn find_deleted(
+        &self,
+        actor: &str,
+        mapping: &str,
+        wait: bool,
+    ) -> Result<JobSummary, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        action::audit(
+            &mut conn,
+            actor,
+            "find_for_deleted",
+            mapping,
+            "job started",
+            None,
+        )
+        .await?;
+        drop(conn);
+        if wait {
+            self.run_now(mapping, JobKind::FindForDeleted, actor, None)
+                .await
+        } else {
+            let id = self
+                .enqueue(mapping, JobKind::FindForDeleted, actor, None)
+                .await?;
+            self.job(id).await
+        }
+    }
+}
+
+/// The find-for-deleted job: every coupling of the mapping, both records looked up; a
+/// record gone on one side is reported as a `deleted_*` error, gone on both uncouples.
+pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
+    let name = run.compiled.mapping.name.clone();
+    let mut after = 0;
+    loop {
+        let mut conn = run.store.conn().await?;
+        let page = coupling::page(&mut conn, &name, after, crate::sync::BATCH as i64).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let open: Vec<String> = sync_error::open_for(
+            &mut conn,
+            &name,
+            Side::Local,
+            &page.iter().map(|c| c.local_key.clone()).collect::<Vec<_>>(),
+        )
+        .await?
+        .into_iter()
+        .filter_map(|e| e.local_key)
+        .collect();
+        drop(conn);
+        let mut exists: [std::collections::HashSet<String>; 2] = Default::default();
+        for side in [Side::Local, Side::Integration] {
+            let keys: Vec<String> = page
+                .iter()
+                .filter(|c| c.pending.is_none())
+                .map(|c| c.key(side).to_string())
+                .collect();
+            let connector = if side == Side::Local {
+                run.local
+            } else {
+                run.integration
+            };
+            exists[side as usize] = connector
+                .read(run.compiled.spec(side), &keys)
+                .await?
+                .into_iter()
+                .map(|r| r.key)
+                .collect();
+        }
+        let mut tx = run.store.begin().await?;
+        let mut entries = Vec::new();
+        let mut delta = Counters::default();
+        for c in page.iter().filter(|c| c.pending.is_none()) {
+            let present =
+                [Side::Local, Side::Integration].map(|s| exists[s as usize].contains(c.key(s)));
+            match present {
+                [true, true] => {}
+                [false, false] => {
+                    coupling::delete(&mut tx, c.id).await?;
+                    delta.uncoupled += 1;
+                    entries.push(NewLogEntry {
+                        job_id: Some(run.job_id),
+                        local_key: Some(c.local_key.clone()),
+                        integration_key: Some(c.integration_key.clone()),
+                        direction: None,
+                        action: "uncoupled",
+                        result: "ok",
+                        changes: Vec::new(),
+                        message: Some("both records were deleted".into()),
+                        actor: run.actor.clone(),
+                    });
+                }
+                [local, _] if open.contains(&c.local_key) && c.skipped => {
+                    let _ = local;
+                }
+                [local, _] => {
+                    let deleted = if local {
+                        Side::Integration
+                    } else {
+                        Side::Local
+                    };
+                    entries.push(
+                        run.report_deleted(&mut tx, c, deleted, c.key(deleted.other()), None)
+                            .await?,
+                    );
+                    delta.failed += 1;
+                }
+            }
+        }
+        log::insert(&mut tx, &name, &entries).await?;
+        if !crate::store::job::add(&mut tx, run.job_id, run.fence, &delta, page.len() as u64)
+            .await?
+        {
+            return Err(RunError::LeaseLost);
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        run.counters.add(&delta);
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! Counts shared by every reader: [`Counted`], one figure per key counted at most
+//! [`COUNTS_FOR`] ago, and [`KeptCount`], a count kept while what it counts is unchanged.
+
+use std::time::Instant;
+
+/// How long the overview's counts serve before they are counted again.
+pub const COUNTS_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A figure counted at most [`COUNTS_FOR`] ago for a key (such as the period it covers),
+/// shared by every reader. One reader counts it again while the others take the last
+/// count for the same key, so a slow count holds up only the reader who started it.
+/// Readers who have nothing to take yet (the first ones, or a new period) wait for the
+/// count under way, so that a crowd arriving together counts once, but no longer than
+/// [`COUNTS_FOR`]: then they count for themselves.
+#[derive(Debug)]
+pub(crate) struct Counted<K, T> {
+    last: std::sync::RwLock<Option<(Instant, K, T)>>,
+    /// Held by the reader counting again.
+    counting: tokio::sync::Mutex<()>,
+}
+
+impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
+    pub(crate) fn new() -> Self {
+        Counted {
+            last: std::sync::RwLock::new(None),
+            counting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The last count for `key`, however old, and whether it is recent.
+    fn last(&self, key: &K) -> Option<(T, bool)> {
+        let last = self.last.read().unwrap_or_else(|e| e.into_inner());
+        match last.as_ref() {
+            Some((at, k, value)) if k == key => Some((value.clone(), at.elapsed() < COUNTS_FOR)),
+            _ => None,
+        }
+    }
+
+    /// The figure for `key`: the last count if recent, else counted again with `count`.
+    pub(crate) async fn get<E>(
+        &self,
+        key: K,
+        count: impl AsyncFnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let last = self.last(&key);
+        if let Some((value, true)) = last {
+            return Ok(value);
+        }
+        let _counting = match (self.counting.try_lock(), last) {
+            (Ok(guard), _) => Some(guard),
+            (Err(_), Some((value, _))) => return Ok(value),
+            (Err(_), None) => match tokio::time::timeout(COUNTS_FOR, self.counting.lock()).await {
+                Ok(guard) => match self.last(&key) {
+                    Some((value, true)) => return Ok(value),
+                    _ => Some(guard),
+                },
+                Err(_) => None,
+            },
+        };
+        let value = count().await?;
+        *self.last.write().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), key, value.clone()));
+        Ok(value)
+    }
+}
+
+/// A count of the open errors a filter matches, and when and at which stamp it was taken.
+#[derive(Debug)]
+pub(crate) struct KeptCount {
+    pub(crate) stamp: [i64; 2],
+    pub(crate) count: i64,
+    pub(crate) at: Instant,
+}

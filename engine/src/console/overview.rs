@@ -1,0 +1,109 @@
+//! What the overview shows: each mapping's state in numbers, and the error trend, counted
+//! once for every reader (see [`Counted`](super::counted::Counted)).
+
+use crate::error::EngineError;
+use crate::handle::Engine;
+use crate::model::{ErrorTrend, MappingCounts, SyncErrorKind};
+use crate::store::{job, overview};
+
+impl Engine {
+    /// Each mapping's couplings, open errors by kind, skipped and deferred records, and
+    /// its last and next job, counted at most [`COUNTS_FOR`](super::counted::COUNTS_FOR) ago (see [`Counted`](super::counted::Counted)):
+    /// counting a million couplings takes tens of milliseconds, and every open overview
+    /// asks on every change.
+    pub async fn mapping_counts(&self) -> Result<Vec<MappingCounts>, EngineError> {
+        self.inner
+            .counts
+            .get((), async || self.count_mappings().await)
+            .await
+    }
+
+    /// Errors first found per hour over the 24 hours to the end of `now`'s hour, and per
+    /// day over the 7 days to the end of its day (UTC), counted at most [`COUNTS_FOR`](super::counted::COUNTS_FOR)
+    /// ago: each reads every error of the week.
+    pub async fn error_trends(&self, now: i64) -> Result<[ErrorTrend; 2], EngineError> {
+        const HOUR: i64 = 3_600_000;
+        // Periods end on whole hours (and days), so bars do not shift as the clock moves.
+        let hour_end = (now / HOUR + 1) * HOUR;
+        let day_end = (now / (24 * HOUR) + 1) * 24 * HOUR;
+        self.inner
+            .trends
+            .get(hour_end, async || {
+                Ok([
+                    self.error_trend(hour_end, HOUR, 24).await?,
+                    self.error_trend(day_end, 24 * HOUR, 7).await?,
+                ])
+            })
+            .await
+    }
+
+    async fn count_mappings(&self) -> Result<Vec<MappingCounts>, EngineError> {
+        let summaries = self.mappings().await?;
+        let mut conn = self.inner.store.conn().await?;
+        let mut counts = Vec::with_capacity(summaries.len());
+        for m in summaries {
+            let name = m.name.as_str();
+            let c = overview::coupling_counts(&mut conn, name).await?;
+            let by_kind = overview::open_errors_by_kind(&mut conn, name).await?;
+            let errors = [
+                SyncErrorKind::UpdateConflict,
+                SyncErrorKind::DeletedLocal,
+                SyncErrorKind::DeletedIntegration,
+                SyncErrorKind::Failed,
+            ]
+            .into_iter()
+            .map(|kind| {
+                let n = by_kind
+                    .iter()
+                    .find(|(k, _)| k == kind.as_str())
+                    .map_or(0, |(_, n)| *n);
+                (kind, n)
+            })
+            .collect();
+            let last_job = job::latest(&mut conn, name).await?;
+            let coupled = c.all - c.pending;
+            counts.push(MappingCounts {
+                in_sync: (coupled - c.with_errors).max(0),
+                mapping: m.name,
+                coupled,
+                errors,
+                skipped: c.skipped,
+                deferred: c.deferred,
+                last_job,
+                next_run_at: m.next_run_at,
+                paused: m.paused,
+            });
+        }
+        Ok(counts)
+    }
+
+    /// How many couplings `mapping` has (pending ones included).
+    pub async fn coupling_count(&self, mapping: &str) -> Result<i64, EngineError> {
+        self.configured(mapping)?;
+        let mut conn = self.inner.store.conn().await?;
+        Ok(overview::coupling_count(&mut conn, mapping).await?)
+    }
+
+    /// Errors first found in each of `periods` periods of `period` ms ending at `end`.
+    async fn error_trend(
+        &self,
+        end: i64,
+        period: i64,
+        periods: i64,
+    ) -> Result<ErrorTrend, EngineError> {
+        let period = period.max(1);
+        let start = end - period * periods;
+        let mut conn = self.inner.store.conn().await?;
+        let mut counts = vec![0; periods.max(0) as usize];
+        for (bucket, n) in overview::errors_first_found(&mut conn, start, period, end).await? {
+            if let Some(slot) = counts.get_mut(bucket as usize) {
+                *slot = n;
+            }
+        }
+        Ok(ErrorTrend {
+            start,
+            period,
+            counts,
+        })
+    }
+}

@@ -1,0 +1,170 @@
+//! The job queue: synchronizations run now in this process (the CLI) or queued for the
+//! workers (`coupler serve`), claimed under a lease and a fencing token, and cancelled.
+//! [`worker`] runs claimed jobs; [`schedule`] queues them on each mapping's interval;
+//! [`lease`] ends the leases of dead workers.
+
+pub(crate) mod lease;
+pub(crate) mod schedule;
+pub(crate) mod worker;
+
+use crate::error::EngineError;
+use crate::handle::Engine;
+use crate::model::{JobKind, JobState, JobSummary};
+use crate::store::{action, job};
+use lease::release_dead_leases;
+use serde::{Deserialize, Serialize};
+
+/// The records a targeted or uncoupling job names, stored with the job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targets {
+    /// Local keys.
+    pub local: Vec<String>,
+    /// Integration keys.
+    pub integration: Vec<String>,
+}
+
+impl Engine {
+    /// Synchronizes one mapping, or every mapping in dependency order, now, in this
+    /// process. A job that could not reach a system ends `failed` with the reason; later
+    /// mappings still run.
+    pub async fn synchronize(
+        &self,
+        mapping: Option<&str>,
+        full: bool,
+        actor: &str,
+    ) -> Result<Vec<JobSummary>, EngineError> {
+        let names: Vec<String> = match mapping {
+            Some(name) => vec![self.configured(name)?.name.clone()],
+            None => self
+                .inner
+                .config
+                .mappings
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
+        };
+        let kind = if full {
+            JobKind::FullSynchronization
+        } else {
+            JobKind::Synchronization
+        };
+        let mut jobs = Vec::with_capacity(names.len());
+        for name in names {
+            jobs.push(self.run_now(&name, kind, actor, None).await?);
+        }
+        Ok(jobs)
+    }
+
+    /// Runs a job now in this process; `Busy` when its mapping runs elsewhere.
+    pub(crate) async fn run_now(
+        &self,
+        mapping: &str,
+        kind: JobKind,
+        actor: &str,
+        targets: Option<&Targets>,
+    ) -> Result<JobSummary, EngineError> {
+        self.configured(mapping)?;
+        let targets = targets.map(|t| serde_json::to_string(t).unwrap_or_default());
+        let mut conn = self.inner.store.conn().await?;
+        release_dead_leases(&mut conn).await?;
+        let claimed = job::start_now(
+            &mut conn,
+            mapping,
+            kind,
+            actor,
+            &self.inner.owner,
+            self.lease_ms(),
+            targets,
+        )
+        .await?
+        .ok_or_else(|| EngineError::Busy(mapping.to_string()))?;
+        drop(conn);
+        self.execute(claimed).await
+    }
+
+    /// Queues a job for the workers; answers its id (an already queued synchronization of
+    /// the mapping answers that one's).
+    pub async fn enqueue(
+        &self,
+        mapping: &str,
+        kind: JobKind,
+        actor: &str,
+        targets: Option<&Targets>,
+    ) -> Result<i64, EngineError> {
+        self.configured(mapping)?;
+        let targets = targets.map(|t| serde_json::to_string(t).unwrap_or_default());
+        let mut conn = self.inner.store.conn().await?;
+        if let Some(id) = job::enqueue(&mut conn, mapping, kind, actor, targets).await? {
+            return Ok(id);
+        }
+        let queued = job::recent(&mut conn, 200).await?;
+        queued
+            .into_iter()
+            .find(|j| j.mapping == mapping && j.state == JobState::Queued && j.kind == kind)
+            .map(|j| j.id)
+            .ok_or_else(|| EngineError::Busy(mapping.to_string()))
+    }
+
+    /// Queues a job for `actor` and writes it to the audit log in the same transaction;
+    /// answers its id (an already queued one of the same kind answers that one's).
+    pub async fn start_job(
+        &self,
+        actor: &str,
+        mapping: &str,
+        kind: JobKind,
+    ) -> Result<i64, EngineError> {
+        self.configured(mapping)?;
+        let mut tx = self.inner.store.begin().await?;
+        if let Some(id) = job::enqueue(&mut tx, mapping, kind, actor, None).await? {
+            action::audit(
+                &mut tx,
+                actor,
+                kind.as_str(),
+                mapping,
+                &format!("job {id} queued"),
+                None,
+            )
+            .await?;
+            tx.commit().await.map_err(EngineError::from)?;
+            return Ok(id);
+        }
+        drop(tx);
+        self.enqueue(mapping, kind, actor, None).await
+    }
+
+    /// Cancels a queued job, or asks a running one to stop after its current batch.
+    pub async fn cancel_job(&self, actor: &str, id: i64) -> Result<JobSummary, EngineError> {
+        let mut tx = self.inner.store.begin().await?;
+        let state = job::cancel(&mut tx, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))?;
+        action::audit(
+            &mut tx,
+            actor,
+            "cancel_job",
+            &format!("job {id}"),
+            &format!("{state:?}"),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(EngineError::from)?;
+        let mut conn = self.inner.store.conn().await?;
+        job::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))
+    }
+
+    /// The newest jobs.
+    pub async fn jobs(&self, limit: i64) -> Result<Vec<JobSummary>, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        Ok(job::recent(&mut conn, limit).await?)
+    }
+
+    /// One job.
+    pub async fn job(&self, id: i64) -> Result<JobSummary, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        job::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no job has id {id}")))
+    }
+}

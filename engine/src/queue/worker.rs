@@ -1,0 +1,172 @@
+//! Workers: a claimed job run to its end with its lease kept alive by a heartbeat, the
+//! job's outcome recorded, and the loop that claims jobs in dependency order.
+
+use super::Targets;
+use super::lease::release_dead_leases;
+use crate::error::EngineError;
+use crate::handle::Engine;
+use crate::model::{JobKind, JobState, JobSummary, Side};
+use crate::store::job::{self, Claimed};
+use crate::sync::{Run, RunError, run_mapping};
+use std::time::Duration;
+
+impl Engine {
+    /// Runs a claimed job to its end, keeping its lease alive meanwhile. A claim that
+    /// another worker has taken over commits nothing more.
+    pub async fn execute(&self, claimed: Claimed) -> Result<JobSummary, EngineError> {
+        let heartbeat = {
+            let store = self.inner.store.clone();
+            let (id, fence, lease) = (claimed.id, claimed.fence, self.lease_ms());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(lease as u64 / 3));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let Ok(mut conn) = store.conn().await else {
+                        continue;
+                    };
+                    if !job::heartbeat(&mut conn, id, fence, lease)
+                        .await
+                        .unwrap_or(true)
+                    {
+                        break;
+                    }
+                }
+            })
+        };
+        let outcome = self.work(&claimed).await;
+        heartbeat.abort();
+        let (state, message) = match outcome {
+            Ok(()) => (JobState::Succeeded, None),
+            Err(EngineError::System { source, .. }) => (JobState::Failed, Some(source.to_string())),
+            Err(EngineError::Stopped { reason, .. })
+                if reason == RunError::Cancelled.to_string() =>
+            {
+                (
+                    JobState::Cancelled,
+                    Some("cancelled after its last committed batch".to_string()),
+                )
+            }
+            Err(EngineError::Stopped { reason, .. }) => (JobState::Failed, Some(reason)),
+            Err(EngineError::Store(error)) => {
+                tracing::error!(mapping = %claimed.mapping, %error, "job stopped: the store failed");
+                (JobState::Failed, Some(format!("the store failed: {error}")))
+            }
+            Err(other) => (JobState::Failed, Some(other.to_string())),
+        };
+        if let Some(message) = &message {
+            tracing::warn!(mapping = %claimed.mapping, job = claimed.id, message, "job did not succeed");
+        }
+        let mut conn = self.inner.store.conn().await?;
+        job::finish(
+            &mut conn,
+            claimed.id,
+            claimed.fence,
+            state,
+            message.as_deref(),
+        )
+        .await?;
+        let summary = job::get(&mut conn, claimed.id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("job {} vanished", claimed.id)))?;
+        drop(conn);
+        if claimed.actor == "schedule" {
+            self.after_scheduled(&summary).await?;
+        }
+        Ok(summary)
+    }
+
+    async fn work(&self, claimed: &Claimed) -> Result<(), EngineError> {
+        let (compiled, local, integration) = self.prepared(&claimed.mapping).await?;
+        let mapping = &compiled.mapping;
+        let fault = self.inner.fault.lock().ok().and_then(|mut f| f.take());
+        let mut run = Run {
+            fault,
+            store: &self.inner.store,
+            compiled: &compiled,
+            local: local.as_ref(),
+            integration: integration.as_ref(),
+            job_id: claimed.id,
+            fence: claimed.fence,
+            actor: claimed.actor.clone(),
+            counters: Default::default(),
+        };
+        let targets: Targets = claimed
+            .targets
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        let result = match claimed.kind {
+            JobKind::Synchronization => run_mapping(&mut run, false).await,
+            JobKind::FullSynchronization => run_mapping(&mut run, true).await,
+            JobKind::Targeted => {
+                async {
+                    run.targets(Side::Local, &targets.local).await?;
+                    run.targets(Side::Integration, &targets.integration).await
+                }
+                .await
+            }
+            JobKind::Uncoupling => {
+                crate::actions::remove_coupling::uncoupling_job(&mut run, &targets).await
+            }
+            JobKind::FindForDeleted => crate::actions::find_deleted::job(&mut run).await,
+        };
+        result.map_err(|error| match error {
+            RunError::System(source) => EngineError::System {
+                mapping: mapping.name.clone(),
+                source,
+            },
+            RunError::Store(error) => EngineError::Store(error),
+            stopped => EngineError::Stopped {
+                mapping: mapping.name.clone(),
+                reason: stopped.to_string(),
+            },
+        })
+    }
+
+    /// One turn of a worker: queue the mappings due on their schedule, then claim and run
+    /// the oldest job that may run (its mapping's dependencies have no earlier job
+    /// waiting). Answers the job it ran, if any.
+    pub async fn work_once(&self) -> Result<Option<JobSummary>, EngineError> {
+        self.schedule_due().await?;
+        let mut conn = self.inner.store.conn().await?;
+        release_dead_leases(&mut conn).await?;
+        let (candidates, active) = job::candidates(&mut conn, 100).await?;
+        for candidate in candidates {
+            let Some(mapping) = self.inner.config.mapping(&candidate.mapping) else {
+                continue;
+            };
+            // A mapping waits while any mapping it depends on has a job to do.
+            let blocked = active
+                .iter()
+                .any(|(_, other)| mapping.depends_on.contains(other));
+            if blocked {
+                continue;
+            }
+            if let Some(claimed) =
+                job::claim(&mut conn, candidate.id, &self.inner.owner, self.lease_ms()).await?
+            {
+                drop(conn);
+                return Ok(Some(self.execute(claimed).await?));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Runs jobs until `stop` resolves, checking the queue every `idle` when there is
+    /// nothing to do. A job in progress is finished before stopping.
+    pub async fn run_workers(&self, idle: Duration, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            match self.work_once().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(error) => tracing::error!(%error, "worker turn failed"),
+            }
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+}
