@@ -32,4 +32,5 @@ pub mod sync;
 
 #[cfg(feature = "runtime")]
 pub use actions::action_id;
+#[cfg(feature = "runtime")]
 pub use engine::{Engine, EngineError, Systems, Targets};
