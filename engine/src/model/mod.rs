@@ -1,0 +1,32 @@
+//! The vocabulary types shared by the engine, the server and the console in the browser.
+//! Plain serde types: they compile to WebAssembly without any database code.
+//!
+//! Split by noun, one file each, so a type is found by its name: mappings and their
+//! sides, jobs, sync errors, actions on them, records and their couplings, the
+//! overview's numbers, console accounts, and times. Every type is re-exported here and
+//! named `model::X` wherever it is used.
+
+mod accounts;
+mod actions;
+mod errors;
+mod jobs;
+mod mappings;
+mod overview;
+mod records;
+mod time;
+
+pub use crate::value::Value;
+pub use accounts::{AuditEntry, AuditFilter, Role, SignedIn, UserSummary};
+pub use actions::{ActionAnswer, Outcome, RecordOutcome, Resolution, Selection};
+pub use errors::{
+    ErrorCursor, ErrorDetail, ErrorFilter, ErrorRef, FieldComparison, SyncErrorKind,
+    SyncErrorSummary,
+};
+pub use jobs::{Counters, JobKind, JobState, JobSummary};
+pub use mappings::{
+    DeletionConflictPolicy, Direction, FieldSummary, MappingSummary, Side, TableSummary,
+    UpdateConflictPolicy,
+};
+pub use overview::{ErrorTrend, MappingCounts};
+pub use records::{CouplingSummary, FieldChange, LogEntrySummary};
+pub use time::{format_time, parse_time};
