@@ -20,9 +20,9 @@ pub use accounts::api::{
     AddUser, CurrentUser, ListUsers, RemoveUser, SetUserRole, SignIn, SignOut, SignOutUser,
 };
 pub use audit::ListAudit;
-#[cfg(feature = "ssr")]
-pub use errors::api::filter as error_filter;
 pub use errors::api::{ActOnSyncErrors, GetSyncError, ListSyncErrors};
+#[cfg(feature = "ssr")]
+pub use errors::form::filter as error_filter;
 pub use jobs::api::{CancelJob, GetJob, ListJobs};
 pub use mappings::api::{
     GetMapping, GetMappingCounts, ListCouplings, ListMappings, RemoveAllCouplings,

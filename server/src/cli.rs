@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::config::Config;
 use engine::model::{
-    ActionAnswer, ErrorFilter, ErrorRef, JobState, Outcome, Resolution, Role, Selection, Side,
+    Action, ActionAnswer, ErrorFilter, JobState, Outcome, Resolution, Role, Selection, Side,
     SyncErrorKind,
 };
 use engine::{Engine, Systems};
@@ -573,10 +573,10 @@ fn action_id() -> String {
 
 async fn errors_action(engine: &Engine, action: ErrorsAction) -> anyhow::Result<ExitCode> {
     // The command line acts on the errors as they are now.
-    let refs =
-        async |ids: &[i64]| -> anyhow::Result<Vec<ErrorRef>> { Ok(engine.error_refs(ids).await?) };
-    let id = action_id();
-    let (answer, json) = match action {
+    let errors = async |ids: &[i64]| -> anyhow::Result<Selection> {
+        Ok(Selection::Errors(engine.error_refs(ids).await?))
+    };
+    let (action, selection, json) = match action {
         ErrorsAction::Retry {
             ids,
             all,
@@ -591,41 +591,28 @@ async fn errors_action(engine: &Engine, action: ErrorsAction) -> anyhow::Result<
                     ..ErrorFilter::default()
                 })
             } else {
-                Selection::Errors(refs(&ids).await?)
+                errors(&ids).await?
             };
-            (engine.retry(ACTOR, &id, &selection).await?, json)
+            (Action::Retry, selection, json)
         }
         ErrorsAction::Resolve { ids, side, json } => {
             let resolution = match Side::from(side) {
                 Side::Local => Resolution::Local,
                 Side::Integration => Resolution::Integration,
             };
-            (
-                engine
-                    .resolve(ACTOR, &id, &refs(&ids).await?, &resolution)
-                    .await?,
-                json,
-            )
+            (Action::Synchronize(resolution), errors(&ids).await?, json)
         }
-        ErrorsAction::Restore { ids, json } => (
-            engine
-                .restore_records(ACTOR, &id, &refs(&ids).await?)
-                .await?,
-            json,
-        ),
-        ErrorsAction::DeleteRecords { ids, json } => (
-            engine
-                .delete_records(ACTOR, &id, &refs(&ids).await?)
-                .await?,
-            json,
-        ),
-        ErrorsAction::RemoveCoupling { ids, json } => (
-            engine
-                .remove_coupling(ACTOR, &id, &refs(&ids).await?)
-                .await?,
-            json,
-        ),
+        ErrorsAction::Restore { ids, json } => (Action::RestoreRecords, errors(&ids).await?, json),
+        ErrorsAction::DeleteRecords { ids, json } => {
+            (Action::DeleteRecords, errors(&ids).await?, json)
+        }
+        ErrorsAction::RemoveCoupling { ids, json } => {
+            (Action::RemoveCoupling, errors(&ids).await?, json)
+        }
     };
+    let answer = engine
+        .act_on_errors(ACTOR, &action_id(), &action, &selection)
+        .await?;
     answered(json, &answer)
 }
 

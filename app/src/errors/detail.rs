@@ -7,7 +7,7 @@ use super::page::{Answer, kind_label};
 use crate::accounts::IfRole;
 use crate::live::use_live;
 use crate::records::page::log_href;
-use engine::model::{FieldComparison, Role, Side, SyncErrorKind, format_time};
+use engine::model::{Action, FieldComparison, Resolution, Role, Side, SyncErrorKind, format_time};
 use engine::value::Value;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -74,16 +74,23 @@ fn ErrorDetailView(shown: ErrorView, act: ServerAction<ActOnSyncErrors>) -> impl
     let conflict = e.kind == SyncErrorKind::UpdateConflict && is_open;
     let seen = format!("{}:{}", e.id, e.version);
     let fixes: Vec<(&'static str, &'static str)> = [
-        ("use_local", "Use local"),
-        ("use_integration", "Use integration"),
-        ("merge", "Synchronize with these choices"),
-        ("retry", "Retry"),
-        ("restore", "Restore Records"),
-        ("delete_records", "Delete Records"),
-        ("remove_coupling", "Remove Coupling"),
+        (Action::Synchronize(Resolution::Local), "Use local"),
+        (
+            Action::Synchronize(Resolution::Integration),
+            "Use integration",
+        ),
+        (
+            Action::Synchronize(Resolution::Merge),
+            "Synchronize with these choices",
+        ),
+        (Action::Retry, "Retry"),
+        (Action::RestoreRecords, "Restore Records"),
+        (Action::DeleteRecords, "Delete Records"),
+        (Action::RemoveCoupling, "Remove Coupling"),
     ]
     .into_iter()
-    .filter(|(action, _)| is_open && e.applies(action))
+    .filter(|(action, _)| is_open && action.applies_to(&e))
+    .map(|(action, label)| (action.form_name(), label))
     .collect();
     let title = format!("{} {}", e.mapping, kind_label(e.kind));
     view! {

@@ -2,4 +2,6 @@
 
 pub mod api;
 pub mod detail;
+#[cfg(feature = "ssr")]
+pub mod form;
 pub mod page;

@@ -7,7 +7,8 @@ use crate::live::use_live;
 use crate::mappings::api::list_mappings;
 use crate::records::page::{encode, log_href};
 use engine::model::{
-    ActionAnswer, Outcome, Role, Side, SyncErrorKind, SyncErrorSummary, format_time,
+    Action, ActionAnswer, Outcome, Resolution, Role, Side, SyncErrorKind, SyncErrorSummary,
+    format_time,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -279,23 +280,32 @@ pub fn Answer(answer: Result<ActionAnswer, crate::error::AppError>) -> impl Into
 }
 
 /// The actions of the toolbar: (action, label).
-const BULK: [(&str, &str); 6] = [
-    ("retry", "Retry"),
-    ("use_local", "Synchronize: use local"),
-    ("use_integration", "Synchronize: use integration"),
-    ("restore", "Restore Records"),
-    ("delete_records", "Delete Records"),
-    ("remove_coupling", "Remove Coupling"),
+const BULK: [(Action, &str); 6] = [
+    (Action::Retry, "Retry"),
+    (
+        Action::Synchronize(Resolution::Local),
+        "Synchronize: use local",
+    ),
+    (
+        Action::Synchronize(Resolution::Integration),
+        "Synchronize: use integration",
+    ),
+    (Action::RestoreRecords, "Restore Records"),
+    (Action::DeleteRecords, "Delete Records"),
+    (Action::RemoveCoupling, "Remove Coupling"),
 ];
 
 /// Each row's own fixes, offered where they apply: (action, label).
-const ROW_FIXES: [(&str, &str); 6] = [
-    ("use_local", "Use local"),
-    ("use_integration", "Use integration"),
-    ("retry", "Retry"),
-    ("restore", "Restore Records"),
-    ("delete_records", "Delete Records"),
-    ("remove_coupling", "Remove Coupling"),
+const ROW_FIXES: [(Action, &str); 6] = [
+    (Action::Synchronize(Resolution::Local), "Use local"),
+    (
+        Action::Synchronize(Resolution::Integration),
+        "Use integration",
+    ),
+    (Action::Retry, "Retry"),
+    (Action::RestoreRecords, "Restore Records"),
+    (Action::DeleteRecords, "Delete Records"),
+    (Action::RemoveCoupling, "Remove Coupling"),
 ];
 
 #[component]
@@ -326,7 +336,7 @@ fn ErrorTable(
         let chosen = selected.read();
         page_ids.with_value(|ids| ids.iter().filter(|id| chosen.contains(id)).count())
     };
-    let disabled = move |action: &'static str| {
+    let disabled = move |action: Action| {
         move || {
             if !hydrated.get() || all.get() {
                 return false;
@@ -334,7 +344,7 @@ fn ErrorTable(
             let chosen = selected.read();
             !rows.with_value(|rows| {
                 rows.iter()
-                    .any(|e| chosen.contains(&e.id) && e.applies(action))
+                    .any(|e| chosen.contains(&e.id) && action.applies_to(e))
             })
         }
     };
@@ -410,7 +420,7 @@ fn ErrorTable(
                     .into_iter()
                     .map(|(action, label)| {
                         view! {
-                            <button type="submit" name="action" value=action
+                            <button type="submit" name="action" value=action.form_name()
                                 disabled=disabled(action)>{label}</button>
                         }
                     })
@@ -486,11 +496,11 @@ fn ErrorRow(
     let seen = format!("{}:{}", e.id, e.version);
     let fixes = ROW_FIXES
         .into_iter()
-        .filter(|(action, _)| can_act && e.applies(action))
+        .filter(|(action, _)| can_act && action.applies_to(&e))
         .map(|(action, label)| {
             let aria = format!("{label} {record}");
             view! {
-                <button type="submit" name="row" value=format!("{action}@{seen}") aria-label=aria>
+                <button type="submit" name="row" value=format!("{}@{seen}", action.form_name()) aria-label=aria>
                     {label}
                 </button>
             }

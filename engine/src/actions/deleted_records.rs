@@ -5,7 +5,9 @@ use super::{PerRecord, changes, entry, outcome};
 use crate::connector::{WriteOp, WriteOutcome};
 use crate::error::EngineError;
 use crate::handle::Engine;
-use crate::model::{ActionAnswer, ErrorRef, Outcome, RecordOutcome, Side, SyncErrorSummary};
+use crate::model::{
+    Action, ActionAnswer, ErrorRef, Outcome, RecordOutcome, Side, SyncErrorSummary,
+};
 use crate::store::{StoreError, coupling, log, sync_error};
 use crate::sync::{plan, synced_pair};
 
@@ -39,9 +41,9 @@ impl Engine {
         restore: bool,
     ) -> Result<ActionAnswer, EngineError> {
         let action = if restore {
-            "restore_records"
+            Action::RestoreRecords.as_str()
         } else {
-            "delete_records"
+            Action::DeleteRecords.as_str()
         };
         let text = serde_json::to_string(errors).unwrap_or_default();
         let each = if restore {

@@ -3,12 +3,56 @@
 
 use crate::error::EngineError;
 use crate::handle::Engine;
-use crate::model::{Counters, JobKind, JobSummary, Side};
+use crate::model::{Action, ActionAnswer, Counters, JobKind, JobSummary, Selection, Side};
 use crate::store::log::{self, NewLogEntry};
 use crate::store::{StoreError, action, coupling, sync_error};
 use crate::sync::{Run, RunError};
 
 impl Engine {
+    /// Find for Deleted from the errors page: queues a scan of the selection's mapping,
+    /// or of every mapping when the filter names none. Answers the jobs queued.
+    pub async fn find_deleted_in(
+        &self,
+        actor: &str,
+        action_id: &str,
+        selection: &Selection,
+    ) -> Result<ActionAnswer, EngineError> {
+        let names: Vec<String> = match selection {
+            Selection::Matching(filter) if filter.mapping.is_some() => {
+                vec![
+                    self.configured(filter.mapping.as_deref().unwrap_or_default())?
+                        .name
+                        .clone(),
+                ]
+            }
+            _ => self
+                .inner
+                .config
+                .mappings
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
+        };
+        let mut jobs = Vec::new();
+        for name in &names {
+            jobs.push(self.find_deleted(actor, name, false).await?.id);
+        }
+        Ok(ActionAnswer {
+            action_id: action_id.to_string(),
+            action: Action::FindForDeleted.as_str().into(),
+            outcomes: Vec::new(),
+            job_id: jobs.first().copied(),
+            summary: format!(
+                "Find for Deleted queued for {}: {}",
+                names.join(", "),
+                jobs.iter()
+                    .map(|id| format!("job {id}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+
     /// Find for Deleted: scans `mapping`'s couplings for records deleted on either side
     /// and reports them as errors. With `wait`, runs it now.
     pub async fn find_deleted(

@@ -21,8 +21,8 @@ use crate::connector::{Connector, Record, WriteOp, WriteOutcome};
 use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{
-    ActionAnswer, ErrorRef, FieldChange, Outcome, RecordOutcome, Resolution, Selection, Side,
-    SyncErrorKind, SyncErrorSummary, format_time,
+    Action, ActionAnswer, ErrorRef, FieldChange, Outcome, RecordOutcome, Resolution, Selection,
+    Side, SyncErrorKind, SyncErrorSummary, format_time,
 };
 use crate::store::action::{self, Begun};
 use crate::store::coupling;
@@ -156,6 +156,42 @@ fn records(outcomes: &[RecordOutcome]) -> Option<String> {
 }
 
 impl Engine {
+    /// Acts on sync errors: the one entry for every action of the errors page, the API
+    /// and the command line. `selection` is as the person made it: errors as seen, or
+    /// every error matching a filter (taken as they are when the action runs).
+    pub async fn act_on_errors(
+        &self,
+        actor: &str,
+        action_id: &str,
+        action: &Action,
+        selection: &Selection,
+    ) -> Result<ActionAnswer, EngineError> {
+        let errors = async || match selection {
+            Selection::Errors(refs) => Ok(refs.clone()),
+            Selection::Matching(filter) => self.matching_error_refs(filter).await,
+        };
+        match action {
+            Action::Retry => self.retry(actor, action_id, selection).await,
+            Action::FindForDeleted => self.find_deleted_in(actor, action_id, selection).await,
+            Action::Synchronize(resolution) => {
+                self.resolve(actor, action_id, &errors().await?, resolution)
+                    .await
+            }
+            Action::RestoreRecords => {
+                self.restore_records(actor, action_id, &errors().await?)
+                    .await
+            }
+            Action::DeleteRecords => {
+                self.delete_records(actor, action_id, &errors().await?)
+                    .await
+            }
+            Action::RemoveCoupling => {
+                self.remove_coupling(actor, action_id, &errors().await?)
+                    .await
+            }
+        }
+    }
+
     /// Runs `body` as action `action` with id `action_id`: once per id. Its audit entry is
     /// written as started, before anything changes, and completed with the answer.
     async fn act(

@@ -7,7 +7,7 @@ use crate::connector::Record;
 use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{
-    ActionAnswer, Counters, ErrorRef, JobKind, JobSummary, Outcome, RecordOutcome, Side,
+    Action, ActionAnswer, Counters, ErrorRef, JobKind, JobSummary, Outcome, RecordOutcome, Side,
     SyncErrorSummary,
 };
 use crate::queue::Targets;
@@ -30,7 +30,7 @@ impl Engine {
         self.act_on_each(
             actor,
             action_id,
-            "remove_coupling",
+            Action::RemoveCoupling.as_str(),
             text,
             errors,
             PerRecord::Uncouple,

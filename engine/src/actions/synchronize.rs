@@ -7,7 +7,7 @@ use crate::connector::{WriteOp, WriteOutcome};
 use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{
-    ActionAnswer, ErrorRef, Outcome, RecordOutcome, Resolution, Side, SyncErrorKind,
+    Action, ActionAnswer, ErrorRef, Outcome, RecordOutcome, Resolution, Side, SyncErrorKind,
     SyncErrorSummary,
 };
 use crate::store::{StoreError, log, sync_error};
@@ -31,7 +31,8 @@ impl Engine {
         }
         let text = serde_json::to_string(&(errors, resolution)).unwrap_or_default();
         let each = PerRecord::Resolve(resolution);
-        self.act_on_each(actor, action_id, "resolve", text, errors, each)
+        let name = Action::Synchronize(Resolution::Merge).as_str();
+        self.act_on_each(actor, action_id, name, text, errors, each)
             .await
     }
 

@@ -1,7 +1,7 @@
 //! Actions on records and sync errors: what they act on, how a conflict is resolved,
 //! and the answer per record.
 
-use super::errors::{ErrorFilter, ErrorRef};
+use super::errors::{ErrorFilter, ErrorRef, SyncErrorKind, SyncErrorSummary};
 use super::mappings::Side;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,106 @@ pub enum Resolution {
     Merge,
     /// Conflicting fields take the named side's value (field name → side); others merge.
     Fields(std::collections::BTreeMap<String, Side>),
+}
+
+/// An action on sync errors. Parsed once where a request arrives (the errors page's form,
+/// the API, the command line); the engine takes it as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Retry (or Retry All, on every matching error): synchronize the records again now.
+    Retry,
+    /// Synchronize: resolve update conflicts as chosen.
+    Synchronize(Resolution),
+    /// Restore Records: recreate deleted records from their partners.
+    RestoreRecords,
+    /// Delete Records: delete the partners of deleted records, and the couplings.
+    DeleteRecords,
+    /// Remove Coupling: uncouple the records; both stay.
+    RemoveCoupling,
+    /// Find for Deleted: scan the selection's mapping (or every mapping) for records
+    /// that no longer exist.
+    FindForDeleted,
+}
+
+impl Action {
+    /// The action's name in answers and the audit log.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::Retry => "retry",
+            Action::Synchronize(_) => "resolve",
+            Action::RestoreRecords => "restore_records",
+            Action::DeleteRecords => "delete_records",
+            Action::RemoveCoupling => "remove_coupling",
+            Action::FindForDeleted => "find_for_deleted",
+        }
+    }
+
+    /// The value of the errors page's button for the action (`merge` with choices per
+    /// field for [`Resolution::Fields`]).
+    pub fn form_name(&self) -> &'static str {
+        match self {
+            Action::Retry => "retry",
+            Action::Synchronize(Resolution::Local) => "use_local",
+            Action::Synchronize(Resolution::Integration) => "use_integration",
+            Action::Synchronize(Resolution::Merge | Resolution::Fields(_)) => "merge",
+            Action::RestoreRecords => "restore",
+            Action::DeleteRecords => "delete_records",
+            Action::RemoveCoupling => "remove_coupling",
+            Action::FindForDeleted => "find_deleted",
+        }
+    }
+
+    /// The action a button of the errors page names, with the per-field choices sent
+    /// with `merge`; answers whether it means every matching error (`retry_all`).
+    pub fn from_form(
+        name: &str,
+        choices: std::collections::BTreeMap<String, Side>,
+    ) -> Option<(Action, bool)> {
+        let action = match name {
+            "retry_all" => return Some((Action::Retry, true)),
+            "retry" => Action::Retry,
+            "use_local" => Action::Synchronize(Resolution::Local),
+            "use_integration" => Action::Synchronize(Resolution::Integration),
+            "merge" if choices.is_empty() => Action::Synchronize(Resolution::Merge),
+            "merge" => Action::Synchronize(Resolution::Fields(choices)),
+            "restore" => Action::RestoreRecords,
+            "delete_records" => Action::DeleteRecords,
+            "remove_coupling" => Action::RemoveCoupling,
+            "find_deleted" => Action::FindForDeleted,
+            _ => return None,
+        };
+        Some((action, false))
+    }
+
+    /// Whether the action applies to error `e`: Retry to a refused record and to a pair
+    /// whose records both exist; Synchronize to an update conflict; Restore and Delete
+    /// Records to a deleted record whose partner remains; Remove Coupling to coupled
+    /// records. The engine still answers per record for what it refuses.
+    pub fn applies_to(&self, e: &SyncErrorSummary) -> bool {
+        let deleted = matches!(
+            e.kind,
+            SyncErrorKind::DeletedLocal | SyncErrorKind::DeletedIntegration
+        );
+        match self {
+            Action::Retry => {
+                e.kind == SyncErrorKind::Failed
+                    || (e.exists(Side::Local) && e.exists(Side::Integration))
+            }
+            Action::Synchronize(_) => e.kind == SyncErrorKind::UpdateConflict,
+            Action::RestoreRecords | Action::DeleteRecords => {
+                deleted && e.exists(Side::Local) != e.exists(Side::Integration)
+            }
+            Action::RemoveCoupling => e.coupling_id.is_some(),
+            Action::FindForDeleted => false,
+        }
+    }
+
+    /// Whether the action needs errors to act on (Retry All and Find for Deleted can
+    /// take the filter alone).
+    pub fn needs_errors(&self) -> bool {
+        !matches!(self, Action::FindForDeleted)
+    }
 }
 
 /// What an action did to one record.

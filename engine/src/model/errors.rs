@@ -107,30 +107,6 @@ impl SyncErrorSummary {
         }
     }
 
-    /// Whether the console's `action` (as `act_on_sync_errors` names it) applies: Retry
-    /// to a refused record and to a pair whose records both exist; Synchronize
-    /// (`use_local`, `use_integration`, `merge`) to an update conflict; Restore and Delete
-    /// Records to a deleted record whose partner remains; Remove Coupling to coupled
-    /// records. The server still answers per record for what it refuses.
-    pub fn applies(&self, action: &str) -> bool {
-        let deleted = matches!(
-            self.kind,
-            SyncErrorKind::DeletedLocal | SyncErrorKind::DeletedIntegration
-        );
-        match action {
-            "retry" => {
-                self.kind == SyncErrorKind::Failed
-                    || (self.exists(Side::Local) && self.exists(Side::Integration))
-            }
-            "use_local" | "use_integration" | "merge" => self.kind == SyncErrorKind::UpdateConflict,
-            "restore" | "delete_records" => {
-                deleted && self.exists(Side::Local) != self.exists(Side::Integration)
-            }
-            "remove_coupling" => self.coupling_id.is_some(),
-            _ => false,
-        }
-    }
-
     /// The key of the record on `side`, when known.
     pub fn key(&self, side: Side) -> Option<&str> {
         match side {

@@ -17,7 +17,7 @@ mod time;
 
 pub use crate::value::Value;
 pub use accounts::{AuditEntry, AuditFilter, Role, SignedIn, UserSummary};
-pub use actions::{ActionAnswer, Outcome, RecordOutcome, Resolution, Selection};
+pub use actions::{Action, ActionAnswer, Outcome, RecordOutcome, Resolution, Selection};
 pub use errors::{
     ErrorCursor, ErrorDetail, ErrorFilter, ErrorRef, FieldComparison, SyncErrorKind,
     SyncErrorSummary,
