@@ -280,6 +280,16 @@ async fn signing_in_opens_a_new_strict_session_and_signing_out_ends_it(kind: Sto
         ("%2Ferrors%3Fkind%3Dfailed", "/errors?kind=failed"),
         ("https%3A%2F%2Fevil.example", "/"),
         ("%2F%2Fevil.example", "/"),
+        // A TAB or a backslash that browsers drop or read as a slash: another host.
+        ("%2F%09%2Fother.example%2F", "/"),
+        ("%09%2F%2Fother.example", "/"),
+        ("%2F%5C%2Fother.example", "/"),
+        ("%2F%5Cother.example", "/"),
+        ("javascript%3Aalert(1)", "/"),
+        // Line breaks would split the redirect's header.
+        ("%2Ferrors%0D%0ASet-Cookie%3A+x%3Dy", "/"),
+        ("%2Ferrors%0A", "/"),
+        ("%2Flogin%3Fnext%3D%2F%2Fother.example", "/"),
     ] {
         let plain = app
             .send(
@@ -514,6 +524,13 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing(kind: StoreKind) {
             format!("search={long}"),
             StatusCode::BAD_REQUEST,
             "at most 200",
+        ),
+        // A NUL would end the store's text search early.
+        (
+            "list_sync_errors",
+            "search=a%00b".into(),
+            StatusCode::BAD_REQUEST,
+            "no control characters",
         ),
         (
             "sign_in",

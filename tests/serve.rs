@@ -334,6 +334,9 @@ async fn the_errors_export_is_csv_and_refuses_a_bad_filter(kind: StoreKind) {
     let response = app.get("/api/export_sync_errors.csv?kind=broken").await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert!(response.body.contains("is not a kind"));
+    let response = app.get("/api/export_sync_errors.csv?search=a%00b").await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.body);
+    assert!(response.body.contains("no control characters"));
     let response = app.get("/api/export_sync_errors.csv?mapping=NOPE").await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
 }

@@ -30,40 +30,16 @@ pub async fn list_audit(
     search: Option<String>,
     before: Option<String>,
 ) -> Result<AuditList, AppError> {
-    use engine::model::AuditFilter;
+    use crate::input::{more, number, text};
     let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
-    let given = |value: Option<String>, field: &str| -> Result<Option<String>, AppError> {
-        let value = value
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty());
-        if value.as_ref().is_some_and(|v| v.chars().count() > 200) {
-            return Err(crate::server::fail(AppError::Invalid {
-                field: field.into(),
-                message: "at most 200 characters".into(),
-            }));
-        }
-        Ok(value)
-    };
-    let before = match given(before, "before")? {
-        None => None,
-        Some(text) => Some(text.parse::<i64>().map_err(|_| {
-            crate::server::fail(AppError::Invalid {
-                field: "before".into(),
-                message: format!("{text:?} is not an audit entry's id"),
-            })
-        })?),
-    };
-    let filter = AuditFilter {
-        actor: given(actor, "actor")?,
-        action: given(action, "action")?,
-        text: given(search, "search")?,
-        before,
+    let filter = engine::model::AuditFilter {
+        actor: text(actor, "actor")?,
+        action: text(action, "action")?,
+        text: text(search, "search")?,
+        before: number(before, "before", "an audit entry's id")?,
     };
     let mut entries = engine.audit(&filter, AUDIT_PAGE as i64 + 1).await?;
-    let next = (entries.len() > AUDIT_PAGE).then(|| {
-        entries.truncate(AUDIT_PAGE);
-        entries.last().map_or(0, |e| e.id)
-    });
+    let next = more(&mut entries, AUDIT_PAGE, |e| e.id);
     Ok(AuditList { entries, next })
 }
 

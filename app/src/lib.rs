@@ -6,6 +6,8 @@ mod accounts;
 mod audit;
 pub mod error;
 mod errors;
+#[cfg(feature = "ssr")]
+mod input;
 mod jobs;
 mod layout;
 mod live;

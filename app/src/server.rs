@@ -135,6 +135,44 @@ impl From<EngineError> for AppError {
     }
 }
 
+/// The network address the request came from, as the sign-in limits count it.
+pub fn client_address() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<ClientAddress>().map(|a| a.0.to_string()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Gives the browser the session `token`: an HttpOnly, SameSite=Strict cookie, Secure
+/// when the console is reached over HTTPS.
+pub fn start_session(token: &str) {
+    let https = use_context::<http::request::Parts>().is_some_and(|p| {
+        p.uri.scheme_str() == Some("https")
+            || p.headers
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes() == b"https")
+    });
+    set_cookie(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+        if https { "; Secure" } else { "" }
+    ));
+}
+
+/// Takes the session cookie back from the browser.
+pub fn end_session() {
+    set_cookie(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+    ));
+}
+
+fn set_cookie(value: &str) {
+    if let (Some(response), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(value),
+    ) {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
+}
+
 /// A token no other call of this process answers, nor (in practice) any other process.
 pub fn unique_token() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

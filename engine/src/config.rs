@@ -337,6 +337,11 @@ impl Config {
         })
     }
 
+    /// Every mapping's name, in dependency order.
+    pub fn mapping_names(&self) -> Vec<String> {
+        self.mappings.iter().map(|m| m.name.clone()).collect()
+    }
+
     /// The mapping named `name`.
     pub fn mapping(&self, name: &str) -> Option<&Mapping> {
         self.mappings.iter().find(|m| m.name == name)

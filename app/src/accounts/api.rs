@@ -18,72 +18,26 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<SignedIn, AppError> {
-    use crate::server::{ClientAddress, SESSION_COOKIE};
-    use http::request::Parts;
     let engine = crate::server::engine()?;
-    let parts = use_context::<Parts>();
-    let address = parts
-        .as_ref()
-        .and_then(|p| p.extensions.get::<ClientAddress>())
-        .map_or_else(|| "unknown".to_string(), |a| a.0.to_string());
-    let name = name.trim().to_string();
-    let (token, signed_in) = engine.sign_in(&name, &password, &address).await?;
+    let address = crate::server::client_address();
+    let (token, signed_in) = engine.sign_in(name.trim(), &password, &address).await?;
     // The session the browser had, if any, ends: a sign-in always starts a new one.
     if let Some(old) = crate::server::session_token() {
         engine.sign_out(&old).await?;
     }
-    let https = parts.as_ref().is_some_and(|p| {
-        p.uri.scheme_str() == Some("https")
-            || p.headers
-                .get("x-forwarded-proto")
-                .is_some_and(|v| v.as_bytes() == b"https")
-    });
-    set_cookie(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
-        if https { "; Secure" } else { "" }
-    ));
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    crate::server::start_session(&token);
+    leptos_axum::redirect(&crate::input::next_path(next.as_deref()));
     Ok(signed_in)
-}
-
-/// `next` when it is a path of this console, else the overview: a sign-in link cannot
-/// send anyone elsewhere.
-#[cfg(feature = "ssr")]
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.starts_with("/login") =>
-        {
-            path.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
-
-#[cfg(feature = "ssr")]
-fn set_cookie(value: &str) {
-    if let (Some(response), Ok(value)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::HeaderValue::from_str(value),
-    ) {
-        response.append_header(http::header::SET_COOKIE, value);
-    }
 }
 
 /// Signs this browser out.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::server::SESSION_COOKIE;
     let engine = crate::server::engine()?;
     if let Some(token) = crate::server::session_token() {
         engine.sign_out(&token).await?;
     }
-    set_cookie(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
-    ));
+    crate::server::end_session();
     leptos_axum::redirect("/login");
     Ok(())
 }

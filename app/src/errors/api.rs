@@ -45,46 +45,20 @@ pub async fn list_sync_errors(
     after: Option<String>,
     limit: Option<i64>,
 ) -> Result<ErrorList, AppError> {
-    use engine::model::ErrorCursor;
     let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     let filter = super::form::filter(mapping, kind, search, since, until, job)?;
-    let after = match after.as_deref().filter(|a| !a.is_empty()) {
-        None => None,
-        Some(text) => Some(
-            text.split_once('.')
-                .and_then(|(at, id)| {
-                    Some(ErrorCursor {
-                        failed_at: at.parse().ok()?,
-                        id: id.parse().ok()?,
-                    })
-                })
-                .ok_or_else(|| {
-                    super::form::invalid("after", format!("{text:?} is not a page position"))
-                })?,
-        ),
-    };
+    let after = super::form::cursor(after)?;
     let limit = limit.unwrap_or(PAGE).clamp(1, MOST);
-    // One more than asked tells whether another page follows.
     let mut errors = engine.sync_errors(&filter, after, limit + 1).await?;
-    let next = (errors.len() as i64 > limit).then(|| {
-        errors.truncate(limit as usize);
-        errors
-            .last()
-            .map(|e| format!("{}.{}", e.failed_at, e.id))
-            .unwrap_or_default()
+    let next = crate::input::more(&mut errors, limit as usize, |e| {
+        format!("{}.{}", e.failed_at, e.id)
     });
-    let total = engine.sync_error_count(&filter).await?;
     Ok(ErrorList {
+        total: engine.sync_error_count(&filter).await?,
         errors,
-        total,
         next,
         view: crate::server::unique_token(),
-        mappings: engine
-            .config()
-            .mappings
-            .iter()
-            .map(|m| m.name.clone())
-            .collect(),
+        mappings: engine.config().mapping_names(),
     })
 }
 

@@ -2,7 +2,8 @@
 //! filter, and an action with the errors it acts on and its id.
 
 use crate::error::AppError;
-use engine::model::{Action, ErrorFilter, ErrorRef, Selection, Side};
+use crate::input::{invalid, number, text};
+use engine::model::{Action, ErrorCursor, ErrorFilter, ErrorRef, Selection, Side};
 
 /// The action fields of the errors page's form (and of `/api/act_on_sync_errors`), as
 /// sent: see [`super::api::act_on_sync_errors`].
@@ -126,12 +127,21 @@ fn error_ref(text: &str) -> Result<ErrorRef, AppError> {
         })
 }
 
-/// An input refused, with the response status set.
-pub fn invalid(field: &str, message: String) -> AppError {
-    crate::server::fail(AppError::Invalid {
-        field: field.into(),
-        message,
-    })
+/// A page's position in the errors list (`failed_at.id`, a page's `next`), when given.
+pub fn cursor(after: Option<String>) -> Result<Option<ErrorCursor>, AppError> {
+    match after.as_deref().filter(|a| !a.is_empty()) {
+        None => Ok(None),
+        Some(text) => text
+            .split_once('.')
+            .and_then(|(at, id)| {
+                Some(ErrorCursor {
+                    failed_at: at.parse().ok()?,
+                    id: id.parse().ok()?,
+                })
+            })
+            .map(Some)
+            .ok_or_else(|| invalid("after", format!("{text:?} is not a page position"))),
+    }
 }
 
 /// The filter of the errors page's fields; empty fields filter nothing.
@@ -175,22 +185,11 @@ pub fn filter(
                 )
             }),
     };
-    let search = given(search);
-    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
-        return Err(invalid("search", "at most 200 characters".into()));
-    }
-    let job = match given(job) {
-        None => None,
-        Some(text) => Some(
-            text.parse::<i64>()
-                .map_err(|_| invalid("job", format!("{text:?} is not a job's id")))?,
-        ),
-    };
     Ok(ErrorFilter {
-        job,
+        job: number(job, "job", "a job's id")?,
         mapping: given(mapping),
         kind,
-        text: search,
+        text: text(search, "search")?,
         since: time("since", since, false)?,
         until: time("until", until, true)?,
     })

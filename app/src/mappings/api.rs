@@ -43,25 +43,41 @@ pub async fn set_mapping_settings(
     deletion_conflict: String,
     interval: String,
 ) -> Result<MappingSummary, AppError> {
-    use engine::config::parse_duration;
-    use engine::model::{DeletionConflictPolicy, UpdateConflictPolicy};
     let (engine, me) = crate::server::engine_as(engine::model::Role::Admin)?;
-    let update = UpdateConflictPolicy::parse(&update_conflict).ok_or_else(|| {
-        invalid(
-            "update_conflict",
-            format!("{update_conflict:?} is not an update conflict policy"),
-        )
-    })?;
-    let deletion = DeletionConflictPolicy::parse(&deletion_conflict).ok_or_else(|| {
-        invalid(
-            "deletion_conflict",
-            format!("{deletion_conflict:?} is not a deletion conflict policy"),
-        )
-    })?;
-    let every = parse_duration(interval.trim()).map_err(|message| invalid("interval", message))?;
+    let (update, deletion, every) = settings(&update_conflict, &deletion_conflict, &interval)?;
     Ok(engine
         .set_mapping_settings(&me.name, &name, update, deletion, every)
         .await?)
+}
+
+/// A mapping's settings as the form sends them: two policies and an interval.
+#[cfg(feature = "ssr")]
+fn settings(
+    update: &str,
+    deletion: &str,
+    interval: &str,
+) -> Result<
+    (
+        engine::model::UpdateConflictPolicy,
+        engine::model::DeletionConflictPolicy,
+        std::time::Duration,
+    ),
+    AppError,
+> {
+    use crate::input::{choice, invalid};
+    use engine::model::{DeletionConflictPolicy, UpdateConflictPolicy};
+    let what = "an update conflict policy";
+    let update = choice(update, "update_conflict", UpdateConflictPolicy::parse, what)?;
+    let what = "a deletion conflict policy";
+    let deletion = choice(
+        deletion,
+        "deletion_conflict",
+        DeletionConflictPolicy::parse,
+        what,
+    )?;
+    let every = engine::config::parse_duration(interval.trim())
+        .map_err(|message| invalid("interval", message))?;
+    Ok((update, deletion, every))
 }
 
 /// Queues a job of a mapping: `synchronize` (modified records), `full` (every record)
@@ -70,17 +86,17 @@ pub async fn set_mapping_settings(
 pub async fn run_mapping(name: String, job: String) -> Result<JobSummary, AppError> {
     use engine::model::JobKind;
     let (engine, me) = crate::server::engine_as(engine::model::Role::Operator)?;
-    let kind = match job.as_str() {
-        "synchronize" => JobKind::Synchronization,
-        "full" => JobKind::FullSynchronization,
-        "find_deleted" => JobKind::FindForDeleted,
-        other => {
-            return Err(invalid(
-                "job",
-                format!("{other:?} is not a job: synchronize, full or find_deleted"),
-            ));
-        }
-    };
+    let kind = crate::input::choice(
+        &job,
+        "job",
+        |job| match job {
+            "synchronize" => Some(JobKind::Synchronization),
+            "full" => Some(JobKind::FullSynchronization),
+            "find_deleted" => Some(JobKind::FindForDeleted),
+            _ => None,
+        },
+        "a job: synchronize, full or find_deleted",
+    )?;
     let id = engine.start_job(&me.name, &name, kind).await?;
     Ok(engine.job(id).await?)
 }
@@ -92,7 +108,7 @@ pub async fn remove_all_couplings(name: String, confirm: i64) -> Result<JobSumma
     let (engine, me) = crate::server::engine_as(engine::model::Role::Admin)?;
     let now = engine.coupling_count(&name).await?;
     if now != confirm {
-        return Err(invalid(
+        return Err(crate::input::invalid(
             "confirm",
             format!(
                 "{name} has {now} couplings now, not {confirm}: look again before removing them"
@@ -119,7 +135,7 @@ pub struct CouplingList {
 
 /// Couplings shown per page.
 #[cfg(feature = "ssr")]
-const COUPLINGS_PAGE: i64 = 50;
+const COUPLINGS_PAGE: usize = 50;
 
 /// The couplings of a mapping by local key: those whose local key starts with `search`
 /// or whose integration key is `search`, after the local key `after`.
@@ -130,27 +146,12 @@ pub async fn list_couplings(
     after: Option<String>,
 ) -> Result<CouplingList, AppError> {
     let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
-    let search = search
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
-        return Err(invalid("search", "at most 200 characters".into()));
-    }
+    let search = crate::input::text(search, "search")?;
+    let after = after.as_deref().filter(|a| !a.is_empty());
     let mut couplings = engine
-        .couplings(
-            &name,
-            search.as_deref(),
-            after.as_deref().filter(|a| !a.is_empty()),
-            COUPLINGS_PAGE + 1,
-        )
+        .couplings(&name, search.as_deref(), after, COUPLINGS_PAGE as i64 + 1)
         .await?;
-    let next = (couplings.len() as i64 > COUPLINGS_PAGE).then(|| {
-        couplings.truncate(COUPLINGS_PAGE as usize);
-        couplings
-            .last()
-            .map(|c| c.local_key.clone())
-            .unwrap_or_default()
-    });
+    let next = crate::input::more(&mut couplings, COUPLINGS_PAGE, |c| c.local_key.clone());
     Ok(CouplingList {
         couplings,
         next,
@@ -169,7 +170,8 @@ pub async fn remove_one_coupling(name: String, local_key: String) -> Result<JobS
 }
 
 /// Couples a local record with an integration record; with `sync_from` (`local` or
-/// `integration`) that side's values are written to the other.
+/// `integration`) that side's values are written to the other. Sent twice, the second is
+/// refused: the keys are coupled by then.
 #[server(endpoint = "set_up_coupling")]
 pub async fn set_up_coupling(
     name: String,
@@ -177,45 +179,19 @@ pub async fn set_up_coupling(
     integration_key: String,
     sync_from: Option<String>,
 ) -> Result<ActionAnswer, AppError> {
-    use engine::model::Side;
+    use crate::input::{key, side};
     let (engine, me) = crate::server::engine_as(engine::model::Role::Operator)?;
-    let (local_key, integration_key) = (local_key.trim(), integration_key.trim());
-    for (field, key) in [
-        ("local_key", local_key),
-        ("integration_key", integration_key),
-    ] {
-        if key.is_empty() || key.chars().count() > 200 {
-            return Err(invalid(field, "a key of 1 to 200 characters".into()));
-        }
-    }
-    let sync_from = match sync_from.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(Side::parse(text).ok_or_else(|| {
-            invalid(
-                "sync_from",
-                format!("{text:?} is not a side: local or integration"),
-            )
-        })?),
-    };
-    // Sent twice, the second is refused: the keys are coupled by then.
-    let action_id = format!("couple:{}", crate::server::unique_token());
+    let local_key = key(&local_key, "local_key")?;
+    let integration_key = key(&integration_key, "integration_key")?;
+    let sync_from = side(sync_from, "sync_from")?;
     Ok(engine
         .set_up_coupling(
             &me.name,
-            &action_id,
+            &format!("couple:{}", crate::server::unique_token()),
             &name,
             local_key,
             integration_key,
             sync_from,
         )
         .await?)
-}
-
-/// An input refused, with the response status set.
-#[cfg(feature = "ssr")]
-fn invalid(field: &str, message: String) -> AppError {
-    crate::server::fail(AppError::Invalid {
-        field: field.into(),
-        message,
-    })
 }

@@ -35,13 +35,7 @@ impl Engine {
     ) -> Result<Vec<JobSummary>, EngineError> {
         let names: Vec<String> = match mapping {
             Some(name) => vec![self.configured(name)?.name.clone()],
-            None => self
-                .inner
-                .config
-                .mappings
-                .iter()
-                .map(|m| m.name.clone())
-                .collect(),
+            None => self.inner.config.mapping_names(),
         };
         let kind = if full {
             JobKind::FullSynchronization
