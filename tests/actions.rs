@@ -387,7 +387,7 @@ async fn couplings_are_removed_as_a_job_and_set_up_by_hand(kind: StoreKind) {
     let account = w.account_of("C000001").await;
     let job = w
         .engine
-        .remove_couplings("alice", "CUSTOMER", None, true)
+        .remove_couplings("alice", "CUSTOMER", engine::UncouplingScope::Every, true)
         .await
         .unwrap();
     assert_eq!(job.counters.uncoupled, 20);

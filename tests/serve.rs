@@ -17,6 +17,7 @@ on_both_stores!(
     actions_on_errors_refuse_a_malformed_selection,
     a_hundred_selected_errors_are_retried_with_and_without_javascript,
     the_same_view_and_selection_from_two_accounts_are_two_actions,
+    removing_one_coupling_needs_its_key,
     the_errors_export_is_csv_and_refuses_a_bad_filter,
     live_events_are_a_server_sent_event_stream,
 );
@@ -316,6 +317,36 @@ async fn the_same_view_and_selection_from_two_accounts_are_two_actions(kind: Sto
     );
 }
 
+async fn removing_one_coupling_needs_its_key(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    app.engine
+        .synchronize(Some("CUSTOMER"), false, "test")
+        .await
+        .unwrap();
+    let before = app.engine.coupling_count("CUSTOMER").await.unwrap();
+    assert!(before > 0);
+    let operator = app.account("opal", engine::model::Role::Operator).await;
+    let response = app
+        .call_as(
+            Some(&operator),
+            "remove_one_coupling",
+            "name=CUSTOMER&local_key=",
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        response.body
+    );
+    assert_eq!(response.json()["Invalid"]["field"], "local_key");
+    assert_eq!(
+        app.engine.coupling_count("CUSTOMER").await.unwrap(),
+        before,
+        "every coupling stays"
+    );
+}
+
 async fn the_errors_export_is_csv_and_refuses_a_bad_filter(kind: StoreKind) {
     let app = TestApp::spawn(kind).await;
     let response = app.get("/api/export_sync_errors.csv").await;
@@ -335,7 +366,12 @@ async fn the_errors_export_is_csv_and_refuses_a_bad_filter(kind: StoreKind) {
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert!(response.body.contains("is not a kind"));
     let response = app.get("/api/export_sync_errors.csv?search=a%00b").await;
-    assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.body);
+    assert_eq!(
+        response.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        response.body
+    );
     assert!(response.body.contains("no control characters"));
     let response = app.get("/api/export_sync_errors.csv?mapping=NOPE").await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);

@@ -119,7 +119,9 @@ impl From<EngineError> for AppError {
                 message: error.to_string(),
             },
             EngineError::System { .. } => AppError::Unavailable(error.to_string()),
-            EngineError::Stopped { .. } => AppError::Unavailable(error.to_string()),
+            EngineError::Stopped { .. } | EngineError::Cancelled(_) => {
+                AppError::Unavailable(error.to_string())
+            }
             EngineError::Invalid(message) => AppError::Invalid {
                 field: "request".into(),
                 message,

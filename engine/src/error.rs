@@ -36,7 +36,10 @@ pub enum EngineError {
     /// Too many failed sign-ins: try again after this many seconds.
     #[error("too many failed sign-ins: try again in {0} s")]
     Throttled(u64),
-    /// The job stopped: a fault test, a lost lease, or a cancellation.
+    /// Someone cancelled the job; it stopped after its last committed batch.
+    #[error("mapping {0}: cancelled after its last committed batch")]
+    Cancelled(String),
+    /// The job stopped: a fault test, or a lost lease.
     #[error("mapping {mapping}: {reason}")]
     Stopped {
         /// The mapping.

@@ -45,6 +45,6 @@ pub use error::EngineError;
 #[cfg(feature = "runtime")]
 pub use handle::Engine;
 #[cfg(feature = "runtime")]
-pub use queue::Targets;
+pub use queue::{Targets, UncouplingScope};
 #[cfg(feature = "runtime")]
 pub use systems::Systems;

@@ -10,7 +10,7 @@ use engine::model::{
     Action, ActionAnswer, ErrorFilter, JobState, Outcome, Resolution, Role, Selection, Side,
     SyncErrorKind,
 };
-use engine::{Engine, Systems};
+use engine::{Engine, Systems, Targets, UncouplingScope};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -503,8 +503,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     local,
                     json,
                 }) => {
-                    let keys = if all { None } else { Some(local) };
-                    let job = engine.remove_couplings(ACTOR, &mapping, keys, true).await?;
+                    let scope = if all {
+                        UncouplingScope::Every
+                    } else {
+                        UncouplingScope::Keys(Targets {
+                            local,
+                            integration: Vec::new(),
+                        })
+                    };
+                    let job = engine
+                        .remove_couplings(ACTOR, &mapping, scope, true)
+                        .await?;
                     report::print(json, std::slice::from_ref(&job), report::jobs)?;
                 }
                 Some(CouplingsAction::Add {

@@ -116,7 +116,7 @@ pub async fn remove_all_couplings(name: String, confirm: i64) -> Result<JobSumma
         ));
     }
     Ok(engine
-        .remove_couplings(&me.name, &name, None, false)
+        .remove_couplings(&me.name, &name, engine::UncouplingScope::Every, false)
         .await?)
 }
 
@@ -163,9 +163,13 @@ pub async fn list_couplings(
 /// Removes the coupling of one local record; both records stay.
 #[server(endpoint = "remove_one_coupling")]
 pub async fn remove_one_coupling(name: String, local_key: String) -> Result<JobSummary, AppError> {
+    use engine::{Targets, UncouplingScope};
     let (engine, me) = crate::server::engine_as(engine::model::Role::Operator)?;
+    let local = vec![crate::input::key(&local_key, "local_key")?.to_string()];
+    let integration = Vec::new();
+    let scope = UncouplingScope::Keys(Targets { local, integration });
     Ok(engine
-        .remove_couplings(&me.name, &name, Some(vec![local_key]), true)
+        .remove_couplings(&me.name, &name, scope, true)
         .await?)
 }
 

@@ -121,6 +121,11 @@ pub fn check_name(name: &str) -> Result<(), EngineError> {
             "a user name is 1 to {MAX_NAME} letters, digits, dots, dashes, underscores or @"
         )));
     }
+    if name == crate::model::Trigger::SCHEDULE {
+        return Err(EngineError::Invalid(format!(
+            "{name:?} is the name of the mappings' schedule: choose another"
+        )));
+    }
     Ok(())
 }
 

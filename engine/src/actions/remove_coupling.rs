@@ -10,7 +10,7 @@ use crate::model::{
     Action, ActionAnswer, Counters, ErrorRef, JobKind, JobSummary, Outcome, RecordOutcome, Side,
     SyncErrorSummary,
 };
-use crate::queue::Targets;
+use crate::queue::UncouplingScope;
 use crate::store::coupling::{self, Coupling};
 use crate::store::log::{self, NewLogEntry};
 use crate::store::{StoreError, action, progress, sync_error};
@@ -66,25 +66,31 @@ impl Engine {
         Ok(outcome(e, Outcome::Done, "uncoupled; both records stay"))
     }
 
-    /// Removes couplings of `mapping` as a logged uncoupling job: the couplings of these
-    /// local keys, or every coupling when `local_keys` is `None`. With `wait`, runs it now.
+    /// Removes couplings of `mapping` as a logged uncoupling job: those `scope` names.
+    /// With `wait`, runs it now.
     pub async fn remove_couplings(
         &self,
         actor: &str,
         mapping: &str,
-        local_keys: Option<Vec<String>>,
+        scope: UncouplingScope,
         wait: bool,
     ) -> Result<JobSummary, EngineError> {
-        let targets = Targets {
-            local: local_keys.unwrap_or_default(),
-            integration: Vec::new(),
+        let selection = match &scope {
+            UncouplingScope::Every => "every coupling".to_string(),
+            UncouplingScope::Keys(t) if t.local.is_empty() && t.integration.is_empty() => {
+                return Err(EngineError::Invalid(
+                    "name the couplings to remove, or remove every coupling".into(),
+                ));
+            }
+            UncouplingScope::Keys(t) => t
+                .local
+                .iter()
+                .chain(&t.integration)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         let mut conn = self.inner.store.conn().await?;
-        let selection = if targets.local.is_empty() {
-            "every coupling".to_string()
-        } else {
-            targets.local.join(", ")
-        };
         action::audit(
             &mut conn,
             actor,
@@ -95,12 +101,13 @@ impl Engine {
         )
         .await?;
         drop(conn);
+        let targets = scope.targets();
         if wait {
-            self.run_now(mapping, JobKind::Uncoupling, actor, Some(&targets))
+            self.run_now(mapping, JobKind::Uncoupling, actor, targets)
                 .await
         } else {
             let id = self
-                .enqueue(mapping, JobKind::Uncoupling, actor, Some(&targets))
+                .enqueue(mapping, JobKind::Uncoupling, actor, targets)
                 .await?;
             self.job(id).await
         }
@@ -125,27 +132,33 @@ pub(crate) async fn uncouple_one(
 }
 
 /// The uncoupling job: removes the couplings `targets` names, or all of the mapping's.
-pub(crate) async fn uncoupling_job(run: &mut Run<'_>, targets: &Targets) -> Result<(), RunError> {
+pub(crate) async fn uncoupling_job(
+    run: &mut Run<'_>,
+    scope: &UncouplingScope,
+) -> Result<(), RunError> {
     let name = run.compiled.mapping.name.clone();
     let mut after = 0;
     loop {
         let mut conn = run.store.conn().await?;
-        let batch: Vec<Coupling> = if targets.local.is_empty() && targets.integration.is_empty() {
-            let page = coupling::page(&mut conn, &name, after, crate::sync::BATCH as i64).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            page
-        } else if after == 0 {
-            after = 1;
-            let mut found =
-                coupling::by_keys(&mut conn, &name, Side::Local, &targets.local).await?;
-            found.extend(
-                coupling::by_keys(&mut conn, &name, Side::Integration, &targets.integration)
-                    .await?,
-            );
-            found
-        } else {
-            break;
+        let batch: Vec<Coupling> = match scope {
+            UncouplingScope::Every => {
+                let page =
+                    coupling::page(&mut conn, &name, after, crate::sync::BATCH as i64).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                page
+            }
+            UncouplingScope::Keys(targets) if after == 0 => {
+                after = 1;
+                let mut found =
+                    coupling::by_keys(&mut conn, &name, Side::Local, &targets.local).await?;
+                found.extend(
+                    coupling::by_keys(&mut conn, &name, Side::Integration, &targets.integration)
+                        .await?,
+                );
+                found
+            }
+            UncouplingScope::Keys(_) => break,
         };
         drop(conn);
         let mut current: [HashMap<String, Record>; 2] = Default::default();

@@ -166,3 +166,38 @@ pub struct JobSummary {
     /// Why it failed, or a note on how it ended.
     pub message: Option<String>,
 }
+
+/// What started a job: the mapping's schedule, a person asking for it, or a person's
+/// action on errors or couplings that needs records synchronized or uncoupled now. Jobs
+/// keep it as their actor's name (see [`Trigger::actor`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// The mapping's schedule.
+    Schedule,
+    /// A person (or the command line), by name.
+    Person(String),
+    /// A person's action (Retry, Remove Coupling), by the person's name.
+    Action(String),
+}
+
+impl Trigger {
+    /// The actor's name the schedule's jobs carry; no account may take it.
+    pub const SCHEDULE: &'static str = "schedule";
+
+    /// The name jobs carry as their actor.
+    pub fn actor(&self) -> &str {
+        match self {
+            Trigger::Schedule => Trigger::SCHEDULE,
+            Trigger::Person(name) | Trigger::Action(name) => name,
+        }
+    }
+
+    /// The trigger of a job of `kind` whose actor is `actor`.
+    pub fn of(actor: &str, kind: JobKind) -> Trigger {
+        match kind {
+            _ if actor == Trigger::SCHEDULE => Trigger::Schedule,
+            JobKind::Targeted | JobKind::Uncoupling => Trigger::Action(actor.to_string()),
+            _ => Trigger::Person(actor.to_string()),
+        }
+    }
+}

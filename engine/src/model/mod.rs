@@ -22,7 +22,7 @@ pub use errors::{
     ErrorCursor, ErrorDetail, ErrorFilter, ErrorRef, FieldComparison, SyncErrorKind,
     SyncErrorSummary,
 };
-pub use jobs::{Counters, JobKind, JobState, JobSummary};
+pub use jobs::{Counters, JobKind, JobState, JobSummary, Trigger};
 pub use mappings::{
     DeletionConflictPolicy, Direction, FieldSummary, MappingSummary, Side, TableSummary,
     UpdateConflictPolicy,

@@ -23,6 +23,37 @@ pub struct Targets {
     pub integration: Vec<String>,
 }
 
+/// Which couplings an uncoupling job removes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UncouplingScope {
+    /// Every coupling of the mapping.
+    Every,
+    /// The couplings of these records.
+    Keys(Targets),
+}
+
+impl UncouplingScope {
+    /// The records stored with the job: none for every coupling.
+    pub(crate) fn targets(&self) -> Option<&Targets> {
+        match self {
+            UncouplingScope::Every => None,
+            UncouplingScope::Keys(targets) => Some(targets),
+        }
+    }
+
+    /// The scope of a stored uncoupling job. No records, or none named (as jobs queued
+    /// before scopes were typed were stored), is every coupling: a scope of keys is
+    /// never queued empty.
+    pub(crate) fn stored(targets: Option<Targets>) -> UncouplingScope {
+        match targets {
+            Some(t) if !(t.local.is_empty() && t.integration.is_empty()) => {
+                UncouplingScope::Keys(t)
+            }
+            _ => UncouplingScope::Every,
+        }
+    }
+}
+
 impl Engine {
     /// Synchronizes one mapping, or every mapping in dependency order, now, in this
     /// process. A job that could not reach a system ends `failed` with the reason; later

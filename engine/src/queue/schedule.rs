@@ -4,7 +4,7 @@
 use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::mappings::interval;
-use crate::model::{JobKind, JobState, JobSummary};
+use crate::model::{JobKind, JobState, JobSummary, Trigger};
 use crate::store::{job, now_millis};
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ impl Engine {
                 &mut conn,
                 &mapping.name,
                 JobKind::Synchronization,
-                "schedule",
+                Trigger::Schedule.actor(),
                 None,
             )
             .await?;

@@ -1,11 +1,11 @@
 //! Workers: a claimed job run to its end with its lease kept alive by a heartbeat, the
 //! job's outcome recorded, and the loop that claims jobs in dependency order.
 
-use super::Targets;
 use super::lease::release_dead_leases;
+use super::{Targets, UncouplingScope};
 use crate::error::EngineError;
 use crate::handle::Engine;
-use crate::model::{JobKind, JobState, JobSummary, Side};
+use crate::model::{JobKind, JobState, JobSummary, Side, Trigger};
 use crate::store::job::{self, Claimed};
 use crate::sync::{Run, RunError, run_mapping};
 use std::time::Duration;
@@ -39,14 +39,10 @@ impl Engine {
         let (state, message) = match outcome {
             Ok(()) => (JobState::Succeeded, None),
             Err(EngineError::System { source, .. }) => (JobState::Failed, Some(source.to_string())),
-            Err(EngineError::Stopped { reason, .. })
-                if reason == RunError::Cancelled.to_string() =>
-            {
-                (
-                    JobState::Cancelled,
-                    Some("cancelled after its last committed batch".to_string()),
-                )
-            }
+            Err(EngineError::Cancelled(_)) => (
+                JobState::Cancelled,
+                Some("cancelled after its last committed batch".to_string()),
+            ),
             Err(EngineError::Stopped { reason, .. }) => (JobState::Failed, Some(reason)),
             Err(EngineError::Store(error)) => {
                 tracing::error!(mapping = %claimed.mapping, %error, "job stopped: the store failed");
@@ -70,7 +66,7 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("job {} vanished", claimed.id)))?;
         drop(conn);
-        if claimed.actor == "schedule" {
+        if claimed.trigger() == Trigger::Schedule {
             self.after_scheduled(&summary).await?;
         }
         Ok(summary)
@@ -107,7 +103,8 @@ impl Engine {
                 .await
             }
             JobKind::Uncoupling => {
-                crate::actions::remove_coupling::uncoupling_job(&mut run, &targets).await
+                let scope = UncouplingScope::stored(Some(targets));
+                crate::actions::remove_coupling::uncoupling_job(&mut run, &scope).await
             }
             JobKind::FindForDeleted => crate::actions::find_deleted::job(&mut run).await,
         };
@@ -117,6 +114,7 @@ impl Engine {
                 source,
             },
             RunError::Store(error) => EngineError::Store(error),
+            RunError::Cancelled => EngineError::Cancelled(mapping.name.clone()),
             stopped => EngineError::Stopped {
                 mapping: mapping.name.clone(),
                 reason: stopped.to_string(),

@@ -22,6 +22,13 @@ pub struct Claimed {
     pub fence: i64,
 }
 
+impl Claimed {
+    /// What started the job.
+    pub fn trigger(&self) -> crate::model::Trigger {
+        crate::model::Trigger::of(&self.actor, self.kind)
+    }
+}
+
 /// Queues a job; answers its id, or `None` when a queued synchronization of the mapping
 /// already waits (the two coalesce).
 pub async fn enqueue(
