@@ -4,6 +4,8 @@
 //! Without the `runtime` feature only [`model`] compiles: the plain types that cross
 //! the wire to the browser.
 
+#![warn(missing_docs)]
+
 pub mod model;
 pub mod value;
 

@@ -1,6 +1,8 @@
 //! The `coupler` binary's library: the command line, start-up, and the axum router that
 //! hosts the console, its server functions and `/health`.
 
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod cli;
 pub mod export;

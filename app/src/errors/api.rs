@@ -32,9 +32,6 @@ pub const MOST: i64 = 1000;
 /// message), the job that found them and a time range (`2026-11-27` or `2026-11-27T05:42`, UTC), starting after
 /// `after` (a page's `next`), `limit` of them (50 unless given; at most 1,000).
 #[server(endpoint = "list_sync_errors")]
-// Each argument is one field of the filter form. (An allow, not an expect: the
-// browser's build of a server function has no body to lint.)
-#[allow(clippy::too_many_arguments)]
 pub async fn list_sync_errors(
     mapping: Option<String>,
     kind: Option<String>,
@@ -90,8 +87,6 @@ pub async fn get_sync_error(id: i64) -> Result<ErrorView, AppError> {
 /// own button does. `fields` (`name:local|integration`) resolves a conflict per field.
 /// The same request from the same `view` is one action, however often it is sent.
 #[server(endpoint = "act_on_sync_errors")]
-// Each argument is one field of the errors page's form.
-#[allow(clippy::too_many_arguments)]
 pub async fn act_on_sync_errors(
     action: Option<String>,
     refs: Option<Vec<String>>,

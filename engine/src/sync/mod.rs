@@ -1260,10 +1260,6 @@ impl Run<'_> {
 
     /// Records a failed record: on its coupling (skipped after the same failure twice in a
     /// row) or, for a record not coupled yet, on its sync error alone.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call site per kind of failure; a struct would only rename them"
-    )]
     async fn failure(
         &self,
         tx: &mut sqlx::AnyConnection,
@@ -1449,10 +1445,6 @@ fn open_by_key(open: HashMap<String, OpenError>, side: Side) -> HashMap<String, 
 }
 
 /// Decides a pair of records that exist on both sides.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the pair, its coupling and the batch's lookups"
-)]
 fn pair(
     compiled: &Compiled,
     from: Side,
@@ -1546,10 +1538,6 @@ fn pair_keys(from: Side, source_key: &str, other_key: &str, pending: Option<Side
 
 /// The coupling a plan works on: the existing one, or a new one made now (counted and
 /// logged as coupled).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the batch's transaction, counters and log travel together"
-)]
 async fn link_id(
     tx: &mut sqlx::AnyConnection,
     mapping: &str,
