@@ -28,14 +28,6 @@ impl Base {
             Side::Integration => &self.integration,
         }
     }
-
-    /// The values of `side`, to change.
-    pub fn side_mut(&mut self, side: Side) -> &mut BTreeMap<String, Value> {
-        match side {
-            Side::Local => &mut self.local,
-            Side::Integration => &mut self.integration,
-        }
-    }
 }
 
 /// A coupling as the engine works with it.

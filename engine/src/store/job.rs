@@ -275,16 +275,6 @@ pub async fn holds(conn: &mut AnyConnection, id: i64, fence: i64) -> Result<bool
     Ok(done.rows_affected() == 1)
 }
 
-/// Sets how many records the job plans to look at.
-pub async fn plan(conn: &mut AnyConnection, id: i64, planned: u64) -> Result<(), sqlx::Error> {
-    sqlx::query("update job set planned_records = $1 where id = $2")
-        .bind(planned as i64)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 /// Ends the job in `state`, with a message, if `fence` is still the job's.
 pub async fn finish(
     conn: &mut AnyConnection,
