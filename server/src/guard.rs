@@ -21,12 +21,24 @@ const DEFAULT_POLICY: &str =
 
 /// The guard, as axum middleware.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = match admit(&state, request).await {
-        Ok(request) => next.run(request).await,
-        Err(refusal) => refusal.into_response(),
-    };
-    secure_headers(response.headers_mut());
-    response
+    use tracing::Instrument;
+    // Every log line of a request names it; the path names the server function. (Not
+    // the query: it can hold a search for a record's data.)
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    async move {
+        let mut response = match admit(&state, request).await {
+            Ok(request) => next.run(request).await,
+            Err(refusal) => refusal.into_response(),
+        };
+        secure_headers(response.headers_mut());
+        response
+    }
+    .instrument(span)
+    .await
 }
 
 /// Why a request was not let through.

@@ -194,6 +194,7 @@ impl Engine {
 
     /// Runs `body` as action `action` with id `action_id`: once per id. Its audit entry is
     /// written as started, before anything changes, and completed with the answer.
+    #[tracing::instrument(skip_all, fields(actor, action, action_id))]
     async fn act(
         &self,
         actor: &str,
@@ -265,7 +266,7 @@ impl Engine {
             summary,
         };
         action::finish(&mut conn, &answer, records(&answer.outcomes).as_deref()).await?;
-        tracing::info!(actor, action, outcome = %answer.summary, "action");
+        tracing::info!(outcome = %answer.summary, "action done");
         Ok(answer)
     }
 

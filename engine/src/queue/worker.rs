@@ -13,6 +13,7 @@ use std::time::Duration;
 impl Engine {
     /// Runs a claimed job to its end, keeping its lease alive meanwhile. A claim that
     /// another worker has taken over commits nothing more.
+    #[tracing::instrument(skip_all, fields(job = claimed.id, mapping = %claimed.mapping, kind = claimed.kind.as_str()))]
     pub async fn execute(&self, claimed: Claimed) -> Result<JobSummary, EngineError> {
         let heartbeat = {
             let store = self.inner.store.clone();
@@ -45,13 +46,13 @@ impl Engine {
             ),
             Err(EngineError::Stopped { reason, .. }) => (JobState::Failed, Some(reason)),
             Err(EngineError::Store(error)) => {
-                tracing::error!(mapping = %claimed.mapping, %error, "job stopped: the store failed");
+                tracing::error!(%error, "job stopped: the store failed");
                 (JobState::Failed, Some(format!("the store failed: {error}")))
             }
             Err(other) => (JobState::Failed, Some(other.to_string())),
         };
         if let Some(message) = &message {
-            tracing::warn!(mapping = %claimed.mapping, job = claimed.id, message, "job did not succeed");
+            tracing::warn!(message, "job did not succeed");
         }
         let mut conn = self.inner.store.conn().await?;
         job::finish(
