@@ -30,28 +30,48 @@ impl SignInLimits {
         ]
     }
 
-    /// How long until `name` from `address` may try again, if it may not now.
-    pub(crate) fn wait(&self, name: &str, address: &str) -> Option<Duration> {
+    /// Reserves one attempt of `name` from `address`, counted as failed until
+    /// [`SignInLimits::succeeded`] says otherwise: the check and the count are one step,
+    /// so attempts sent at once cannot all pass the check before any is counted. Answers
+    /// how long to wait instead when a limit is reached.
+    pub(crate) fn reserve(&self, name: &str, address: &str) -> Result<(), Duration> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-        Self::keys(name, address)
-            .into_iter()
+        let keys = Self::keys(name, address);
+        let wait = keys
+            .iter()
             .filter_map(|(key, limit)| {
-                let (count, since) = failures.get(&key)?;
-                (*count >= limit).then(|| Self::WINDOW.saturating_sub(since.elapsed()))
+                let (count, since) = failures.get(key)?;
+                (*count >= *limit).then(|| Self::WINDOW.saturating_sub(since.elapsed()))
             })
-            .max()
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        for (key, _) in keys {
+            failures.entry(key).or_insert((0, Instant::now())).0 += 1;
+        }
+        Ok(())
     }
 
-    pub(crate) fn failed(&self, name: &str, address: &str) {
+    /// The attempt reserved for `name` from `address` was never made (its password could
+    /// not be checked): it does not count.
+    pub(crate) fn release(&self, name: &str, address: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         for (key, _) in Self::keys(name, address) {
-            failures.entry(key).or_insert((0, Instant::now())).0 += 1;
+            if let Some((count, _)) = failures.get_mut(&key) {
+                *count = count.saturating_sub(1);
+            }
         }
     }
 
-    pub(crate) fn succeeded(&self, name: &str) {
+    /// `name` signed in from `address`: its account starts afresh, and the attempt
+    /// reserved for the address was no failure.
+    pub(crate) fn succeeded(&self, name: &str, address: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.remove(&format!("account {name}"));
+        if let Some((count, _)) = failures.get_mut(&format!("address {address}")) {
+            *count = count.saturating_sub(1);
+        }
     }
 }

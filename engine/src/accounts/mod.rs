@@ -46,20 +46,58 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Password hashes computed at once: each holds 19 MiB while it runs, so a crowd of
+/// sign-ins (wrong names included) cannot take the server's memory.
+const HASHING: usize = 2;
+
+/// Sign-ins that may wait for a hash beyond those running; past that they are answered
+/// "try again" at once.
+const HASH_QUEUE: usize = 32;
+
+/// Runs `work` (a password hash) on a blocking thread once one of [`HASHING`] places is
+/// free; refused as [`EngineError::Throttled`] when [`HASH_QUEUE`] callers wait already.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, EngineError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PLACES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING);
+    static ASKING: AtomicUsize = AtomicUsize::new(0);
+    /// One caller counted in [`ASKING`] until it is done or gives up.
+    struct Asking;
+    impl Drop for Asking {
+        fn drop(&mut self) {
+            ASKING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let asking = Asking;
+    if ASKING.fetch_add(1, Ordering::SeqCst) >= HASHING + HASH_QUEUE {
+        return Err(EngineError::Throttled(1));
+    }
+    let place = PLACES
+        .acquire()
+        .await
+        .map_err(|_| EngineError::Invalid("password hashing has stopped".into()))?;
+    let done = tokio::task::spawn_blocking(work).await;
+    drop((place, asking));
+    done.map_err(|e| EngineError::Invalid(format!("password hashing stopped: {e}")))
+}
+
 async fn hash_password(password: String) -> Result<String, EngineError> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
     })
-    .await
-    .map_err(|e| EngineError::Invalid(format!("password hashing stopped: {e}")))?
+    .await?
     .map_err(|e| EngineError::Invalid(format!("the password cannot be hashed: {e}")))
 }
 
-async fn password_matches(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// Whether `password` matches `hash`; without a hash (no such account) it is checked
+/// against a decoy, so that a wrong name takes as long to refuse as a wrong password.
+async fn password_matches(password: String, hash: Option<String>) -> Result<bool, EngineError> {
+    hashing(move || {
+        let hash = hash.unwrap_or_else(decoy_hash);
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             hasher()
                 .verify_password(password.as_bytes(), &parsed)
@@ -67,7 +105,6 @@ async fn password_matches(password: String, hash: String) -> bool {
         })
     })
     .await
-    .unwrap_or(false)
 }
 
 /// A hash no password matches, verified for unknown accounts so that a wrong name takes
@@ -244,19 +281,23 @@ impl Engine {
         address: &str,
     ) -> Result<(String, SignedIn), EngineError> {
         let limits = &self.inner.sign_in_limits;
-        if let Some(wait) = limits.wait(name, address) {
-            return Err(EngineError::Throttled(wait.as_secs().max(1)));
-        }
+        limits
+            .reserve(name, address)
+            .map_err(|wait| EngineError::Throttled(wait.as_secs().max(1)))?;
         let found = if name.len() <= MAX_NAME && password.len() <= MAX_PASSWORD {
             let mut conn = self.inner.store.conn().await?;
             account::credentials(&mut conn, name).await?
         } else {
             None
         };
-        let hash = found
-            .as_ref()
-            .map_or_else(decoy_hash, |(hash, _)| hash.clone());
-        let matches = password_matches(password.to_string(), hash).await;
+        let hash = found.as_ref().map(|(hash, _)| hash.clone());
+        let matches = match password_matches(password.to_string(), hash).await {
+            Ok(matches) => matches,
+            Err(error) => {
+                limits.release(name, address);
+                return Err(error);
+            }
+        };
         // Names are only written to the audit log once they are known to be accounts.
         let shown = if found.is_some() {
             name
@@ -265,7 +306,6 @@ impl Engine {
         };
         let mut tx = self.inner.store.begin().await?;
         let Some((_, role)) = found.filter(|_| matches) else {
-            limits.failed(name, address);
             action::audit(
                 &mut tx,
                 shown,
@@ -278,7 +318,7 @@ impl Engine {
             tx.commit().await.map_err(EngineError::from)?;
             return Err(EngineError::Denied("wrong name or password".into()));
         };
-        limits.succeeded(name);
+        limits.succeeded(name, address);
         let token = new_token();
         account::open_session(&mut tx, &token_hash(&token), name, now_millis()).await?;
         action::audit(&mut tx, name, "sign_in", address, "signed in", None).await?;
