@@ -9,7 +9,8 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use engine::model::{AuditFilter, Role};
-use server::router::{AppState, router};
+use server::router::router;
+use server::state::AppState;
 use std::time::Duration;
 use support::{PASSWORD, StoreKind, TestApp, leptos_options};
 

@@ -37,7 +37,7 @@ pub async fn list_audit(
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty());
         if value.as_ref().is_some_and(|v| v.chars().count() > 200) {
-            return Err(crate::server::fail(AppError::Invalid {
+            return Err(crate::error::fail(AppError::Invalid {
                 field: field.into(),
                 message: "at most 200 characters".into(),
             }));
@@ -47,7 +47,7 @@ pub async fn list_audit(
     let before = match given(before, "before")? {
         None => None,
         Some(text) => Some(text.parse::<i64>().map_err(|_| {
-            crate::server::fail(AppError::Invalid {
+            crate::error::fail(AppError::Invalid {
                 field: "before".into(),
                 message: format!("{text:?} is not an audit entry's id"),
             })

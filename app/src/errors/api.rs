@@ -269,7 +269,7 @@ pub async fn act_on_sync_errors(
 /// An input refused, with the response status set.
 #[cfg(feature = "ssr")]
 fn invalid(field: &str, message: String) -> AppError {
-    crate::server::fail(AppError::Invalid {
+    crate::error::fail(AppError::Invalid {
         field: field.into(),
         message,
     })

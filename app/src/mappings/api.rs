@@ -214,7 +214,7 @@ pub async fn set_up_coupling(
 /// An input refused, with the response status set.
 #[cfg(feature = "ssr")]
 fn invalid(field: &str, message: String) -> AppError {
-    crate::server::fail(AppError::Invalid {
+    crate::error::fail(AppError::Invalid {
         field: field.into(),
         message,
     })
