@@ -1,11 +1,6 @@
 //! What the integration tests share: a fresh store per test on SQLite or PostgreSQL,
 //! a demo configuration, and the real router with a few request helpers.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the support"
-)]
-
 pub mod world;
 
 use app::server::SESSION_COOKIE;
@@ -148,8 +143,6 @@ pub struct TestApp {
     pub engine: Engine,
     /// The test's folder: demo systems, configuration, SQLite store.
     pub dir: PathBuf,
-    /// The store's URL.
-    pub store_url: String,
     /// The cookie of a session of `admin`, sent by the request helpers.
     pub admin: String,
 }
@@ -199,7 +192,6 @@ impl TestApp {
             router,
             engine,
             dir,
-            store_url,
             admin: String::new(),
         };
         app.admin = app.account("admin", Role::Admin).await;
