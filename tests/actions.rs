@@ -2,13 +2,12 @@
 //! on both systems, the couplings, the errors, the log and the audit; refused and stale
 //! actions change nothing; an action id does its work once. On SQLite and PostgreSQL.
 
-mod support;
-
+use crate::on_both_stores;
+use crate::support::StoreKind;
+use crate::support::world::World;
 use engine::model::{
     ErrorCursor, ErrorFilter, Outcome, Resolution, Selection, Side, SyncErrorKind,
 };
-use support::StoreKind;
-use support::world::World;
 
 on_both_stores!(
     retry_fails_again_until_the_value_is_fixed_then_synchronizes,

@@ -1,13 +1,11 @@
 //! The `coupler` binary as a user runs it: help on every command, a real server that
 //! answers, and one clear line for each bad start-up input.
 
-mod support;
-
+use crate::support::temp_dir;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use support::temp_dir;
 
 fn coupler() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_coupler"));
@@ -67,7 +65,7 @@ fn every_command_has_help() {
 fn serve_answers_health_and_pages_on_the_address_it_prints() {
     let dir = temp_dir("cli-serve");
     demo(&dir);
-    let (mut child, address) = support::spawn_serve(
+    let (mut child, address) = crate::support::spawn_serve(
         coupler()
             .arg("--config")
             .arg(dir.join("coupler.toml"))

@@ -4,8 +4,7 @@
 //! of every coupling agree, neither system has a record twice. Seeded, and every wait is
 //! bounded.
 
-mod support;
-
+use crate::support::{StoreKind, fresh_database, temp_dir};
 use engine::Engine;
 use engine::config::Config;
 use engine::model::{ErrorFilter, JobKind, JobState, Role};
@@ -16,7 +15,6 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{StoreKind, fresh_database, temp_dir};
 
 /// Customers in the initial synchronizations the faults interrupt.
 const CUSTOMERS: u64 = 20_000;
@@ -123,7 +121,7 @@ impl Site {
     /// `coupler serve` on a free port; answers the process and its address once it
     /// listens.
     fn serve(&self, extra: &[&str]) -> Server {
-        let (child, address) = support::spawn_serve(
+        let (child, address) = crate::support::spawn_serve(
             self.coupler(&["serve", "--addr", "127.0.0.1:0"])
                 .args(extra),
         );
@@ -351,11 +349,11 @@ async fn postgres_site(
     let engine = site.engine().await;
     pause_others(&engine).await;
     engine
-        .add_user("test", "ada", Role::Admin, support::PASSWORD)
+        .add_user("test", "ada", Role::Admin, crate::support::PASSWORD)
         .await
         .unwrap();
     engine
-        .add_user("test", "bob", Role::Admin, support::PASSWORD)
+        .add_user("test", "bob", Role::Admin, crate::support::PASSWORD)
         .await
         .unwrap();
     let store = AnyPool::connect(&site.store_url).await.unwrap();
@@ -481,7 +479,7 @@ async fn a_dropped_store_connection_and_an_unreachable_system_are_retried_to_the
     })
     .await;
     running(&engine, first.id).await;
-    let admin = AnyPool::connect(&support::postgres_admin_url())
+    let admin = AnyPool::connect(&crate::support::postgres_admin_url())
         .await
         .unwrap();
     let store_db = site.store_url.rsplit('/').next().unwrap().to_string();
@@ -597,7 +595,7 @@ fn sign_in(address: &str, name: &str) -> String {
         "",
         &format!(
             "name={name}&password={}",
-            support::PASSWORD.replace(' ', "+")
+            crate::support::PASSWORD.replace(' ', "+")
         ),
     );
     assert_eq!(status, 200, "{body}");

@@ -2,15 +2,14 @@
 //! died is taken over; a stalled worker's late commit is refused; schedules back off;
 //! queued jobs can be cancelled; several engines share one store. On SQLite and PostgreSQL.
 
-mod support;
-
+use crate::on_both_stores;
+use crate::support::StoreKind;
+use crate::support::world::World;
 use engine::model::{JobKind, JobState};
 use engine::store::job;
 use engine::sync::FaultPoint;
 use engine::{Engine, Systems};
 use std::time::Duration;
-use support::StoreKind;
-use support::world::World;
 
 on_both_stores!(
     workers_run_a_mapping_only_after_the_mappings_it_depends_on,

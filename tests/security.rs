@@ -3,15 +3,15 @@
 //! input is a clear 4xx that changes nothing, and every answer carries its security
 //! headers. Through the real router, on SQLite and PostgreSQL.
 
-mod support;
-
+use crate::on_both_stores;
+use crate::support::{PASSWORD, StoreKind, TestApp, leptos_options};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use engine::model::{AuditFilter, Role};
-use server::router::{AppState, router};
+use server::router::router;
+use server::state::AppState;
 use std::time::Duration;
-use support::{PASSWORD, StoreKind, TestApp, leptos_options};
 
 on_both_stores!(
     every_server_function_refuses_the_anonymous_and_every_role_below_its_need,
@@ -188,12 +188,12 @@ async fn sign_in(
     name: &str,
     password: &str,
     cookie: Option<&str>,
-) -> support::TestResponse {
+) -> crate::support::TestResponse {
     let form = format!("name={name}&password={}", password.replace(' ', "+"));
     app.call_as(cookie, "sign_in", &form).await
 }
 
-fn session_cookie(response: &support::TestResponse) -> String {
+fn session_cookie(response: &crate::support::TestResponse) -> String {
     let set = response.headers[header::SET_COOKIE].to_str().unwrap();
     set.split(';').next().unwrap().to_string()
 }

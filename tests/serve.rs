@@ -1,10 +1,9 @@
 //! The real router over a real store, on SQLite and on PostgreSQL: `/health`, pages
 //! rendered on the server, and the server functions under `/api/`.
 
-mod support;
-
+use crate::on_both_stores;
+use crate::support::{StoreKind, TestApp};
 use axum::http::{StatusCode, header};
-use support::{StoreKind, TestApp};
 
 on_both_stores!(
     health_answers_once_the_store_does,

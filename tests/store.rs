@@ -1,9 +1,8 @@
 //! The store suite, run once on SQLite and once on PostgreSQL.
 
-mod support;
-
+use crate::on_both_stores;
+use crate::support::{StoreKind, fresh_store_url, temp_dir};
 use engine::store::Store;
-use support::{StoreKind, fresh_store_url, temp_dir};
 
 on_both_stores!(
     migrations_run_once_and_reopening_is_harmless,

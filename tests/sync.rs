@@ -3,12 +3,11 @@
 //! both systems, the couplings, the errors and the log. Every scenario runs with the store
 //! and both systems on SQLite, and again on PostgreSQL.
 
-mod support;
-
+use crate::on_both_stores;
+use crate::support::StoreKind;
+use crate::support::world::World;
 use engine::model::{Side, SyncErrorKind};
 use engine::sync::FaultPoint;
-use support::StoreKind;
-use support::world::World;
 
 on_both_stores!(
     inserts_flow_both_ways_and_matching_couples_instead_of_duplicating,

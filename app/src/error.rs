@@ -1,5 +1,6 @@
-//! The one error type every server function returns. It crosses the wire as JSON;
-//! `Internal` carries no detail to the browser (the server logs it).
+//! The one error type every server function returns, and on the server the HTTP status
+//! each kind of error answers with. It crosses the wire as JSON; `Internal` carries no
+//! detail to the browser (the server logs it).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
@@ -86,7 +87,38 @@ impl FromServerFnError for AppError {
         };
         // On the server, a request that could not be read is the client's fault: 400.
         #[cfg(feature = "ssr")]
-        let error = crate::server::fail(error);
+        let error = fail(error);
         error
     }
+}
+
+/// Sets the response status that fits `error` and hands it back. A form posted without
+/// JavaScript keeps the redirect back to its page, which then shows the error.
+#[cfg(feature = "ssr")]
+pub fn fail(error: AppError) -> AppError {
+    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts.uri.path().starts_with("/api/")
+            && parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if plain_form_post {
+        return error;
+    }
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        let status = match &error {
+            AppError::NotFound(_) => 404,
+            AppError::Invalid { .. } | AppError::Transport(_) => 400,
+            AppError::Stale { .. } => 409,
+            AppError::SignIn | AppError::Denied(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::Throttled(_) => 429,
+            AppError::Unavailable(_) => 503,
+            AppError::Internal => 500,
+        };
+        response.set_status(http::StatusCode::from_u16(status).unwrap_or_default());
+    }
+    error
 }

@@ -10,7 +10,7 @@ pub const MAX_TEXT: usize = 200;
 
 /// An input refused, with the response status set.
 pub fn invalid(field: &str, message: String) -> AppError {
-    crate::server::fail(AppError::Invalid {
+    crate::error::fail(AppError::Invalid {
         field: field.into(),
         message,
     })

@@ -1,7 +1,7 @@
 //! What every server function does first and last: check who is asking, take the engine
 //! from context, and turn engine errors into [`AppError`]s with the right HTTP status.
 
-use crate::error::AppError;
+use crate::error::{AppError, fail};
 use engine::model::{Role, SignedIn};
 use engine::{Engine, EngineError};
 use http::request::Parts;
@@ -78,36 +78,6 @@ pub fn provide_page_policy() {
     ) {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
-}
-
-/// Sets the response status that fits `error` and hands it back. A form posted without
-/// JavaScript keeps the redirect back to its page, which then shows the error.
-pub fn fail(error: AppError) -> AppError {
-    let plain_form_post = use_context::<Parts>().is_some_and(|parts| {
-        parts.uri.path().starts_with("/api/")
-            && parts
-                .headers
-                .get(http::header::ACCEPT)
-                .and_then(|accept| accept.to_str().ok())
-                .is_some_and(|accept| accept.contains("text/html"))
-    });
-    if plain_form_post {
-        return error;
-    }
-    if let Some(response) = use_context::<ResponseOptions>() {
-        let status = match &error {
-            AppError::NotFound(_) => 404,
-            AppError::Invalid { .. } | AppError::Transport(_) => 400,
-            AppError::Stale { .. } => 409,
-            AppError::SignIn | AppError::Denied(_) => 401,
-            AppError::Forbidden(_) => 403,
-            AppError::Throttled(_) => 429,
-            AppError::Unavailable(_) => 503,
-            AppError::Internal => 500,
-        };
-        response.set_status(http::StatusCode::from_u16(status).unwrap_or_default());
-    }
-    error
 }
 
 impl From<EngineError> for AppError {

@@ -9,7 +9,8 @@
 //! `retry_all`, `concurrent_console` (50 clients reading pages) and `peak_rss_mb` of the
 //! initial synchronization.
 
-use crate::router::{AppState, router};
+use crate::router::router;
+use crate::state::AppState;
 use anyhow::{Context, bail};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

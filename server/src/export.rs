@@ -2,7 +2,7 @@
 //! streamed a keyset page at a time, so an export of every error holds one page in
 //! memory.
 
-use crate::router::AppState;
+use crate::state::AppState;
 use app::error::AppError;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};

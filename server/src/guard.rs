@@ -2,7 +2,7 @@
 //! the console's own origin and with a bounded body; the session resolved to who is
 //! signed in; pages for the signed-in only; and security headers on every answer.
 
-use crate::router::AppState;
+use crate::state::AppState;
 use app::server::{ClientAddress, SESSION_COOKIE, cookie};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};

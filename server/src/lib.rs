@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod report;
 pub mod router;
 pub mod serve;
+pub mod state;
 pub mod telemetry;

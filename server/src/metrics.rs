@@ -1,7 +1,7 @@
 //! `/metrics`: the store's numbers in the Prometheus text format, for signed-in admins
 //! and for anything on this machine (a local scraper), and nobody else.
 
-use crate::router::AppState;
+use crate::state::AppState;
 use app::server::ClientAddress;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};

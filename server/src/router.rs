@@ -2,49 +2,16 @@
 //! site (`/pkg/…`), `/health` and `/metrics`, all behind the [guard](crate::guard).
 //! Separate from serving so tests drive the real router.
 
+use crate::state::AppState;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use engine::Engine;
-use engine::accounts::SessionPolicy;
-use leptos::prelude::{LeptosOptions, provide_context};
+use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
-
-/// What every handler shares.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    /// The engine, provided as context to every server function and page.
-    pub engine: Engine,
-    /// Where the built site lives and what it is called.
-    pub leptos: LeptosOptions,
-    /// Counts the store's changes, for live events.
-    pub changes: tokio::sync::watch::Receiver<u64>,
-    /// How long sessions last.
-    pub sessions: SessionPolicy,
-}
-
-impl AppState {
-    /// The state of a router over `engine`, watching its store for live events.
-    pub fn new(engine: Engine, leptos: LeptosOptions) -> AppState {
-        let changes = crate::live::watch_changes(engine.clone());
-        AppState {
-            engine,
-            leptos,
-            changes,
-            sessions: SessionPolicy::default(),
-        }
-    }
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos.clone()
-    }
-}
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {

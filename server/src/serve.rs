@@ -1,15 +1,44 @@
-//! `coupler serve`: load the configuration, open the store, listen, and serve the
-//! router until interrupted.
+//! `coupler serve`: its options, and start-up: load the configuration, open the store,
+//! listen, and serve the router until interrupted.
 
-use crate::cli::ServeArgs;
-use crate::router::{AppState, router};
+use crate::router::router;
+use crate::state::AppState;
 use anyhow::Context;
+use clap::Args;
 use engine::Engine;
 use engine::config::{Config, resolve_url};
 use leptos::config::{Env, LeptosOptions};
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// Options of `coupler serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "COUPLER_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// The folder holding the built console (pkg/coupler.js, pkg/coupler.wasm, pkg/coupler.css).
+    #[arg(long, env = "COUPLER_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Job workers in this process (0: run no jobs, only serve the console).
+    #[arg(long, env = "COUPLER_WORKERS", default_value_t = 1)]
+    pub workers: usize,
+    /// How long a worker's claim on a job lasts without a heartbeat (sent every third
+    /// of it): another process takes over a job whose worker stopped after this long.
+    #[arg(long, env = "COUPLER_LEASE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(3..))]
+    pub lease_seconds: u64,
+    /// A console session unused this many minutes ends.
+    #[arg(long, env = "COUPLER_SESSION_IDLE_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_minutes: u64,
+    /// A console session ends this many hours after sign-in, used or not.
+    #[arg(long, env = "COUPLER_SESSION_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_hours: u64,
+}
 
 /// Serves the console for the configuration at `config_path`.
 pub async fn serve(

@@ -1,11 +1,6 @@
 //! What the integration tests share: a fresh store per test on SQLite or PostgreSQL,
 //! a demo configuration, and the real router with a few request helpers.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the support"
-)]
-
 pub mod world;
 
 use app::server::SESSION_COOKIE;
@@ -17,7 +12,8 @@ use engine::config::Config;
 use engine::model::Role;
 use http_body_util::BodyExt;
 use leptos::config::{Env, LeptosOptions};
-use server::router::{AppState, router};
+use server::router::router;
+use server::state::AppState;
 use sqlx::{Connection, Executor, PgConnection};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -147,8 +143,6 @@ pub struct TestApp {
     pub engine: Engine,
     /// The test's folder: demo systems, configuration, SQLite store.
     pub dir: PathBuf,
-    /// The store's URL.
-    pub store_url: String,
     /// The cookie of a session of `admin`, sent by the request helpers.
     pub admin: String,
 }
@@ -198,7 +192,6 @@ impl TestApp {
             router,
             engine,
             dir,
-            store_url,
             admin: String::new(),
         };
         app.admin = app.account("admin", Role::Admin).await;

@@ -84,7 +84,7 @@ pub async fn sign_out_user(name: String) -> Result<u64, AppError> {
 #[cfg(feature = "ssr")]
 fn parse_role(text: &str) -> Result<engine::model::Role, AppError> {
     engine::model::Role::parse(text).ok_or_else(|| {
-        crate::server::fail(AppError::Invalid {
+        crate::error::fail(AppError::Invalid {
             field: "role".into(),
             message: format!("{text:?} is not a role: viewer, operator or admin"),
         })

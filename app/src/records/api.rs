@@ -14,7 +14,7 @@ pub async fn get_record_log(
 ) -> Result<Vec<LogEntrySummary>, AppError> {
     let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     let side = engine::model::Side::parse(&side).ok_or_else(|| {
-        crate::server::fail(AppError::Invalid {
+        crate::error::fail(AppError::Invalid {
             field: "side".into(),
             message: format!("{side:?} is not a side: local or integration"),
         })

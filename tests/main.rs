@@ -1,0 +1,14 @@
+//! Coupler's integration tests, linked as one binary: each suite is a module, named as
+//! its file is, sharing `support`, what every suite builds on. A test's full name
+//! starts with its suite's, so `cargo test --test integration -- serve::` runs one suite.
+
+mod support;
+
+mod actions;
+mod cli;
+mod faults;
+mod queue;
+mod security;
+mod serve;
+mod store;
+mod sync;
