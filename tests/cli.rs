@@ -99,6 +99,100 @@ fn serve_answers_health_and_pages_on_the_address_it_prints() {
     );
 }
 
+/// This process's resident memory, in MiB.
+fn resident_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib / 1024)
+}
+
+#[tokio::test]
+async fn a_crowd_of_sign_ins_does_not_take_the_servers_memory() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = temp_dir("cli-crowd");
+    demo(&dir);
+    let (mut child, address) = crate::support::spawn_serve(
+        coupler()
+            .arg("--config")
+            .arg(dir.join("coupler.toml"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stderr(Stdio::null()),
+    );
+    let pid = child.id();
+    assert!(http_get(&address, "/health").starts_with("HTTP/1.1 200"));
+    let before = resident_mib(pid);
+    let (peak, done) = (
+        Arc::new(AtomicU64::new(before)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let watch = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(resident_mib(pid), Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        })
+    };
+    // A hundred sign-ins with unknown names at once, each from an address of its own, so
+    // that no per-address limit stops them before their passwords are checked.
+    let server: std::net::SocketAddr = address.parse().unwrap();
+    let mut crowd = tokio::task::JoinSet::new();
+    for n in 1..=100u8 {
+        crowd.spawn(async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket
+                .bind(std::net::SocketAddr::from(([127, 0, 1, n], 0)))
+                .unwrap();
+            let mut stream = socket.connect(server).await.unwrap();
+            let body = format!("name=nobody{n}&password=wrong+password+{n}");
+            let request = format!(
+                "POST /api/sign_in HTTP/1.1\r\nHost: {server}\r\nAccept: application/json\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answer.lines().next().unwrap_or_default().to_string()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = crowd.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    let health = http_get(&address, "/health");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let after = resident_mib(pid);
+    done.store(true, Ordering::Relaxed);
+    watch.join().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let peak = peak.load(Ordering::Relaxed);
+    eprintln!("resident memory: {before} MiB before, {peak} MiB at most, {after} MiB after");
+    for status in &statuses {
+        assert!(
+            status.starts_with("HTTP/1.1 401") || status.starts_with("HTTP/1.1 429"),
+            "each refused, or asked to try again: {status:?}"
+        );
+    }
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(
+        peak < before + 200,
+        "a crowd of sign-ins took the server from {before} to {peak} MiB"
+    );
+    assert!(
+        after < before + 100,
+        "after the crowd the server holds {after} MiB (before: {before})"
+    );
+}
+
 fn http_get(address: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(

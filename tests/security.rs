@@ -18,6 +18,7 @@ on_both_stores!(
     signing_in_opens_a_new_strict_session_and_signing_out_ends_it,
     a_session_ends_when_idle_and_sign_out_everywhere_ends_every_session,
     sign_in_attempts_are_limited_per_account_and_per_address,
+    sign_ins_sent_at_once_are_limited_as_if_one_after_another,
     pages_send_the_signed_out_to_sign_in_and_back,
     changes_must_come_from_the_consoles_own_origin,
     bad_input_is_a_clear_4xx_and_changes_nothing,
@@ -417,6 +418,26 @@ async fn sign_in_attempts_are_limited_per_account_and_per_address(kind: StoreKin
             .iter()
             .any(|e| e.actor == "unknown user" && e.outcome.starts_with("refused")),
         "failed sign-ins are audited, unknown names unnamed"
+    );
+}
+
+async fn sign_ins_sent_at_once_are_limited_as_if_one_after_another(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    app.account("vic", Role::Viewer).await;
+    // 49 guesses and the right password, all at once, for one account from one address.
+    let attempts = (0..50).map(|i| {
+        let password = if i == 49 { PASSWORD } else { "guess guess" };
+        app.engine.sign_in("vic", password, "10.0.0.7")
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let throttled = answers
+        .iter()
+        .filter(|a| matches!(a, Err(engine::EngineError::Throttled(_))))
+        .count();
+    assert!(
+        answers.len() - throttled <= 5,
+        "at most five attempts are checked, as one after another: {} were",
+        answers.len() - throttled
     );
 }
 

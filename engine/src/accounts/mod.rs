@@ -9,9 +9,10 @@ use crate::handle::Engine;
 use crate::model::{AuditEntry, AuditFilter, Role, SignedIn, UserSummary};
 use crate::store::{account, action, now_millis};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -46,51 +47,100 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Password hashes computed at once: each holds 19 MiB while it runs, so a crowd of
-/// sign-ins (wrong names included) cannot take the server's memory.
+/// Password hashes computed at once, each on a thread of its own kept for hashing: a
+/// hash holds 19 MiB while it runs, and memory a thread once used stays with it, so a
+/// crowd of sign-ins (wrong names included) can take no more than this many of them.
 const HASHING: usize = 2;
 
 /// Sign-ins that may wait for a hash beyond those running; past that they are answered
 /// "try again" at once.
 const HASH_QUEUE: usize = 32;
 
-/// Runs `work` (a password hash) on a blocking thread once one of [`HASHING`] places is
-/// free; refused as [`EngineError::Throttled`] when [`HASH_QUEUE`] callers wait already.
+/// Work for the hashing threads.
+type HashWork = Box<dyn FnOnce() + Send>;
+
+/// The queue of the [`HASHING`] threads, started on first use.
+fn hashing_queue() -> &'static std::sync::mpsc::SyncSender<HashWork> {
+    static QUEUE: OnceLock<std::sync::mpsc::SyncSender<HashWork>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (queue, work) = std::sync::mpsc::sync_channel::<HashWork>(HASH_QUEUE);
+        let work = std::sync::Arc::new(std::sync::Mutex::new(work));
+        for n in 0..HASHING {
+            let work = work.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("coupler-hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        let next = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match next {
+                            Ok(hash) => hash(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(error) = started {
+                tracing::error!(%error, "cannot start a password hashing thread");
+            }
+        }
+        queue
+    })
+}
+
+/// Runs `work` (a password hash) on one of the hashing threads; refused as
+/// [`EngineError::Throttled`] when [`HASH_QUEUE`] hashes wait already.
 async fn hashing<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, EngineError> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static PLACES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING);
-    static ASKING: AtomicUsize = AtomicUsize::new(0);
-    /// One caller counted in [`ASKING`] until it is done or gives up.
-    struct Asking;
-    impl Drop for Asking {
-        fn drop(&mut self) {
-            ASKING.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-    let asking = Asking;
-    if ASKING.fetch_add(1, Ordering::SeqCst) >= HASHING + HASH_QUEUE {
-        return Err(EngineError::Throttled(1));
-    }
-    let place = PLACES
-        .acquire()
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    hashing_queue()
+        .try_send(Box::new(move || {
+            let _ = answer.send(work());
+        }))
+        .map_err(|_| EngineError::Throttled(1))?;
+    answered
         .await
-        .map_err(|_| EngineError::Invalid("password hashing has stopped".into()))?;
-    let done = tokio::task::spawn_blocking(work).await;
-    drop((place, asking));
-    done.map_err(|e| EngineError::Invalid(format!("password hashing stopped: {e}")))
+        .map_err(|_| EngineError::Invalid("password hashing has stopped".into()))
+}
+
+/// Argon2 of `password` and `salt` into `len` bytes, in this hashing thread's own working
+/// memory, kept from one hash to the next: 19 MiB allocated afresh for each hash stays
+/// with the allocator after it, until a crowd of sign-ins has taken hundreds of MiB.
+fn argon2_output(
+    argon: &Argon2<'_>,
+    password: &[u8],
+    salt: Salt<'_>,
+    len: usize,
+) -> password_hash::Result<Output> {
+    thread_local!(static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) });
+    let mut salt_bytes = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_bytes)?;
+    MEMORY.with_borrow_mut(|blocks| {
+        blocks.resize(argon.params().block_count(), Block::default());
+        Output::init_with(len, |out| {
+            Ok(argon.hash_password_into_with_memory(password, salt, out, &mut blocks[..])?)
+        })
+    })
+}
+
+/// A new hash of `secret` with a fresh salt, as a PHC string (`$argon2id$v=19$…`).
+fn new_hash(secret: &[u8]) -> password_hash::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let argon = hasher();
+    let output = argon2_output(&argon, secret, salt.as_salt(), Params::DEFAULT_OUTPUT_LEN)?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params())?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
 }
 
 async fn hash_password(password: String) -> Result<String, EngineError> {
-    hashing(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        hasher()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await?
-    .map_err(|e| EngineError::Invalid(format!("the password cannot be hashed: {e}")))
+    hashing(move || new_hash(password.as_bytes()))
+        .await?
+        .map_err(|e| EngineError::Invalid(format!("the password cannot be hashed: {e}")))
 }
 
 /// Whether `password` matches `hash`; without a hash (no such account) it is checked
@@ -98,11 +148,24 @@ async fn hash_password(password: String) -> Result<String, EngineError> {
 async fn password_matches(password: String, hash: Option<String>) -> Result<bool, EngineError> {
     hashing(move || {
         let hash = hash.unwrap_or_else(decoy_hash);
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            hasher()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        let matches = || -> password_hash::Result<bool> {
+            let parsed = PasswordHash::new(&hash)?;
+            let version = parsed
+                .version
+                .map_or(Ok(Version::V0x13), Version::try_from)?;
+            let argon = Argon2::new(
+                Algorithm::try_from(parsed.algorithm)?,
+                version,
+                Params::try_from(&parsed)?,
+            );
+            let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+                return Ok(false);
+            };
+            let output = argon2_output(&argon, password.as_bytes(), salt, expected.len())?;
+            // Outputs compare in constant time.
+            Ok(output == expected)
+        };
+        matches().unwrap_or(false)
     })
     .await
 }
@@ -115,11 +178,7 @@ fn decoy_hash() -> String {
         .get_or_init(|| {
             let mut secret = [0u8; 32];
             OsRng.fill_bytes(&mut secret);
-            let salt = SaltString::generate(&mut OsRng);
-            hasher()
-                .hash_password(&secret, &salt)
-                .map(|h| h.to_string())
-                .unwrap_or_default()
+            new_hash(&secret).unwrap_or_default()
         })
         .clone()
 }
@@ -404,5 +463,29 @@ impl Engine {
     ) -> Result<Vec<AuditEntry>, EngineError> {
         let mut conn = self.inner.store.conn().await?;
         Ok(account::audit_entries(&mut conn, filter, limit.clamp(1, 1000)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_hashed_by_the_argon2_crate_itself_still_verify() {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let before = hasher()
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        let matches = |password: &str, hash: &str| {
+            password_matches(password.to_string(), Some(hash.to_string()))
+        };
+        assert!(matches("correct horse", &before).await.unwrap());
+        assert!(!matches("correct mule", &before).await.unwrap());
+        let now = hash_password("correct horse".into()).await.unwrap();
+        assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
+        assert!(matches("correct horse", &now).await.unwrap());
+        assert!(!matches("correct horse", "not a hash").await.unwrap());
     }
 }
