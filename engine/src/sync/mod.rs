@@ -3,7 +3,12 @@
 //! couplings, errors, log entries, counters and the new watermark in one store
 //! transaction per batch. DESIGN.md, "Synchronization semantics", is the contract.
 
-pub mod plan;
+pub mod compile;
+
+/// The pure part of a run under the name the rest of the engine knows it by.
+pub mod plan {
+    pub use super::compile::*;
+}
 
 use crate::connector::{ChangeCursor, Connector, ConnectorError, Record, WriteOp, WriteOutcome};
 use crate::model::{Counters, DeletionConflictPolicy, FieldChange, JobKind, Side, SyncErrorKind};
