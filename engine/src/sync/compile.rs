@@ -1,10 +1,10 @@
-//! The pure part of synchronization: a mapping compiled against its two tables, how one
-//! field's value crosses to the other side (value map, lookup, validation), and what to
-//! do with one coupled pair of records — the three-way merge against the base.
+//! A mapping compiled against its two tables, and how one field's value crosses to the
+//! other side: constant, lookup, value map, validation. Pure (no store, no connector), so
+//! the merge in [`super::merge`] and the actions on the errors page share it.
 
 use crate::config::{FieldMapping, Mapping};
 use crate::connector::{Record, TableSpec};
-use crate::model::{Resolution, Side, UpdateConflictPolicy};
+use crate::model::Side;
 use crate::store::coupling::Base;
 use crate::value::Value;
 use std::collections::BTreeMap;
@@ -251,270 +251,6 @@ pub fn create_values(
     Ok(values)
 }
 
-/// What to do with a coupled pair whose source record changed.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Decision {
-    /// Nothing to write: only unmapped fields changed, or both sides agree.
-    Unchanged,
-    /// Write these values: to the other record and back to the source record.
-    Write {
-        /// `(position, value)` for the other side's record.
-        to_other: Vec<(usize, Value)>,
-        /// `(position, value)` for the source side's record (merged changes of the other side).
-        to_source: Vec<(usize, Value)>,
-    },
-    /// Both sides changed these fields differently and the policy says nothing wins.
-    Conflict {
-        /// The conflicting fields, by name.
-        fields: Vec<String>,
-        /// The two values of each, in plain words.
-        message: String,
-    },
-    /// The record cannot be synchronized now.
-    Blocked(Blocked),
-}
-
-/// Decides a coupled pair: `source` on `from` changed; `other` is the record on the other
-/// side, changed since the last synchronization when `other_changed`. Without a base (a
-/// pair just coupled), every source value counts as changed.
-pub fn decide(
-    compiled: &Compiled,
-    from: Side,
-    source: &Record,
-    other: &Record,
-    base: Option<&Base>,
-    other_changed: bool,
-    lookups: &Lookups,
-) -> Decision {
-    let to = from.other();
-    let changed = |side: Side, record: &Record, position: Option<usize>| -> bool {
-        let Some(position) = position else {
-            return false;
-        };
-        match base {
-            Some(base) => {
-                let column = &compiled.spec(side).columns[position];
-                base.side(side).get(column) != Some(&record.values[position])
-            }
-            None => side == from,
-        }
-    };
-    let mut to_other = Vec::new();
-    let mut to_source = Vec::new();
-    let mut conflicts: Vec<(usize, Value, Value)> = Vec::new();
-    for (i, f) in compiled.fields.iter().enumerate() {
-        let (s_pos, o_pos) = (f.position(from), f.position(to));
-        // A constant is written when the record is created, not on every change.
-        let (Some(s_pos), Some(o_pos)) = (s_pos, o_pos) else {
-            continue;
-        };
-        let s_changed = changed(from, source, Some(s_pos));
-        let o_changed = other_changed && changed(to, other, Some(o_pos));
-        let (forward, backward) = (f.field.flows_from(from), f.field.flows_from(to));
-        match (s_changed, o_changed) {
-            (false, false) => {}
-            (true, false) => {
-                if forward {
-                    match transfer(compiled, i, from, source, lookups) {
-                        Ok(want) if want != other.values[o_pos] => to_other.push((o_pos, want)),
-                        Ok(_) => {}
-                        Err(blocked) => return Decision::Blocked(blocked),
-                    }
-                }
-            }
-            (false, true) => {
-                if backward {
-                    match transfer(compiled, i, to, other, lookups) {
-                        Ok(back) if back != source.values[s_pos] => to_source.push((s_pos, back)),
-                        Ok(_) => {}
-                        Err(blocked) => return Decision::Blocked(blocked),
-                    }
-                }
-            }
-            (true, true) => {
-                let want = if forward {
-                    Some(transfer(compiled, i, from, source, lookups))
-                } else {
-                    None
-                };
-                let back = if backward {
-                    Some(transfer(compiled, i, to, other, lookups))
-                } else {
-                    None
-                };
-                match (want, back) {
-                    (Some(Err(blocked)), _) | (_, Some(Err(blocked))) => {
-                        return Decision::Blocked(blocked);
-                    }
-                    (Some(Ok(want)), _) if want == other.values[o_pos] => {}
-                    (_, Some(Ok(back))) if back == source.values[s_pos] => {}
-                    (Some(Ok(want)), Some(Ok(back))) => conflicts.push((i, want, back)),
-                    (Some(Ok(want)), None) => to_other.push((o_pos, want)),
-                    (None, Some(Ok(back))) => to_source.push((s_pos, back)),
-                    (None, None) => {}
-                }
-            }
-        }
-    }
-    if !conflicts.is_empty() {
-        let winner = match compiled.mapping.update_conflict {
-            UpdateConflictPolicy::None => None,
-            UpdateConflictPolicy::SendUpdate => Some(Side::Local),
-            UpdateConflictPolicy::GetUpdate => Some(Side::Integration),
-        };
-        match winner {
-            Some(winner) => {
-                for (i, want, back) in conflicts {
-                    let f = &compiled.fields[i];
-                    if winner == from {
-                        to_other.push((f.position(to).unwrap_or_default(), want));
-                    } else {
-                        to_source.push((f.position(from).unwrap_or_default(), back));
-                    }
-                }
-            }
-            None => {
-                let fields: Vec<String> = conflicts
-                    .iter()
-                    .map(|(i, ..)| compiled.fields[*i].name().to_string())
-                    .collect();
-                let detail: Vec<String> = conflicts
-                    .iter()
-                    .map(|(i, _, _)| {
-                        let f = &compiled.fields[*i];
-                        let (local, integration) = match from {
-                            Side::Local => (source, other),
-                            Side::Integration => (other, source),
-                        };
-                        format!(
-                            "{}: local {}, integration {}",
-                            f.name(),
-                            f.local
-                                .map(|p| local.values[p].to_string())
-                                .unwrap_or_default(),
-                            f.integration
-                                .map(|p| integration.values[p].to_string())
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                return Decision::Conflict {
-                    fields,
-                    message: format!(
-                        "Both records changed since the last synchronization ({})",
-                        detail.join("; ")
-                    ),
-                };
-            }
-        }
-    }
-    if to_other.is_empty() && to_source.is_empty() {
-        Decision::Unchanged
-    } else {
-        Decision::Write {
-            to_other,
-            to_source,
-        }
-    }
-}
-
-/// The writes that resolve a coupled pair as someone chose (Synchronize on the errors
-/// page): `(to_local, to_integration)`, or why the choice cannot be applied.
-pub fn resolve(
-    compiled: &Compiled,
-    local: &Record,
-    integration: &Record,
-    base: Option<&Base>,
-    resolution: &Resolution,
-    lookups: &Lookups,
-) -> Result<(Writes, Writes), String> {
-    let one_side = |winner: Side| -> Result<Vec<(usize, Value)>, String> {
-        let (source, other) = match winner {
-            Side::Local => (local, integration),
-            Side::Integration => (integration, local),
-        };
-        let mut writes = Vec::new();
-        for (i, f) in compiled.fields.iter().enumerate() {
-            let (Some(_), Some(o_pos)) = (f.position(winner), f.position(winner.other())) else {
-                continue;
-            };
-            if !f.field.flows_from(winner) {
-                continue;
-            }
-            match transfer(compiled, i, winner, source, lookups) {
-                Ok(value) if value != other.values[o_pos] => writes.push((o_pos, value)),
-                Ok(_) => {}
-                Err(Blocked::Fail(message) | Blocked::Defer(message)) => return Err(message),
-            }
-        }
-        Ok(writes)
-    };
-    let merged = |policy: UpdateConflictPolicy| -> Result<Decision, String> {
-        let mut with_policy = compiled.clone();
-        with_policy.mapping.update_conflict = policy;
-        match decide(
-            &with_policy,
-            Side::Local,
-            local,
-            integration,
-            base,
-            true,
-            lookups,
-        ) {
-            Decision::Blocked(Blocked::Fail(message) | Blocked::Defer(message)) => Err(message),
-            decision => Ok(decision),
-        }
-    };
-    let writes = |decision: Decision| match decision {
-        Decision::Write {
-            to_other,
-            to_source,
-        } => (to_source, to_other),
-        _ => (Vec::new(), Vec::new()),
-    };
-    match resolution {
-        Resolution::Local => Ok((Vec::new(), one_side(Side::Local)?)),
-        Resolution::Integration => Ok((one_side(Side::Integration)?, Vec::new())),
-        Resolution::Merge => match merged(UpdateConflictPolicy::None)? {
-            Decision::Conflict { fields, .. } => Err(format!(
-                "{} changed on both sides: choose a side, or a side per field",
-                fields.join(", ")
-            )),
-            decision => Ok(writes(decision)),
-        },
-        Resolution::Fields(choices) => {
-            let conflicting = match merged(UpdateConflictPolicy::None)? {
-                Decision::Conflict { fields, .. } => fields,
-                decision => return Ok(writes(decision)),
-            };
-            if let Some(missing) = conflicting.iter().find(|f| !choices.contains_key(*f)) {
-                return Err(format!("choose a side for {missing}"));
-            }
-            // Merge with the local side winning, then hand the fields chosen for the
-            // integration side back to it.
-            let (mut to_local, mut to_integration) =
-                writes(merged(UpdateConflictPolicy::SendUpdate)?);
-            for (i, f) in compiled.fields.iter().enumerate() {
-                if choices.get(f.name()) != Some(&Side::Integration)
-                    || !conflicting.iter().any(|c| c == f.name())
-                {
-                    continue;
-                }
-                let (Some(l_pos), Some(i_pos)) = (f.local, f.integration) else {
-                    continue;
-                };
-                to_integration.retain(|(p, _)| *p != i_pos);
-                match transfer(compiled, i, Side::Integration, integration, lookups) {
-                    Ok(value) if value != local.values[l_pos] => to_local.push((l_pos, value)),
-                    Ok(_) => {}
-                    Err(Blocked::Fail(message) | Blocked::Defer(message)) => return Err(message),
-                }
-            }
-            Ok((to_local, to_integration))
-        }
-    }
-}
-
 /// `record` with `writes` applied: what it holds after a successful write.
 pub fn applied(record: &Record, writes: &[(usize, Value)], modified: i64) -> Record {
     let mut after = record.clone();
@@ -539,13 +275,17 @@ pub fn new_record(spec: &TableSpec, key: &str, values: &[(usize, Value)], modifi
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod fixture {
+    //! A customer mapping with a length limit, a field that flows one way and a value
+    //! map, and its records as both sides last agreed on them; the merge's tests use it
+    //! too.
+
     use super::*;
     use crate::config::Config;
     use crate::value::ColumnKind;
     use std::path::Path;
 
-    fn compiled(policy: &str) -> Compiled {
+    pub(in crate::sync) fn compiled(policy: &str) -> Compiled {
         let text = format!(
             r#"
 [systems.erp]
@@ -581,7 +321,7 @@ value_map = {{ PCS = "Each" }}
         c
     }
 
-    fn record(key: &str, values: [&str; 4]) -> Record {
+    pub(in crate::sync) fn record(key: &str, values: [&str; 4]) -> Record {
         Record {
             key: key.into(),
             modified: 1,
@@ -589,286 +329,92 @@ value_map = {{ PCS = "Each" }}
         }
     }
 
-    fn base(c: &Compiled, local: [&str; 4], integration: [&str; 4]) -> Base {
+    pub(in crate::sync) fn base(c: &Compiled, local: [&str; 4], integration: [&str; 4]) -> Base {
         c.snapshot(&record("L", local), &record("I", integration))
     }
 
-    const SYNCED_L: [&str; 4] = ["Ann", "Oslo", "100", "PCS"];
-    const SYNCED_I: [&str; 4] = ["Ann", "Oslo", "100", "Each"];
+    pub(in crate::sync) const SYNCED_L: [&str; 4] = ["Ann", "Oslo", "100", "PCS"];
+    pub(in crate::sync) const SYNCED_I: [&str; 4] = ["Ann", "Oslo", "100", "Each"];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{SYNCED_I, SYNCED_L, compiled, record};
+    use super::*;
 
     #[test]
-    fn a_change_on_one_side_is_applied_to_the_other() {
+    fn a_value_crosses_through_the_value_map_both_ways() {
         let c = compiled("none");
-        let b = base(&c, SYNCED_L, SYNCED_I);
-        let local = record("L", ["Ann", "Bergen", "100", "PCS"]);
-        let integration = record("I", SYNCED_I);
-        let d = decide(
-            &c,
-            Side::Local,
-            &local,
-            &integration,
-            Some(&b),
-            false,
-            &Lookups::new(),
-        );
-        assert_eq!(
-            d,
-            Decision::Write {
-                to_other: vec![(1, Value::from("Bergen"))],
-                to_source: vec![]
-            }
-        );
-    }
-
-    #[test]
-    fn different_fields_changed_on_both_sides_merge() {
-        let c = compiled("none");
-        let b = base(&c, SYNCED_L, SYNCED_I);
-        let local = record("L", ["Ann", "Bergen", "100", "PCS"]);
-        let integration = record("I", ["Anna", "Oslo", "100", "Each"]);
-        let d = decide(
-            &c,
-            Side::Local,
-            &local,
-            &integration,
-            Some(&b),
-            true,
-            &Lookups::new(),
-        );
-        assert_eq!(
-            d,
-            Decision::Write {
-                to_other: vec![(1, Value::from("Bergen"))],
-                to_source: vec![(0, Value::from("Anna"))]
-            }
-        );
-    }
-
-    #[test]
-    fn the_same_field_changed_differently_is_a_conflict_unless_a_side_wins() {
-        let local = record("L", ["Ann", "Bergen", "100", "PCS"]);
-        let integration = record("I", ["Ann", "Tromsø", "100", "Each"]);
-        let c = compiled("none");
-        let b = base(&c, SYNCED_L, SYNCED_I);
-        match decide(
-            &c,
-            Side::Local,
-            &local,
-            &integration,
-            Some(&b),
-            true,
-            &Lookups::new(),
-        ) {
-            Decision::Conflict { fields, message } => {
-                assert_eq!(fields, ["city"]);
-                assert!(
-                    message.contains(r#"city: local "Bergen", integration "Tromsø""#),
-                    "{message}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        let c = compiled("send_update");
-        let d = decide(
-            &c,
-            Side::Local,
-            &local,
-            &integration,
-            Some(&b),
-            true,
-            &Lookups::new(),
-        );
-        assert_eq!(
-            d,
-            Decision::Write {
-                to_other: vec![(1, Value::from("Bergen"))],
-                to_source: vec![]
-            }
-        );
-        let c = compiled("get_update");
-        let d = decide(
-            &c,
-            Side::Local,
-            &local,
-            &integration,
-            Some(&b),
-            true,
-            &Lookups::new(),
-        );
-        assert_eq!(
-            d,
-            Decision::Write {
-                to_other: vec![],
-                to_source: vec![(1, Value::from("Tromsø"))]
-            }
-        );
-    }
-
-    #[test]
-    fn both_sides_changing_a_field_to_the_same_value_agree() {
-        let c = compiled("none");
-        let b = base(&c, SYNCED_L, SYNCED_I);
-        let local = record("L", ["Ann", "Bergen", "100", "PCS"]);
-        let integration = record("I", ["Ann", "Bergen", "100", "Each"]);
-        let d = decide(
-            &c,
-            Side::Local,
-            &local,
-            &integration,
-            Some(&b),
-            true,
-            &Lookups::new(),
-        );
-        assert_eq!(d, Decision::Unchanged);
-    }
-
-    #[test]
-    fn changes_against_a_fields_direction_change_nothing() {
-        let c = compiled("none");
-        let b = base(&c, SYNCED_L, SYNCED_I);
-        let local = record("L", SYNCED_L);
-        let integration = record("I", ["Ann", "Oslo", "999", "Each"]);
-        let d = decide(
-            &c,
-            Side::Integration,
-            &integration,
-            &local,
-            Some(&b),
-            false,
-            &Lookups::new(),
-        );
-        assert_eq!(d, Decision::Unchanged);
-    }
-
-    #[test]
-    fn a_conflict_resolves_by_side_by_field_or_not_by_merge() {
-        let c = compiled("none");
-        let b = base(&c, SYNCED_L, SYNCED_I);
-        let local = record("L", ["Ann", "Bergen", "100", "PCS"]);
-        let integration = record("I", ["Anna", "Tromsø", "100", "Each"]);
         let none = Lookups::new();
-        let by_local = resolve(
-            &c,
-            &local,
-            &integration,
-            Some(&b),
-            &Resolution::Local,
-            &none,
-        )
-        .unwrap();
+        let unit = 3;
         assert_eq!(
-            by_local,
-            (
-                vec![],
-                vec![(0, Value::from("Ann")), (1, Value::from("Bergen"))]
-            )
+            transfer(&c, unit, Side::Local, &record("L", SYNCED_L), &none),
+            Ok(Value::from("Each"))
         );
-        let by_integration = resolve(
-            &c,
-            &local,
-            &integration,
-            Some(&b),
-            &Resolution::Integration,
-            &none,
-        )
-        .unwrap();
         assert_eq!(
-            by_integration,
-            (
-                vec![(0, Value::from("Anna")), (1, Value::from("Tromsø"))],
-                vec![]
-            )
+            transfer(&c, unit, Side::Integration, &record("I", SYNCED_I), &none),
+            Ok(Value::from("PCS"))
         );
-        let merge = resolve(
-            &c,
-            &local,
-            &integration,
-            Some(&b),
-            &Resolution::Merge,
-            &none,
-        )
-        .unwrap_err();
         assert_eq!(
-            merge,
-            "city changed on both sides: choose a side, or a side per field"
-        );
-        let choices = [("city".to_string(), Side::Integration)]
-            .into_iter()
-            .collect();
-        let by_field = resolve(
-            &c,
-            &local,
-            &integration,
-            Some(&b),
-            &Resolution::Fields(choices),
-            &none,
-        )
-        .unwrap();
-        assert_eq!(
-            by_field,
-            (
-                vec![(0, Value::from("Anna")), (1, Value::from("Tromsø"))],
-                vec![]
-            )
-        );
-        let choices = [("city".to_string(), Side::Local)].into_iter().collect();
-        let by_field = resolve(
-            &c,
-            &local,
-            &integration,
-            Some(&b),
-            &Resolution::Fields(choices),
-            &none,
-        )
-        .unwrap();
-        assert_eq!(
-            by_field,
-            (
-                vec![(0, Value::from("Anna"))],
-                vec![(1, Value::from("Bergen"))]
-            )
+            transfer(
+                &c,
+                unit,
+                Side::Integration,
+                &record("I", ["Ann", "Oslo", "100", "Box"]),
+                &none
+            ),
+            Err(Blocked::Fail(
+                r#"unit "Box" has no entry in the value map for customer.unit"#.into()
+            ))
         );
     }
 
     #[test]
-    fn values_are_mapped_both_ways_and_validated() {
+    fn a_value_too_long_for_the_other_side_is_refused() {
         let c = compiled("none");
-        let b = base(&c, SYNCED_L, SYNCED_I);
-        let local = record("L", SYNCED_L);
-        let integration = record("I", ["Ann", "Oslo", "100", "Box"]);
-        let d = decide(
-            &c,
-            Side::Integration,
-            &integration,
-            &local,
-            Some(&b),
-            false,
-            &Lookups::new(),
-        );
-        match d {
-            Decision::Blocked(Blocked::Fail(message)) => {
-                assert_eq!(
-                    message,
-                    r#"unit "Box" has no entry in the value map for customer.unit"#
-                )
-            }
-            other => panic!("{other:?}"),
-        }
         let long = record("L", ["Annabella Bergström", "Oslo", "100", "PCS"]);
-        let d = decide(
-            &c,
-            Side::Local,
-            &long,
-            &record("I", SYNCED_I),
-            Some(&b),
-            false,
-            &Lookups::new(),
-        );
         assert_eq!(
-            d,
-            Decision::Blocked(Blocked::Fail(
+            transfer(&c, 0, Side::Local, &long, &Lookups::new()),
+            Err(Blocked::Fail(
                 "name is 19 characters long; account.name takes at most 10".into()
             ))
         );
+    }
+
+    #[test]
+    fn a_new_record_gets_only_the_fields_that_flow_its_way() {
+        let c = compiled("none");
+        let none = Lookups::new();
+        let to_integration = create_values(&c, Side::Local, &record("L", SYNCED_L), &none);
+        assert_eq!(
+            to_integration,
+            Ok(vec![
+                (0, Value::from("Ann")),
+                (1, Value::from("Oslo")),
+                (2, Value::from("100")),
+                (3, Value::from("Each")),
+            ])
+        );
+        // The credit limit flows to the integration table only.
+        let to_local = create_values(&c, Side::Integration, &record("I", SYNCED_I), &none);
+        assert_eq!(
+            to_local,
+            Ok(vec![
+                (0, Value::from("Ann")),
+                (1, Value::from("Oslo")),
+                (3, Value::from("PCS")),
+            ])
+        );
+        let created = new_record(&c.local, "C1", &to_local.unwrap(), 7);
+        assert_eq!(
+            created.values,
+            [
+                Value::from("Ann"),
+                Value::from("Oslo"),
+                Value::Null,
+                Value::from("PCS")
+            ]
+        );
+        assert_eq!((created.key.as_str(), created.modified), ("C1", 7));
     }
 }
