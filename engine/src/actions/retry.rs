@@ -5,14 +5,30 @@
 use super::{Claims, INLINE_LIMIT, deleted_side, outcome};
 use crate::error::EngineError;
 use crate::handle::Engine;
-use crate::model::{Action, ActionAnswer, JobKind, Outcome, Selection, Side, SyncErrorSummary};
+use crate::model::{
+    Action, ActionAnswer, JobKind, Outcome, RecordOutcome, Selection, Side, SyncErrorSummary,
+};
 use crate::queue::Targets;
 use crate::store::{StoreError, sync_error};
-use std::collections::BTreeMap;
+use crate::sync::RecordResult;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The side and key error `e`'s record is synchronized from again: the side that failed,
+/// or the side whose key is known.
+fn retried(e: &SyncErrorSummary) -> (Side, Option<String>) {
+    match (e.side, &e.local_key, &e.integration_key) {
+        (Side::Local, Some(key), _) => (Side::Local, Some(key.clone())),
+        (Side::Integration, _, Some(key)) => (Side::Integration, Some(key.clone())),
+        (_, Some(key), _) => (Side::Local, Some(key.clone())),
+        (_, _, Some(key)) => (Side::Integration, Some(key.clone())),
+        _ => (e.side, None),
+    }
+}
 
 impl Engine {
     /// Retry / Retry All: lets scheduled synchronization take the records up again and
-    /// synchronizes them now; small selections are answered per record.
+    /// synchronizes them now; small selections are answered per record, from what the
+    /// run says became of each.
     pub async fn retry(
         &self,
         actor: &str,
@@ -20,81 +36,105 @@ impl Engine {
         selection: &Selection,
     ) -> Result<ActionAnswer, EngineError> {
         let text = serde_json::to_string(selection).unwrap_or_default();
-        self.act(
-            actor,
-            action_id,
-            Action::Retry.as_str(),
-            text,
-            async |claims: &Claims| {
-                let (rows, mut outcomes) = self.select(actor, selection, claims).await?;
-                let mut retry: Vec<SyncErrorSummary> = Vec::new();
-                for row in rows {
-                    let e = row.summary;
-                    if let Some(side) = deleted_side(e.kind) {
-                        outcomes.push(outcome(
-                            &e,
-                            Outcome::Refused,
-                            format!(
-                                "the {side} record was deleted: restore it, or delete the other"
-                            ),
-                        ));
-                    } else {
-                        retry.push(e);
-                    }
+        let name = Action::Retry.as_str();
+        self.act(actor, action_id, name, text, async |claims: &Claims| {
+            let (rows, mut outcomes) = self.select(actor, selection, claims).await?;
+            let mut retry: Vec<SyncErrorSummary> = Vec::new();
+            for row in rows {
+                let e = row.summary;
+                match deleted_side(e.kind) {
+                    Some(side) => outcomes.push(outcome(
+                        &e,
+                        Outcome::Refused,
+                        format!("the {side} record was deleted: restore it, or delete the other"),
+                    )),
+                    None => retry.push(e),
                 }
-                let ids: Vec<i64> = retry.iter().map(|e| e.id).collect();
-                let mut tx = self.inner.store.begin().await?;
-                sync_error::unskip(&mut tx, &ids, actor).await?;
-                tx.commit().await.map_err(StoreError::from)?;
-
-                let mut by_mapping: BTreeMap<String, Targets> = BTreeMap::new();
-                for e in &retry {
-                    let targets = by_mapping.entry(e.mapping.clone()).or_default();
-                    match (e.side, &e.local_key, &e.integration_key) {
-                        (Side::Local, Some(key), _) => targets.local.push(key.clone()),
-                        (Side::Integration, _, Some(key)) => targets.integration.push(key.clone()),
-                        (_, Some(key), _) => targets.local.push(key.clone()),
-                        (_, _, Some(key)) => targets.integration.push(key.clone()),
-                        _ => {}
-                    }
-                }
-                if retry.len() > INLINE_LIMIT {
-                    let mut first = None;
-                    for (mapping, targets) in &by_mapping {
-                        let id = self
-                            .enqueue(mapping, JobKind::Targeted, actor, Some(targets))
-                            .await?;
-                        first.get_or_insert(id);
-                    }
-                    return Ok((outcomes, first));
-                }
-                for (mapping, targets) in &by_mapping {
-                    match self
-                        .run_now(mapping, JobKind::Targeted, actor, Some(targets))
-                        .await
-                    {
-                        Ok(_) => {}
-                        Err(EngineError::Busy(_)) => {
-                            self.enqueue(mapping, JobKind::Targeted, actor, Some(targets))
-                                .await?;
-                        }
-                        Err(other) => return Err(other),
-                    }
-                }
-                let mut conn = self.inner.store.conn().await?;
-                for row in sync_error::by_ids(&mut conn, &ids).await? {
-                    let e = &row.summary;
-                    outcomes.push(match row.resolved_at {
-                        Some(_) => outcome(e, Outcome::Done, "synchronized"),
-                        None if e.version > 0 && e.attempts > 0 => {
-                            outcome(e, Outcome::Failed, e.message.clone())
-                        }
-                        None => outcome(e, Outcome::Done, "queued: its mapping was synchronizing"),
-                    });
-                }
-                Ok((outcomes, None))
-            },
-        )
+            }
+            let ids: Vec<i64> = retry.iter().map(|e| e.id).collect();
+            let mut tx = self.inner.store.begin().await?;
+            sync_error::unskip(&mut tx, &ids, actor).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            let (answered, job) = self.synchronize_again(actor, &retry).await?;
+            outcomes.extend(answered);
+            Ok((outcomes, job))
+        })
         .await
+    }
+
+    /// Synchronizes the records of `errors` again in a targeted job per mapping: now,
+    /// answered per record, or (for a large selection) queued, answered by the first job.
+    async fn synchronize_again(
+        &self,
+        actor: &str,
+        errors: &[SyncErrorSummary],
+    ) -> Result<(Vec<RecordOutcome>, Option<i64>), EngineError> {
+        let mut by_mapping: BTreeMap<String, Targets> = BTreeMap::new();
+        for e in errors {
+            let targets = by_mapping.entry(e.mapping.clone()).or_default();
+            match retried(e) {
+                (Side::Local, Some(key)) => targets.local.push(key),
+                (Side::Integration, Some(key)) => targets.integration.push(key),
+                (_, None) => {}
+            }
+        }
+        if errors.len() > INLINE_LIMIT {
+            let mut first = None;
+            for (mapping, targets) in &by_mapping {
+                let id = self
+                    .enqueue(mapping, JobKind::Targeted, actor, Some(targets))
+                    .await?;
+                first.get_or_insert(id);
+            }
+            return Ok((Vec::new(), first));
+        }
+        // What the runs say became of each record, by mapping, side and key.
+        let mut touched: HashMap<(String, Side, String), RecordResult> = HashMap::new();
+        let mut queued = BTreeSet::new();
+        for (mapping, targets) in &by_mapping {
+            let kind = JobKind::Targeted;
+            match self
+                .run_now_reporting(mapping, kind, actor, Some(targets), true)
+                .await
+            {
+                Ok((_, report)) => touched.extend(
+                    report
+                        .into_iter()
+                        .map(|t| ((mapping.clone(), t.side, t.key), t.result)),
+                ),
+                Err(EngineError::Busy(_)) => {
+                    self.enqueue(mapping, kind, actor, Some(targets)).await?;
+                    queued.insert(mapping.clone());
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let answer = |e: &SyncErrorSummary| {
+            let (side, key) = retried(e);
+            let found = touched.get(&(e.mapping.clone(), side, key.unwrap_or_default()));
+            match found {
+                _ if queued.contains(&e.mapping) => {
+                    outcome(e, Outcome::Done, "queued: its mapping was synchronizing")
+                }
+                Some(RecordResult::Synchronized) => outcome(e, Outcome::Done, "synchronized"),
+                Some(RecordResult::Failed(message) | RecordResult::Conflict(message)) => {
+                    outcome(e, Outcome::Failed, message.clone())
+                }
+                Some(RecordResult::Deferred(reason)) => {
+                    outcome(e, Outcome::Failed, format!("deferred: {reason}"))
+                }
+                Some(RecordResult::Skipped) => outcome(
+                    e,
+                    Outcome::Failed,
+                    "left alone: only coupled records synchronize",
+                ),
+                None => outcome(
+                    e,
+                    Outcome::Failed,
+                    format!("the {side} record was not found to synchronize"),
+                ),
+            }
+        };
+        Ok((errors.iter().map(answer).collect(), None))
     }
 }

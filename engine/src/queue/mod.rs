@@ -11,6 +11,7 @@ use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{JobKind, JobState, JobSummary};
 use crate::store::{action, job};
+use crate::sync::Touched;
 use lease::release_dead_leases;
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +89,22 @@ impl Engine {
         actor: &str,
         targets: Option<&Targets>,
     ) -> Result<JobSummary, EngineError> {
+        Ok(self
+            .run_now_reporting(mapping, kind, actor, targets, false)
+            .await?
+            .0)
+    }
+
+    /// Runs a job now as [`Engine::run_now`] does; with `reporting`, answers also what
+    /// became of each record it touched.
+    pub(crate) async fn run_now_reporting(
+        &self,
+        mapping: &str,
+        kind: JobKind,
+        actor: &str,
+        targets: Option<&Targets>,
+        reporting: bool,
+    ) -> Result<(JobSummary, Vec<Touched>), EngineError> {
         self.configured(mapping)?;
         let targets = targets.map(|t| serde_json::to_string(t).unwrap_or_default());
         let mut conn = self.inner.store.conn().await?;
@@ -104,7 +121,7 @@ impl Engine {
         .await?
         .ok_or_else(|| EngineError::Busy(mapping.to_string()))?;
         drop(conn);
-        self.execute(claimed).await
+        self.execute_reporting(claimed, reporting).await
     }
 
     /// Queues a job for the workers; answers its id (an already queued synchronization of

@@ -7,14 +7,24 @@ use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{JobKind, JobState, JobSummary, Side, Trigger};
 use crate::store::job::{self, Claimed};
-use crate::sync::{Run, RunError, run_mapping};
+use crate::sync::{Run, RunError, Touched, run_mapping};
 use std::time::Duration;
 
 impl Engine {
     /// Runs a claimed job to its end, keeping its lease alive meanwhile. A claim that
     /// another worker has taken over commits nothing more.
-    #[tracing::instrument(skip_all, fields(job = claimed.id, mapping = %claimed.mapping, kind = claimed.kind.as_str()))]
     pub async fn execute(&self, claimed: Claimed) -> Result<JobSummary, EngineError> {
+        Ok(self.execute_reporting(claimed, false).await?.0)
+    }
+
+    /// Runs a claimed job as [`Engine::execute`] does; with `reporting`, answers also
+    /// what became of each record it touched.
+    #[tracing::instrument(skip_all, fields(job = claimed.id, mapping = %claimed.mapping, kind = claimed.kind.as_str()))]
+    pub(crate) async fn execute_reporting(
+        &self,
+        claimed: Claimed,
+        reporting: bool,
+    ) -> Result<(JobSummary, Vec<Touched>), EngineError> {
         let heartbeat = {
             let store = self.inner.store.clone();
             let (id, fence, lease) = (claimed.id, claimed.fence, self.lease_ms());
@@ -35,7 +45,10 @@ impl Engine {
                 }
             })
         };
-        let outcome = self.work(&claimed).await;
+        let (outcome, touched) = match self.work(&claimed, reporting).await {
+            Ok(touched) => (Ok(()), touched),
+            Err(error) => (Err(error), Vec::new()),
+        };
         heartbeat.abort();
         let (state, message) = match outcome {
             Ok(()) => (JobState::Succeeded, None),
@@ -70,10 +83,10 @@ impl Engine {
         if claimed.trigger() == Trigger::Schedule {
             self.after_scheduled(&summary).await?;
         }
-        Ok(summary)
+        Ok((summary, touched))
     }
 
-    async fn work(&self, claimed: &Claimed) -> Result<(), EngineError> {
+    async fn work(&self, claimed: &Claimed, reporting: bool) -> Result<Vec<Touched>, EngineError> {
         let (compiled, local, integration) = self.prepared(&claimed.mapping).await?;
         let mapping = &compiled.mapping;
         let fault = self.inner.fault.lock().ok().and_then(|mut f| f.take());
@@ -87,6 +100,7 @@ impl Engine {
             fence: claimed.fence,
             actor: claimed.actor.clone(),
             counters: Default::default(),
+            report: reporting.then(Vec::new),
         };
         let targets: Targets = claimed
             .targets
@@ -109,18 +123,20 @@ impl Engine {
             }
             JobKind::FindForDeleted => crate::actions::find_deleted::job(&mut run).await,
         };
-        result.map_err(|error| match error {
-            RunError::System(source) => EngineError::System {
-                mapping: mapping.name.clone(),
-                source,
-            },
-            RunError::Store(error) => EngineError::Store(error),
-            RunError::Cancelled => EngineError::Cancelled(mapping.name.clone()),
-            stopped => EngineError::Stopped {
-                mapping: mapping.name.clone(),
-                reason: stopped.to_string(),
-            },
-        })
+        result
+            .map(|()| run.report.unwrap_or_default())
+            .map_err(|error| match error {
+                RunError::System(source) => EngineError::System {
+                    mapping: mapping.name.clone(),
+                    source,
+                },
+                RunError::Store(error) => EngineError::Store(error),
+                RunError::Cancelled => EngineError::Cancelled(mapping.name.clone()),
+                stopped => EngineError::Stopped {
+                    mapping: mapping.name.clone(),
+                    reason: stopped.to_string(),
+                },
+            })
     }
 
     /// One turn of a worker: queue the mappings due on their schedule, then claim and run

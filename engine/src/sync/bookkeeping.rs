@@ -7,7 +7,7 @@
 use super::apply::{Outcomes, pair_keys};
 use super::classify::{Item, Link, Plan, Position};
 use super::compile::{self, Compiled, Lookups};
-use super::{BATCH, FaultPoint, Run, RunError};
+use super::{BATCH, FaultPoint, RecordResult, Run, RunError, Touched};
 use crate::connector::{ChangeCursor, Record, WriteOutcome};
 use crate::model::{Counters, DeletionConflictPolicy, FieldChange, Side};
 use crate::store::StoreError;
@@ -39,6 +39,8 @@ pub(super) struct Ledger<'t> {
     undefer: Vec<String>,
     /// Records left uncoupled by someone that are coupled again.
     coupled_again: Vec<String>,
+    /// What became of each record, when the run reports per record.
+    touched: Option<Vec<Touched>>,
 }
 
 /// One record of the batch with what the systems answered to its writes.
@@ -52,6 +54,17 @@ struct Answered<'b> {
 }
 
 impl Ledger<'_> {
+    /// Says what became of the batch's record `key`, when the run reports per record.
+    pub(super) fn touched(&mut self, key: &str, result: RecordResult) {
+        if let Some(touched) = &mut self.touched {
+            touched.push(Touched {
+                side: self.from,
+                key: key.to_string(),
+                result,
+            });
+        }
+    }
+
     /// Logs an event of the batch, caused by the run's actor.
     pub(super) fn log(
         &mut self,
@@ -166,11 +179,13 @@ impl Run<'_> {
             synced: Vec::new(),
             undefer: Vec::new(),
             coupled_again: Vec::new(),
+            touched: self.report.is_some().then(Vec::new),
         };
         for item in items {
             self.record_item(&mut ledger, item, outcomes, open, deferred)
                 .await?;
         }
+        let touched = ledger.touched.take();
         let delta = ledger.write_out().await?;
         let name = self.name();
         match position {
@@ -198,6 +213,9 @@ impl Run<'_> {
         }
         self.checkpoint(FaultPoint::BeforeCommit)?;
         tx.commit().await.map_err(StoreError::from)?;
+        if let (Some(report), Some(touched)) = (&mut self.report, touched) {
+            report.extend(touched);
+        }
         let before = self.counters.coupled;
         self.counters.add(&delta);
         if doubled(before, self.counters.coupled) {
@@ -233,6 +251,16 @@ impl Run<'_> {
         open: &HashMap<String, OpenError>,
         deferred: &BTreeSet<String>,
     ) -> Result<(), RunError> {
+        // What to say of the record if the plan's own bookkeeping says nothing.
+        let unsaid = match &item.plan {
+            Plan::Skipped => Some(RecordResult::Skipped),
+            Plan::Defer { reason } => Some(RecordResult::Deferred(reason.clone())),
+            Plan::Deleted { deleted, .. } => Some(RecordResult::Conflict(format!(
+                "the {deleted} record was deleted"
+            ))),
+            _ => None,
+        };
+        let said = ledger.touched.as_ref().map_or(0, Vec::len);
         let answered = Answered {
             other: item.write_other.map(|i| outcomes.other[i].clone()),
             back: item.write_source.map(|i| outcomes.source[i].clone()),
@@ -308,8 +336,15 @@ impl Run<'_> {
                 false
             }
         };
+        let key = &answered.source.key;
+        if ledger.touched.as_ref().map_or(0, Vec::len) == said {
+            match unsaid {
+                _ if succeeded => ledger.touched(key, RecordResult::Synchronized),
+                Some(result) => ledger.touched(key, result),
+                None => {}
+            }
+        }
         if succeeded {
-            let key = &answered.source.key;
             if item.was_uncoupled {
                 ledger.coupled_again.push(key.clone());
             }

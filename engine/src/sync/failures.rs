@@ -4,7 +4,7 @@
 //! errors page; a conflict nothing wins and a deletion conflict are skipped at once.
 
 use super::bookkeeping::Ledger;
-use super::{Run, RunError};
+use super::{RecordResult, Run, RunError};
 use crate::connector::Record;
 use crate::model::{Side, SyncErrorKind};
 use crate::store::coupling::{self, Coupling};
@@ -44,6 +44,7 @@ impl Run<'_> {
             },
         )
         .await?;
+        ledger.touched(&source.key, RecordResult::Conflict(message.clone()));
         ledger.log(l, i, "conflict", "failed", Vec::new(), Some(message));
         Ok(())
     }
@@ -144,6 +145,7 @@ impl Run<'_> {
             },
         )
         .await?;
+        ledger.touched(source_key, RecordResult::Failed(message.clone()));
         let message = if skipped {
             format!("{message} (failed the same way twice: skipped until someone acts)")
         } else {

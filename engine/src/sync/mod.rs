@@ -125,6 +125,35 @@ pub struct Run<'a> {
     pub counters: Counters,
     /// Where a fault test stops this run, if it does.
     pub fault: Option<FaultPoint>,
+    /// What became of each record the run touched, when its caller asks (a run of
+    /// chosen records, such as Retry's; a scheduled run of a million keeps counters).
+    pub report: Option<Vec<Touched>>,
+}
+
+/// What a run did to one record it touched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordResult {
+    /// Both records agree now (written, coupled, or already as the other).
+    Synchronized,
+    /// It failed, for this reason; it is retried next run.
+    Failed(String),
+    /// It conflicts, or its partner was deleted: an open sync error says how.
+    Conflict(String),
+    /// It waits for its parent, for this reason.
+    Deferred(String),
+    /// Left alone: skipped, or not coupled where only coupled records synchronize.
+    Skipped,
+}
+
+/// A record a run touched, and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Touched {
+    /// The side the record changed on.
+    pub side: Side,
+    /// Its key.
+    pub key: String,
+    /// What became of it.
+    pub result: RecordResult,
 }
 
 impl Run<'_> {
