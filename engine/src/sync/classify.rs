@@ -151,6 +151,7 @@ struct Known {
 
 impl Run<'_> {
     /// Decides and applies one batch of records changed on `from`.
+    #[tracing::instrument(skip_all, fields(from = %from, records = records.len()))]
     pub(super) async fn batch(
         &mut self,
         from: Side,
