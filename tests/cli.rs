@@ -77,10 +77,21 @@ fn serve_answers_health_and_pages_on_the_address_it_prints() {
     let page = http_get(&address, "/mappings");
     let login = http_get(&address, "/login?next=%2Fmappings");
     let metrics = http_get(&address, "/metrics");
+    let port = address.rsplit_once(':').unwrap().1;
+    let by_name = http_get_as(&address, &format!("localhost:{port}"), "/health");
+    let rebound = http_get_as(&address, "attacker.example", "/metrics");
+    let rebound_with_port = http_get_as(&address, &format!("attacker.example:{port}"), "/health");
     child.kill().unwrap();
     child.wait().unwrap();
 
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(by_name.starts_with("HTTP/1.1 200"), "{by_name}");
+    for refused in [rebound, rebound_with_port] {
+        assert!(
+            refused.starts_with("HTTP/1.1 421"),
+            "a name pointed at this machine by someone else is refused: {refused}"
+        );
+    }
     assert!(
         page.starts_with("HTTP/1.1 303"),
         "pages need a session: {page}"
@@ -97,6 +108,14 @@ fn serve_answers_health_and_pages_on_the_address_it_prints() {
         dir.join("coupler.db").exists(),
         "the default store is coupler.db next to the configuration"
     );
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["coupler.db", "coupler.db-wal", "erp.db", "crm.db"] {
+        let mode = std::fs::metadata(dir.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is its owner's alone");
+    }
 }
 
 /// This process's resident memory, in MiB.
@@ -194,10 +213,15 @@ async fn a_crowd_of_sign_ins_does_not_take_the_servers_memory() {
 }
 
 fn http_get(address: &str, path: &str) -> String {
+    http_get_as(address, address, path)
+}
+
+/// `GET path` from the server at `address`, naming `host` as the request's Host.
+fn http_get_as(address: &str, host: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();

@@ -750,6 +750,11 @@ async fn every_answer_carries_the_security_headers(kind: StoreKind) {
             .to_str()
             .unwrap();
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert_eq!(
+            response.headers[header::CACHE_CONTROL],
+            "no-store",
+            "nobody's view is kept by a browser or a proxy"
+        );
     }
     let page = app.get("/errors").await;
     let policy = page.headers[header::CONTENT_SECURITY_POLICY]

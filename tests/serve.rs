@@ -17,8 +17,10 @@ on_both_stores!(
     a_hundred_selected_errors_are_retried_with_and_without_javascript,
     the_same_view_and_selection_from_two_accounts_are_two_actions,
     removing_one_coupling_needs_its_key,
+    the_errors_export_neutralises_cells_a_spreadsheet_would_run,
     the_errors_export_is_csv_and_refuses_a_bad_filter,
     live_events_are_a_server_sent_event_stream,
+    live_events_end_when_their_session_does,
 );
 
 async fn health_answers_once_the_store_does(kind: StoreKind) {
@@ -316,6 +318,34 @@ async fn the_same_view_and_selection_from_two_accounts_are_two_actions(kind: Sto
     );
 }
 
+async fn the_errors_export_neutralises_cells_a_spreadsheet_would_run(kind: StoreKind) {
+    use sqlx::Executor;
+    let app = TestApp::spawn_with(kind, 10).await;
+    sqlx::any::install_default_drivers();
+    let erp = sqlx::AnyPool::connect(&format!("sqlite://{}", app.dir.join("erp.db").display()))
+        .await
+        .unwrap();
+    let formula = r#"=HYPERLINK("http://evil.example","Click")"#;
+    erp.execute(
+        format!(
+            "update customer set name = '{formula} {}' where no = 'C000001'",
+            "x".repeat(200)
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    app.engine
+        .synchronize(Some("CUSTOMER"), false, "test")
+        .await
+        .unwrap();
+    let csv = app.get("/api/export_sync_errors.csv?search=C000001").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("'=HYPERLINK"), "{}", csv.body);
+    assert!(!csv.body.contains(",=HYPERLINK"), "{}", csv.body);
+    assert!(!csv.body.contains(",\"=HYPERLINK"), "{}", csv.body);
+}
+
 async fn removing_one_coupling_needs_its_key(kind: StoreKind) {
     let app = TestApp::spawn(kind).await;
     app.engine
@@ -396,4 +426,27 @@ async fn live_events_are_a_server_sent_event_stream(kind: StoreKind) {
         response.headers()[header::CONTENT_TYPE],
         "text/event-stream"
     );
+}
+
+async fn live_events_end_when_their_session_does(kind: StoreKind) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let app = TestApp::spawn(kind).await;
+    let cookie = app.session_of("admin").await;
+    let request = axum::http::Request::get("/api/events")
+        .header(header::COOKIE, &cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let signed_out = app.call_as(Some(&cookie), "sign_out", "").await;
+    assert!(signed_out.status.is_success() || signed_out.status.is_redirection());
+    let mut body = response.into_body();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        while let Some(frame) = body.frame().await {
+            frame.unwrap();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ends once its session has");
 }

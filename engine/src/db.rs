@@ -57,7 +57,10 @@ pub(crate) async fn open_pool(
         OpenError::InvalidUrl("expected sqlite://FILE or postgres://USER@HOST/DATABASE".into())
     })?;
     let url = match backend {
-        Backend::Sqlite if create => sqlite_create_mode(url),
+        Backend::Sqlite if create => {
+            create_private(url).map_err(|e| OpenError::InvalidUrl(e.to_string()))?;
+            sqlite_create_mode(url)
+        }
         _ => url.to_string(),
     };
     // One plain connection first: a refused or misspelt URL reports the driver's own
@@ -112,6 +115,35 @@ fn classify(error: sqlx::Error) -> OpenError {
     match error {
         sqlx::Error::Configuration(reason) => OpenError::InvalidUrl(reason.to_string()),
         other => OpenError::Unreachable(other),
+    }
+}
+
+/// The file of a SQLite URL (`sqlite://FILE?…`), unless it names an in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or_default();
+    (!file.is_empty() && file != ":memory:").then(|| file.into())
+}
+
+/// Creates the SQLite file of `url` readable and writable by its owner alone, when it
+/// does not exist yet: it holds the store's sessions and audit, or a system's records.
+/// SQLite gives its journal files the same mode.
+fn create_private(url: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(file) = sqlite_file(url) else {
+        return Ok(());
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&file)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other.map(drop),
     }
 }
 

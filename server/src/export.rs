@@ -126,7 +126,21 @@ const HEADER: [&str; 14] = [
     "last_changed_by",
 ];
 
+/// A cell a spreadsheet would not read as a formula: text starting with `=`, `+`, `-`,
+/// `@`, a TAB or a carriage return gets a `'` before it (OWASP's advice for CSV files).
+fn cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 fn row(e: &SyncErrorSummary) -> [String; 14] {
+    row_values(e).map(cell)
+}
+
+fn row_values(e: &SyncErrorSummary) -> [String; 14] {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
     [
         e.id.to_string(),
@@ -144,4 +158,19 @@ fn row(e: &SyncErrorSummary) -> [String; 14] {
         yes_no(e.skipped),
         e.changed_by.clone().unwrap_or_default(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_neutralised() {
+        for formula in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(cell(formula.to_string()), format!("'{formula}"));
+        }
+        for plain in ["Castillo Furniture", "C000001", "", "a=b", "yes"] {
+            assert_eq!(cell(plain.to_string()), plain);
+        }
+    }
 }

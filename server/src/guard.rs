@@ -29,12 +29,21 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         method = %request.method(),
         path = %request.uri().path()
     );
+    // The console's own files may be kept; every other answer is someone's view.
+    let shared =
+        request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
     async move {
         let mut response = match admit(&state, request).await {
             Ok(request) => next.run(request).await,
             Err(refusal) => refusal.into_response(),
         };
         secure_headers(response.headers_mut());
+        if !shared {
+            response
+                .headers_mut()
+                .entry(header::CACHE_CONTROL)
+                .or_insert(HeaderValue::from_static("no-store"));
+        }
         response
     }
     .instrument(span)
@@ -65,6 +74,23 @@ fn refuse(status: StatusCode, message: &str) -> Refusal {
 }
 
 async fn admit(state: &AppState, mut request: Request) -> Result<Request, Refusal> {
+    if let Some(allowed) = &state.allowed_hosts {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let name = host
+            .rsplit_once(':')
+            .map_or(host.as_str(), |(name, _)| name);
+        if !allowed.iter().any(|a| *a == host || *a == name) {
+            return Err(refuse(
+                StatusCode::MISDIRECTED_REQUEST,
+                "this console does not answer to that host name",
+            ));
+        }
+    }
     let changes = !matches!(*request.method(), Method::GET | Method::HEAD);
     if changes {
         from_own_origin(request.headers())?;

@@ -38,6 +38,13 @@ pub struct ServeArgs {
     #[arg(long, env = "COUPLER_SESSION_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_hours: u64,
+    /// The host names the console answers to (`console.example:443`; a name without a
+    /// port takes any port), comma-separated; others are refused, so that a web page
+    /// whose name was pointed at this machine cannot read it. Default: the address it
+    /// listens on and `localhost`, with its port; any host when it listens on every
+    /// address. `*` allows any.
+    #[arg(long, env = "COUPLER_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Serves the console for the configuration at `config_path`.
@@ -88,6 +95,10 @@ pub async fn serve(
         idle: Duration::from_secs(args.session_idle_minutes * 60),
         absolute: Duration::from_secs(args.session_hours * 3600),
     };
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    state.allowed_hosts = allowed_hosts(&args.allowed_hosts, address);
     let sessions = state.sessions;
     let sweeper = {
         let engine = state.engine.clone();
@@ -103,9 +114,6 @@ pub async fn serve(
         })
     };
     let app = router(state);
-    let address = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
     println!("Coupler console: http://{address}");
     axum::serve(
         listener,
@@ -119,6 +127,29 @@ pub async fn serve(
         worker.abort();
     }
     Ok(())
+}
+
+/// The hosts a console listening on `address` answers to: those `given`, else its own
+/// address and `localhost` with its port (none to check when it listens on every address).
+fn allowed_hosts(given: &[String], address: SocketAddr) -> Option<Vec<String>> {
+    let given: Vec<String> = given
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    if given.iter().any(|h| h == "*") {
+        return None;
+    }
+    if !given.is_empty() {
+        return Some(given);
+    }
+    if address.ip().is_unspecified() {
+        return None;
+    }
+    Some(vec![
+        address.to_string(),
+        format!("localhost:{}", address.port()),
+    ])
 }
 
 /// The store URL: the command line or environment, else the configuration's `[store]`,

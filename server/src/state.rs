@@ -30,6 +30,8 @@ pub struct AppState {
     pub changes: watch::Receiver<u64>,
     /// How long sessions last.
     pub sessions: SessionPolicy,
+    /// The hosts (`name:port`, or a name for any port) requests may name; `None`: any.
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             leptos,
             changes,
             sessions: SessionPolicy::default(),
+            allowed_hosts: None,
         }
     }
 }

@@ -235,6 +235,12 @@ fn check_password(password: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Whether `session` is neither idle nor older than `policy` allows, at `now`.
+fn session_lasts(session: &account::SessionRow, policy: SessionPolicy, now: i64) -> bool {
+    now - session.created_at < millis(policy.absolute)
+        && now - session.seen_at < millis(policy.idle)
+}
+
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -389,6 +395,18 @@ impl Engine {
         Ok((token, signed_in))
     }
 
+    /// Whether session `token` is still open and within `policy`, without counting the
+    /// question as a use of it: for a page that stays open, such as live events.
+    pub async fn session_is_open(
+        &self,
+        token: &str,
+        policy: SessionPolicy,
+    ) -> Result<bool, EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        let session = account::session(&mut conn, &token_hash(token)).await?;
+        Ok(session.is_some_and(|s| session_lasts(&s, policy, now_millis())))
+    }
+
     /// The account signed in with `token`, if its session is open and within `policy`.
     /// A session found expired is ended.
     pub async fn session(
@@ -402,9 +420,7 @@ impl Engine {
             return Ok(None);
         };
         let now = now_millis();
-        if now - session.created_at >= millis(policy.absolute)
-            || now - session.seen_at >= millis(policy.idle)
-        {
+        if !session_lasts(&session, policy, now) {
             account::end_session(&mut conn, &hash).await?;
             return Ok(None);
         }
