@@ -23,6 +23,7 @@ on_both_stores!(
     changes_must_come_from_the_consoles_own_origin,
     bad_input_is_a_clear_4xx_and_changes_nothing,
     every_answer_carries_the_security_headers,
+    a_page_shows_only_the_error_of_this_browsers_own_form_post,
     metrics_answer_admins_and_this_machine_only,
     actions_are_audited_with_who_and_the_audit_is_filterable,
     admins_manage_users_and_the_last_admin_stays,
@@ -783,6 +784,41 @@ async fn every_answer_carries_the_security_headers(kind: StoreKind) {
             .contains(nonce),
         "a fresh nonce per page"
     );
+}
+
+async fn a_page_shows_only_the_error_of_this_browsers_own_form_post(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    // A form posted without JavaScript is answered with a redirect carrying its error.
+    let posted = app
+        .post_form(
+            "act_on_sync_errors",
+            "action=explode&refs[]=1:1&view=v",
+            "http://localhost/errors?kind=failed",
+        )
+        .await;
+    assert!(posted.status.is_redirection(), "{}", posted.status);
+    let location = posted.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(location.contains("__err="), "{location}");
+    let remembered = posted.headers[header::SET_COOKIE].to_str().unwrap();
+    let form_cookie = remembered.split(';').next().unwrap().to_string();
+    assert!(form_cookie.starts_with("coupler_form_error="), "{remembered}");
+    let own = app
+        .get_as(Some(&format!("{}; {form_cookie}", app.admin)), &location)
+        .await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(
+        own.body.contains("is not an action on sync errors"),
+        "the browser that posted sees its error"
+    );
+
+    // The same error in a link someone sent is not shown: the page comes without it.
+    let foreign = app.get(&location).await;
+    assert!(foreign.status.is_redirection(), "{}", foreign.status);
+    assert_eq!(foreign.headers[header::LOCATION], "/errors?kind=failed");
+    let made_up = "/errors?__path=%2Fapi%2Fact_on_sync_errors&__err=eyJEZW5pZWQiOiJZb3VyIHBhc3N3b3JkIGhhcyBleHBpcmVkIn0%3D";
+    let injected = app.get(made_up).await;
+    assert!(injected.status.is_redirection(), "{}", injected.status);
+    assert_eq!(injected.headers[header::LOCATION], "/errors");
 }
 
 async fn metrics_answer_admins_and_this_machine_only(kind: StoreKind) {

@@ -32,11 +32,21 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     // The console's own files may be kept; every other answer is someone's view.
     let shared =
         request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
+    let posted = request.method() == Method::POST;
     async move {
-        let mut response = match admit(&state, request).await {
-            Ok(request) => next.run(request).await,
-            Err(refusal) => refusal.into_response(),
+        let shown = shown_form_error(&request);
+        let mut response = match shown {
+            FormError::Foreign => Redirect::to(&without_form_error(&request)).into_response(),
+            _ => match admit(&state, request).await {
+                Ok(request) => next.run(request).await,
+                Err(refusal) => refusal.into_response(),
+            },
         };
+        if posted {
+            remember_form_error(&mut response);
+        } else if shown == FormError::Own {
+            forget_form_error(&mut response);
+        }
         secure_headers(response.headers_mut());
         if !shared {
             response
@@ -48,6 +58,95 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     }
     .instrument(span)
     .await
+}
+
+/// The cookie naming the error this browser's own form post was answered with (a
+/// digest of it), so that a page shows only that error, not one written into a link.
+const FORM_ERROR_COOKIE: &str = "coupler_form_error";
+
+/// Whether a page is asked to show a form's error (`?__path=…&__err=…`, as the answer
+/// to a form posted without JavaScript redirects), and whose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FormError {
+    /// No error to show.
+    None,
+    /// The error this browser's own post was answered with.
+    Own,
+    /// Any other: a link someone made. The page is shown without it.
+    Foreign,
+}
+
+fn query_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+fn digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn shown_form_error(request: &Request) -> FormError {
+    let Some(error) = request.uri().query().and_then(|q| query_value(q, "__err")) else {
+        return FormError::None;
+    };
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return FormError::None;
+    }
+    match cookie(request.headers(), FORM_ERROR_COOKIE) {
+        Some(seen) if seen == digest(error) => FormError::Own,
+        _ => FormError::Foreign,
+    }
+}
+
+/// The request's address without a form's error in it.
+fn without_form_error(request: &Request) -> String {
+    let uri = request.uri();
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| {
+            !pair.is_empty() && !pair.starts_with("__err=") && !pair.starts_with("__path=")
+        })
+        .collect();
+    if kept.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{}", uri.path(), kept.join("&"))
+    }
+}
+
+/// A form post answered with a redirect carrying its error: the browser keeps the
+/// error's digest for a minute, so the page it goes back to may show it.
+fn remember_form_error(response: &mut Response) {
+    let error = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.split_once('?'))
+        .and_then(|(_, query)| query_value(query, "__err"))
+        .map(digest);
+    if let Some(error) = error
+        && let Ok(value) = HeaderValue::from_str(&format!(
+            "{FORM_ERROR_COOKIE}={error}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
+        ))
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn forget_form_error(response: &mut Response) {
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "coupler_form_error=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
 }
 
 /// Why a request was not let through.
