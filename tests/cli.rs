@@ -118,6 +118,70 @@ fn serve_answers_health_and_pages_on_the_address_it_prints() {
     }
 }
 
+#[test]
+fn slow_clients_and_crowds_from_one_address_are_closed() {
+    let dir = temp_dir("cli-slow");
+    demo(&dir);
+    let (mut child, address) = crate::support::spawn_serve(
+        coupler()
+            .arg("--config")
+            .arg(dir.join("coupler.toml"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args([
+                "--header-read-seconds",
+                "2",
+                "--connections-per-address",
+                "3",
+            ])
+            .stderr(Stdio::null()),
+    );
+    // Half a request, then nothing: the server closes the connection.
+    let mut half = TcpStream::connect(&address).unwrap();
+    half.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(half, "GET /health HTTP/1.1\r\nHost: {address}\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = half.read_to_end(&mut answer);
+    let held = started.elapsed();
+    eprintln!("a half-sent request was held {held:?}");
+    assert!(
+        read.is_ok(),
+        "closed by the server, not by the client's wait: {read:?}"
+    );
+    assert!(
+        held < std::time::Duration::from_secs(10),
+        "closed after the header read limit, not left open: {held:?}"
+    );
+    drop(half);
+
+    // Three connections from one address are held; a fourth is closed as it arrives.
+    let idle: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(&address).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut fourth = TcpStream::connect(&address).unwrap();
+    fourth
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let _ = write!(
+        fourth,
+        "GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    let mut refused = String::new();
+    let _ = fourth.read_to_string(&mut refused);
+    assert!(refused.is_empty(), "the fourth is not served: {refused}");
+    drop(idle);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let health = http_get(&address, "/health");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        health.starts_with("HTTP/1.1 200"),
+        "once they go, the address is served again: {health}"
+    );
+}
+
 /// This process's resident memory, in MiB.
 fn resident_mib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -797,11 +797,17 @@ async fn a_page_shows_only_the_error_of_this_browsers_own_form_post(kind: StoreK
         )
         .await;
     assert!(posted.status.is_redirection(), "{}", posted.status);
-    let location = posted.headers[header::LOCATION].to_str().unwrap().to_string();
+    let location = posted.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(location.contains("__err="), "{location}");
     let remembered = posted.headers[header::SET_COOKIE].to_str().unwrap();
     let form_cookie = remembered.split(';').next().unwrap().to_string();
-    assert!(form_cookie.starts_with("coupler_form_error="), "{remembered}");
+    assert!(
+        form_cookie.starts_with("coupler_form_error="),
+        "{remembered}"
+    );
     let own = app
         .get_as(Some(&format!("{}; {form_cookie}", app.admin)), &location)
         .await;

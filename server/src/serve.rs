@@ -45,6 +45,15 @@ pub struct ServeArgs {
     /// address. `*` allows any.
     #[arg(long, env = "COUPLER_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
+    /// The longest a client may take to send a request's head (from its first byte, or
+    /// waiting between requests on a kept-alive connection) before it is closed.
+    #[arg(long, env = "COUPLER_HEADER_READ_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_seconds: u64,
+    /// Connections one client address may hold at once; more are closed as they arrive.
+    #[arg(long, env = "COUPLER_CONNECTIONS_PER_ADDRESS", default_value_t = 128,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub connections_per_address: u64,
 }
 
 /// Serves the console for the configuration at `config_path`.
@@ -115,13 +124,11 @@ pub async fn serve(
     };
     let app = router(state);
     println!("Coupler console: http://{address}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("the server stopped")?;
+    let limits = crate::listen::Limits {
+        header_read: Duration::from_secs(args.header_read_seconds),
+        per_address: args.connections_per_address as usize,
+    };
+    crate::listen::serve(listener, app, limits, shutdown()).await;
     sweeper.abort();
     for worker in workers {
         worker.abort();
