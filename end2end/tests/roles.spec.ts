@@ -71,3 +71,16 @@ test("an operator fixes an error, and the audit page shows it", async ({ browser
   await page.screenshot({ path: testInfo.outputPath("audit.png"), fullPage: true });
   await page.context().close();
 });
+
+test("a sign-in link cannot send anyone to another site", async ({ browser }, testInfo) => {
+  const origin = new URL(process.env.COUPLER_URL ?? "http://127.0.0.1:3000").origin;
+  for (const next of ["%2F%09%2Fother.example%2F", "%2F%5C%2Fother.example", "%2F%2Fother.example", "https%3A%2F%2Fother.example"]) {
+    const page = await signedOut(browser, hasJavaScript(testInfo));
+    await page.goto(`/login?next=${next}`);
+    await page.getByLabel("Name").fill("e2e-viewer");
+    await page.getByLabel("Password").fill(process.env.COUPLER_E2E_PASSWORD ?? "");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(`${origin}/`);
+    await page.context().close();
+  }
+});
