@@ -112,11 +112,7 @@ pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
                 .filter(|c| c.pending.is_none())
                 .map(|c| c.key(side).to_string())
                 .collect();
-            let connector = if side == Side::Local {
-                run.local
-            } else {
-                run.integration
-            };
+            let connector = run.connector(side);
             exists[side as usize] = connector
                 .read(run.compiled.spec(side), &keys)
                 .await?

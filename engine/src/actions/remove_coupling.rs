@@ -164,11 +164,7 @@ pub(crate) async fn uncoupling_job(
         let mut current: [HashMap<String, Record>; 2] = Default::default();
         for side in [Side::Local, Side::Integration] {
             let keys: Vec<String> = batch.iter().map(|c| c.key(side).to_string()).collect();
-            let connector = if side == Side::Local {
-                run.local
-            } else {
-                run.integration
-            };
+            let connector = run.connector(side);
             current[side as usize] = connector
                 .read(run.compiled.spec(side), &keys)
                 .await?

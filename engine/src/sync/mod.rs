@@ -158,7 +158,7 @@ pub struct Touched {
 
 impl Run<'_> {
     /// The connector of `side`.
-    fn connector(&self, side: Side) -> &dyn Connector {
+    pub(crate) fn connector(&self, side: Side) -> &dyn Connector {
         match side {
             Side::Local => self.local,
             Side::Integration => self.integration,
