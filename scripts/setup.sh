@@ -5,9 +5,6 @@
 set -euo pipefail
 
 COUPLER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CARGO_LEPTOS_VERSION=0.3.10
-# Must equal the workspace's pinned wasm-bindgen (Cargo.toml).
-WASM_BINDGEN_VERSION=0.2.130
 export PATH="$HOME/.cargo/bin:$COUPLER_ROOT/tools/node_modules/.bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -46,16 +43,9 @@ need_node() {
 need_build_tools() {
   need_rust
   need_node
-  if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
-    step "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 25 minutes on 2 cores, once)"
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
-  fi
-  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
-    step "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
-    # Not --locked: its lock file names a crate version the registry no longer serves.
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-  fi
-  # wasm-opt from npm's binaryen: Debian's binaryen is too old and breaks hydration.
+  # The console's build (`cargo xtask`) is a crate of the workspace, wasm-bindgen a
+  # library it links; only wasm-opt comes from npm's binaryen (Debian's is too old and
+  # breaks hydration).
   if [ ! -x "$COUPLER_ROOT/tools/node_modules/.bin/wasm-opt" ]; then
     step "installing wasm-opt (npm binaryen)"
     (cd "$COUPLER_ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error)
@@ -79,8 +69,8 @@ need_test_tools() {
 }
 
 build_release() {
-  step "building the console and the coupler binary (release)"
-  (cd "$COUPLER_ROOT" && cargo leptos build --release)
+  step "building the console and the coupler binary with it inside (release)"
+  (cd "$COUPLER_ROOT" && cargo xtask release)
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

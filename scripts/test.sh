@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, then runs every check: formatting, clippy,
-# every Rust test (the store suites on SQLite and on PostgreSQL), the release build,
-# and the Playwright suite in Chromium, each spec with WebAssembly and without JavaScript.
+# every Rust test (the store suites on SQLite and on PostgreSQL), the release build and
+# that binary alone in an empty folder, and the Playwright suite in Chromium against it,
+# each spec with WebAssembly and without JavaScript.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 source "$(dirname "$0")/postgres.sh"
@@ -32,6 +33,9 @@ step "Rust tests (stores: SQLite and $COUPLER_TEST_POSTGRES_URL)"
 timeout 1200 cargo test --workspace --exclude frontend --quiet
 
 build_release
+
+step "the release binary alone in an empty folder"
+scripts/site-check.sh target/release/coupler target/site "${COUPLER_TEST_LONE_PORT:-3108}"
 
 step "Playwright in Chromium"
 target/release/coupler demo --dir "$work/demo" --customers 300 >/dev/null

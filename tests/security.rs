@@ -4,7 +4,7 @@
 //! headers. Through the real router, on SQLite and PostgreSQL.
 
 use crate::on_both_stores;
-use crate::support::{PASSWORD, StoreKind, TestApp, leptos_options};
+use crate::support::{PASSWORD, StoreKind, TestApp, site};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
@@ -318,7 +318,7 @@ async fn a_session_ends_when_idle_and_sign_out_everywhere_ends_every_session(kin
             idle: Duration::from_secs(1),
             absolute: Duration::from_secs(3600),
         },
-        ..AppState::new(app.engine.clone(), leptos_options(&app.dir))
+        ..AppState::new(app.engine.clone(), site(&app.dir))
     };
     let strict = router(state);
     let call = |cookie: String| {

@@ -35,7 +35,7 @@ pub use records::api::GetRecordLog;
 pub use records::page::encode;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
@@ -44,10 +44,12 @@ use leptos_router::path;
 ///
 /// Each page gets a fresh nonce: its Content-Security-Policy lets only scripts carrying
 /// it (the hydration script and the resources inlined for it), the console's own files
-/// and its WebAssembly run.
+/// and its WebAssembly run. The stylesheet, the script and the WebAssembly are named by
+/// `options.output_name`, which carries the build's digest when the site is embedded.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     server::provide_page_policy();
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -55,6 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" id="coupler" href=stylesheet />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -74,7 +77,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="coupler" href="/pkg/coupler.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "Coupler".to_string() } else { format!("{page} · Coupler") }
         } />

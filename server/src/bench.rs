@@ -18,7 +18,6 @@ use clap::{Args, ValueEnum};
 use engine::Engine;
 use engine::config::Config;
 use engine::model::{ErrorFilter, Selection, SyncErrorKind};
-use leptos::prelude::LeptosOptions;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -241,11 +240,7 @@ async fn measure(
     world.fail(failing).await?;
     let app = router(AppState::new(
         world.engine.clone(),
-        LeptosOptions::builder()
-            .output_name("coupler")
-            .site_root(world.dir.to_string_lossy().into_owned())
-            .site_pkg_dir("pkg")
-            .build(),
+        crate::site::Site::Folder(world.dir.clone()),
     ));
     // The console's readers are signed in, as people are: one session per client.
     let password = engine::accounts::random_password();

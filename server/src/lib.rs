@@ -13,5 +13,6 @@ pub mod metrics;
 pub mod report;
 pub mod router;
 pub mod serve;
+pub mod site;
 pub mod state;
 pub mod telemetry;

@@ -31,15 +31,27 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
+        .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::guard::guard,
         ))
         .with_state(state)
+}
+
+/// A file of the console's site, else the console's answer (its "not found").
+async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let path = request.uri().path().to_string();
+    if let Some(file) = state.site.file(request.method(), &path).await {
+        return file;
+    }
+    let engine = state.engine.clone();
+    let leptos = state.leptos.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        move || provide_context(engine.clone()),
+        move || shell(leptos.clone()),
+    );
+    render(request).await
 }
 
 async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {

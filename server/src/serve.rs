@@ -2,12 +2,12 @@
 //! listen, and serve the router until interrupted.
 
 use crate::router::router;
+use crate::site::Site;
 use crate::state::AppState;
 use anyhow::Context;
 use clap::Args;
 use engine::Engine;
 use engine::config::{Config, resolve_url};
-use leptos::config::{Env, LeptosOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,9 +19,11 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, env = "COUPLER_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-    /// The folder holding the built console (pkg/coupler.js, pkg/coupler.wasm, pkg/coupler.css).
-    #[arg(long, env = "COUPLER_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
+    /// A folder holding the built console (pkg/coupler.js, pkg/coupler.wasm,
+    /// pkg/coupler.css) to serve instead of the one inside the binary, as in development.
+    /// Default: the console inside the binary (a release build), else `target/site`.
+    #[arg(long, env = "COUPLER_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
     /// Job workers in this process (0: run no jobs, only serve the console).
     #[arg(long, env = "COUPLER_WORKERS", default_value_t = 1)]
     pub workers: usize,
@@ -75,20 +77,15 @@ pub async fn serve(
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
-    let site_root = args.site_root.to_string_lossy().into_owned();
-    if !args.site_root.join("pkg").join("coupler.wasm").exists() {
+    let site = Site::choose(args.site_root);
+    if site.has_webassembly() {
+        tracing::info!(site = site.describe(), "serving the console");
+    } else {
         tracing::warn!(
-            site_root,
-            "the console's WebAssembly is not built here: pages are served but not hydrated (build with `cargo leptos build --release`)"
+            site = site.describe(),
+            "the console's WebAssembly is not built here: pages are served but not hydrated (build it with `cargo xtask site`)"
         );
     }
-    let leptos = LeptosOptions::builder()
-        .output_name("coupler")
-        .site_root(site_root)
-        .site_pkg_dir("pkg")
-        .site_addr(args.addr)
-        .env(Env::PROD)
-        .build();
     let workers: Vec<_> = (0..args.workers)
         .map(|_| {
             let engine = engine.clone();
@@ -99,7 +96,7 @@ pub async fn serve(
             })
         })
         .collect();
-    let mut state = AppState::new(engine, leptos);
+    let mut state = AppState::new(engine, site);
     state.sessions = engine::accounts::SessionPolicy {
         idle: Duration::from_secs(args.session_idle_minutes * 60),
         absolute: Duration::from_secs(args.session_hours * 3600),

@@ -1,13 +1,14 @@
-//! What every handler shares: the engine, the site's options, the session policy, and the
+//! What every handler shares: the engine, the console's site, the session policy, and the
 //! count of the store's changes. One task per process watches the store's change stamp
 //! while anyone listens — on PostgreSQL woken by the notices every process's commits send
 //! (LISTEN/NOTIFY), on SQLite twice a second — and counts each change it sees, for
 //! [live events](crate::live).
 
+use crate::site::Site;
 use axum::extract::FromRef;
 use engine::Engine;
 use engine::accounts::SessionPolicy;
-use leptos::prelude::LeptosOptions;
+use leptos::config::{Env, LeptosOptions};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -24,7 +25,9 @@ const GAP: Duration = Duration::from_millis(150);
 pub struct AppState {
     /// The engine, provided as context to every server function and page.
     pub engine: Engine,
-    /// Where the built site lives and what it is called.
+    /// Where the console's built files come from.
+    pub site: Site,
+    /// What the pages call those files.
     pub leptos: LeptosOptions,
     /// Counts the store's changes, for live events.
     pub changes: watch::Receiver<u64>,
@@ -35,11 +38,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a router over `engine`, watching its store for live events.
-    pub fn new(engine: Engine, leptos: LeptosOptions) -> AppState {
+    /// The state of a router over `engine` serving `site`, watching its store for live
+    /// events.
+    pub fn new(engine: Engine, site: Site) -> AppState {
         let changes = watch_changes(engine.clone());
+        let leptos = LeptosOptions::builder()
+            .output_name(site.output_name())
+            .site_pkg_dir("pkg")
+            .env(Env::PROD)
+            .build();
         AppState {
             engine,
+            site,
             leptos,
             changes,
             sessions: SessionPolicy::default(),

@@ -11,8 +11,8 @@ use engine::Engine;
 use engine::config::Config;
 use engine::model::Role;
 use http_body_util::BodyExt;
-use leptos::config::{Env, LeptosOptions};
 use server::router::router;
+use server::site::Site;
 use server::state::AppState;
 use sqlx::{Connection, Executor, PgConnection};
 use std::path::{Path, PathBuf};
@@ -125,14 +125,9 @@ pub fn spawn_serve(serve: &mut std::process::Command) -> (std::process::Child, S
     (child, address)
 }
 
-/// How `coupler serve` describes the built console, for a test's folder.
-pub fn leptos_options(dir: &Path) -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("coupler")
-        .site_root(dir.to_string_lossy().into_owned())
-        .site_pkg_dir("pkg")
-        .env(Env::PROD)
-        .build()
+/// The console's site as `coupler serve --site-root` serves it, from a test's folder.
+pub fn site(dir: &Path) -> Site {
+    Site::Folder(dir.to_path_buf())
 }
 
 /// The real router over a real store, with the demo's configuration.
@@ -187,7 +182,7 @@ impl TestApp {
         let engine = Engine::open(config, &store_url)
             .await
             .expect("open the store");
-        let router = router(AppState::new(engine.clone(), leptos_options(&dir)));
+        let router = router(AppState::new(engine.clone(), site(&dir)));
         let mut app = TestApp {
             router,
             engine,
