@@ -7,6 +7,7 @@ mod support;
 mod actions;
 mod cli;
 mod faults;
+mod inspect;
 mod queue;
 mod security;
 mod serve;

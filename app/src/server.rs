@@ -88,7 +88,9 @@ impl From<EngineError> for AppError {
                 field: "mapping".into(),
                 message: error.to_string(),
             },
-            EngineError::System { .. } => AppError::Unavailable(error.to_string()),
+            EngineError::System { .. } | EngineError::Connector(_) => {
+                AppError::Unavailable(error.to_string())
+            }
             EngineError::Stopped { .. } | EngineError::Cancelled(_) => {
                 AppError::Unavailable(error.to_string())
             }

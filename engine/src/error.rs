@@ -30,6 +30,9 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A system failed, outside any mapping (its catalogue read by `inspect`).
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
     /// Who is asking could not be told: a wrong name or password, an ended session.
     #[error("{0}")]
     Denied(String),

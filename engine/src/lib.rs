@@ -28,6 +28,8 @@ mod error;
 #[cfg(feature = "runtime")]
 mod handle;
 #[cfg(feature = "runtime")]
+pub mod inspect;
+#[cfg(feature = "runtime")]
 mod mappings;
 #[cfg(feature = "runtime")]
 mod pair;

@@ -1,7 +1,8 @@
 //! [`Systems`]: the connectors of the systems a configuration names, and every mapping
 //! compiled against its tables, checked once and shared by every run.
 
-use crate::config::{Config, Mapping};
+use crate::config::{Config, Mapping, System};
+use crate::connector::ConnectorError;
 use crate::connector::{Connector, SqlConnector};
 use crate::error::EngineError;
 use crate::model::Side;
@@ -50,9 +51,9 @@ impl Systems {
             let connector = match self.connectors.get(system) {
                 Some(connector) => connector.clone(),
                 None => {
-                    let url = &config.systems[system].url;
-                    let connector: Arc<dyn Connector> =
-                        Arc::new(SqlConnector::open(system, url).await.map_err(fail)?);
+                    let connector = open_connector(&config.systems[system])
+                        .await
+                        .map_err(fail)?;
                     self.connectors.insert(system.clone(), connector.clone());
                     connector
                 }
@@ -70,4 +71,11 @@ impl Systems {
     pub(crate) fn connector(&self, system: &str) -> Arc<dyn Connector> {
         self.connectors[system].clone()
     }
+}
+
+/// Connects to `system`.
+pub(crate) async fn open_connector(system: &System) -> Result<Arc<dyn Connector>, ConnectorError> {
+    Ok(Arc::new(
+        SqlConnector::open(&system.name, &system.url).await?,
+    ))
 }

@@ -21,7 +21,8 @@ pub enum Value {
 
 /// How a column stores its values; a value is converted to its column's kind before it
 /// is written, so a number read from one system lands in the other's text column as text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColumnKind {
     /// Whole numbers (also booleans stored as 0/1).
     Integer,

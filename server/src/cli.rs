@@ -53,6 +53,10 @@ pub enum Command {
     Couplings(CouplingsArgs),
     /// Show a record's synchronization log.
     Log(LogArgs),
+    /// Show a system's tables, or one table's columns, key and modified-on candidates.
+    Inspect(crate::inspect::InspectArgs),
+    /// Propose a mapping of two tables (`mapping suggest`).
+    Mapping(crate::inspect::MappingArgs),
     /// Scan a mapping's couplings for records deleted on either side; report them as errors.
     FindDeleted(FindDeletedArgs),
     /// List the newest jobs, or cancel one.
@@ -443,6 +447,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::serve::serve(&config, database_url, args).await?,
         Command::Demo(args) => demo(args).await?,
         Command::Bench(args) => crate::bench::run(args).await?,
+        Command::Inspect(args) => crate::inspect::inspect(&config, args).await?,
+        Command::Mapping(args) => crate::inspect::mapping(&config, args).await?,
         Command::Sync(args) => return sync(&config, database_url, args).await,
         Command::Errors(args) => {
             let engine = open(&config, database_url).await?;

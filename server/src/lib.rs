@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod export;
 pub mod guard;
+pub mod inspect;
 pub mod listen;
 pub mod live;
 pub mod metrics;

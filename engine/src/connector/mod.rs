@@ -4,8 +4,10 @@
 //! value they expect — so a remote, rate-limited system (an OData API with `$batch`,
 //! ETags and `Retry-After`) fits it as well as a database table does.
 
+mod catalogue;
 mod sql;
 
+pub use catalogue::{ColumnShape, TableShape};
 pub use sql::SqlConnector;
 
 use crate::value::{ColumnKind, Value};
@@ -153,6 +155,13 @@ pub enum ConnectorError {
 pub trait Connector: Send + Sync + std::fmt::Debug {
     /// The system's name.
     fn system(&self) -> &str;
+
+    /// The system's tables, by name.
+    async fn tables(&self) -> Result<Vec<String>, ConnectorError>;
+
+    /// One table's columns and key as the system's catalogue describes them; `None` when
+    /// there is no such table.
+    async fn shape(&self, table: &str) -> Result<Option<TableShape>, ConnectorError>;
 
     /// Checks that `spec`'s table and columns exist and fills in their kinds.
     async fn check(&self, spec: &mut TableSpec) -> Result<(), ConnectorError>;

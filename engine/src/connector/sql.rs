@@ -4,7 +4,8 @@
 //! value costs one record, not the batch.
 
 use super::{
-    ChangeCursor, Connector, ConnectorError, Record, TableSpec, Tombstone, WriteOp, WriteOutcome,
+    ChangeCursor, ColumnShape, Connector, ConnectorError, Record, TableShape, TableSpec, Tombstone,
+    WriteOp, WriteOutcome,
 };
 use crate::db::{Backend, OpenError, Sql, open_pool, quote, redact};
 use crate::value::{ColumnKind, Value};
@@ -92,6 +93,51 @@ impl SqlConnector {
             .map_err(|e| self.failed(e))
     }
 
+    /// Each column of `table`: name, declared type, nullable, part of the primary key.
+    async fn catalogue(&self, table: &str) -> Result<Vec<ColumnShape>, ConnectorError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                r#"select name, type, 1 - "notnull", pk from pragma_table_info($1) order by cid"#
+            }
+            Backend::Postgres => {
+                "select c.column_name::text, c.data_type::text, \
+                 (c.is_nullable = 'YES')::int::int8, \
+                 exists (select 1 from information_schema.table_constraints t \
+                 join information_schema.key_column_usage k \
+                 on k.constraint_name = t.constraint_name \
+                 and k.table_schema = t.table_schema and k.table_name = t.table_name \
+                 where t.table_schema = c.table_schema and t.table_name = c.table_name \
+                 and t.constraint_type = 'PRIMARY KEY' \
+                 and k.column_name = c.column_name)::int::int8 \
+                 from information_schema.columns c \
+                 where c.table_schema = current_schema() and c.table_name = $1 \
+                 order by c.ordinal_position"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(table)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let column = |row: &AnyRow| -> Result<ColumnShape, sqlx::Error> {
+            let declared: String = row.try_get(1)?;
+            let lower = declared.to_lowercase();
+            let kind = declared_kind(&lower);
+            Ok(ColumnShape {
+                name: row.try_get(0)?,
+                orders_changes: kind == Some(ColumnKind::Integer) && !lower.starts_with("bool"),
+                declared,
+                kind,
+                nullable: row.try_get::<i64, _>(2)? != 0,
+                primary_key: row.try_get::<i64, _>(3)? != 0,
+            })
+        };
+        rows.iter()
+            .map(column)
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.failed(e))
+    }
+
     fn select_list(spec: &TableSpec) -> String {
         let mut list = format!("{}, {}", quote(&spec.key), quote(&spec.modified));
         for column in &spec.columns {
@@ -138,6 +184,35 @@ impl SqlConnector {
 impl Connector for SqlConnector {
     fn system(&self) -> &str {
         &self.system
+    }
+
+    async fn tables(&self) -> Result<Vec<String>, ConnectorError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "select name from sqlite_master where type = 'table' \
+                 and name not like 'sqlite_%' order by name"
+            }
+            Backend::Postgres => {
+                "select table_name::text from information_schema.tables \
+                 where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        rows.iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.failed(e))
+    }
+
+    async fn shape(&self, table: &str) -> Result<Option<TableShape>, ConnectorError> {
+        let columns = self.catalogue(table).await?;
+        Ok((!columns.is_empty()).then(|| TableShape {
+            table: table.to_string(),
+            columns,
+        }))
     }
 
     async fn check(&self, spec: &mut TableSpec) -> Result<(), ConnectorError> {
