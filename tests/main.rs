@@ -11,5 +11,6 @@ mod inspect;
 mod queue;
 mod security;
 mod serve;
+mod shapes;
 mod store;
 mod sync;

@@ -33,6 +33,9 @@ pub struct System {
     /// The table where the system records deletions (`table_name`, `record_key`,
     /// `deleted_at`, `id`), if it keeps one.
     pub tombstones: Option<String>,
+    /// The time zone of its `timestamp` columns without one (`Europe/Copenhagen`); by
+    /// default the database's own.
+    pub time_zone: Option<String>,
 }
 
 /// An integration table mapping.
@@ -142,6 +145,7 @@ struct StoreShape {
 struct SystemShape {
     url: String,
     tombstones: Option<String>,
+    time_zone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -227,13 +231,13 @@ impl Config {
             .into_iter()
             .map(|(name, system)| {
                 let url = resolve_url(folder, &system.url);
-                let tombstones = system.tombstones;
                 (
                     name.clone(),
                     System {
                         name,
                         url,
-                        tombstones,
+                        tombstones: system.tombstones,
+                        time_zone: system.time_zone,
                     },
                 )
             })

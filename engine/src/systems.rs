@@ -58,10 +58,9 @@ impl Systems {
                     connector
                 }
             };
-            connector
-                .check(compiled.spec_mut(side))
-                .await
-                .map_err(fail)?;
+            let spec = compiled.spec_mut(side);
+            spec.time_zone = config.systems[system].time_zone.clone();
+            connector.check(spec).await.map_err(fail)?;
         }
         let compiled = Arc::new(compiled);
         self.compiled.insert(mapping.name.clone(), compiled.clone());

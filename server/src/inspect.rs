@@ -120,7 +120,7 @@ fn describe(report: &TableReport) -> String {
         or_none(report.key.as_ref(), "none (no one-column primary key)"),
         or_none(
             report.modified_candidates.first(),
-            "none found (an integer column the system sets on every change)"
+            "none found (an integer, timestamp or datetime column the system sets on every change)"
         ),
         or_none(
             report.tombstones.as_ref(),

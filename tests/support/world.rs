@@ -62,6 +62,55 @@ impl World {
         }
     }
 
+    /// Two systems of the test's own tables (`erp_ddl`, `crm_ddl`) on `kind`, a store,
+    /// and a configuration of them with `mappings` appended; `edit` may change the
+    /// configuration's text first (a system's setting). Fails as `Systems::connect` does.
+    pub async fn with_tables(
+        kind: StoreKind,
+        erp_ddl: &str,
+        crm_ddl: &str,
+        mappings: &str,
+        edit: impl FnOnce(String) -> String,
+    ) -> Result<World, engine::EngineError> {
+        let dir = temp_dir(match kind {
+            StoreKind::Sqlite => "tables-sqlite",
+            StoreKind::Postgres => "tables-postgres",
+        });
+        let erp_url = fresh_database(kind, &dir, "erp").await;
+        let crm_url = fresh_database(kind, &dir, "crm").await;
+        let store_url = fresh_database(kind, &dir, "store").await;
+        sqlx::any::install_default_drivers();
+        let (erp, crm) = (
+            AnyPool::connect(&erp_url).await.unwrap(),
+            AnyPool::connect(&crm_url).await.unwrap(),
+        );
+        sqlx::raw_sql(erp_ddl)
+            .execute(&erp)
+            .await
+            .expect("the ERP's tables");
+        sqlx::raw_sql(crm_ddl)
+            .execute(&crm)
+            .await
+            .expect("the CRM's tables");
+        let path = dir.join("coupler.toml");
+        let text = format!(
+            "[store]\nurl = \"{store_url}\"\n\n[systems.erp]\nurl = \"{erp_url}\"\n\n\
+             [systems.crm]\nurl = \"{crm_url}\"\n\n{mappings}"
+        );
+        std::fs::write(&path, edit(text)).unwrap();
+        let config = Config::load(&path).expect("the configuration loads");
+        let systems = Systems::connect(&config).await?;
+        let engine = Engine::open_with(config, &store_url, systems)
+            .await
+            .expect("open the store");
+        Ok(World {
+            dir,
+            engine,
+            erp,
+            crm,
+        })
+    }
+
     /// Synchronizes one mapping; it must succeed as a job.
     pub async fn sync(&self, mapping: &str) -> JobSummary {
         let job = self.run(mapping).await;

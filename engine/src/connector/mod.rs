@@ -21,8 +21,13 @@ pub struct TableSpec {
     pub table: String,
     /// The key column.
     pub key: String,
-    /// The modified-on column (integer milliseconds, kept by the system itself).
+    /// The modified-on column, kept by the system itself.
     pub modified: String,
+    /// What the modified-on column holds, learnt when the table is checked.
+    pub modified_kind: ModifiedKind,
+    /// The time zone the system's `time_zone` setting names, for a `timestamp` column
+    /// without one.
+    pub time_zone: Option<String>,
     /// The data columns.
     pub columns: Vec<String>,
     /// The kind of each data column, learnt from the system when the table is checked.
@@ -33,7 +38,48 @@ pub struct TableSpec {
     pub tombstones: Option<String>,
 }
 
+/// What a modified-on column holds. A record's version is a whole number of ticks since
+/// 1970 in the column's own precision; the engine compares versions, and turns a span of
+/// time into ticks only for the overlap window ([`TableSpec::ticks_per_ms`]).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum ModifiedKind {
+    /// Integer milliseconds since 1970.
+    #[default]
+    Millis,
+    /// A PostgreSQL `timestamp with time zone`: microseconds.
+    TimestampTz,
+    /// A PostgreSQL `timestamp` without time zone, read as wall-clock time in `zone`:
+    /// microseconds.
+    Timestamp {
+        /// The IANA time zone its values are in (`Europe/Copenhagen`, `UTC`).
+        zone: String,
+    },
+    /// A SQLite `datetime` column of ISO 8601 text (`2026-12-02 17:00:00.123`, with `T`
+    /// or a zone offset alike): milliseconds.
+    DatetimeText,
+}
+
+impl ModifiedKind {
+    /// How it is named to people (`integer milliseconds`, `timestamptz`).
+    pub fn describe(&self) -> String {
+        match self {
+            ModifiedKind::Millis => "integer milliseconds".to_string(),
+            ModifiedKind::TimestampTz => "timestamptz".to_string(),
+            ModifiedKind::Timestamp { zone } => format!("timestamp in {zone}"),
+            ModifiedKind::DatetimeText => "datetime text".to_string(),
+        }
+    }
+}
+
 impl TableSpec {
+    /// Version ticks in a millisecond: 1000 for microsecond timestamps, else 1.
+    pub fn ticks_per_ms(&self) -> i64 {
+        match self.modified_kind {
+            ModifiedKind::TimestampTz | ModifiedKind::Timestamp { .. } => 1000,
+            ModifiedKind::Millis | ModifiedKind::DatetimeText => 1,
+        }
+    }
+
     /// The position of `column` among the data columns.
     pub fn position(&self, column: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == column)
@@ -45,7 +91,7 @@ impl TableSpec {
 pub struct Record {
     /// The key, as text.
     pub key: String,
-    /// The modified-on value.
+    /// The modified-on value, as a version in ticks ([`ModifiedKind`]).
     pub modified: i64,
     /// The data columns' values, in the spec's order.
     pub values: Vec<Value>,

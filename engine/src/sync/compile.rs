@@ -82,6 +82,8 @@ impl Compiled {
                 table: table.table.clone(),
                 key: table.key.clone(),
                 modified: table.modified.clone(),
+                modified_kind: Default::default(),
+                time_zone: None,
                 kinds: Vec::new(),
                 columns,
                 key_kind: crate::value::ColumnKind::Text,

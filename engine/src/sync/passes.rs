@@ -171,7 +171,10 @@ impl Run<'_> {
                     key: key.clone(),
                 }),
             ),
-            Some((modified, _)) => (modified.saturating_sub(OVERLAP_MS), None),
+            Some((modified, _)) => (
+                modified.saturating_sub(OVERLAP_MS * self.compiled.spec(from).ticks_per_ms()),
+                None,
+            ),
         };
         loop {
             let records = self
@@ -205,10 +208,12 @@ impl Run<'_> {
     /// began long enough after it that no commit can still bring an older record.
     async fn settle(&self, from: Side, start: &Start) -> Result<(), RunError> {
         let name = self.name();
+        let ticks = self.compiled.spec(from).ticks_per_ms();
         let mut conn = self.store.conn().await?;
         if let Some((modified, _)) =
             progress::watermark(&mut conn, name, from, Stream::Changes).await?
-            && start.started.saturating_sub(modified) >= 2 * OVERLAP_MS
+            && start.started.saturating_mul(ticks).saturating_sub(modified)
+                >= 2 * OVERLAP_MS * ticks
             && start.settled != Some(modified)
         {
             progress::settle(&mut conn, name, from, modified).await?;

@@ -3,9 +3,11 @@
 //! only when something in it is refused, again one operation at a time, so one bad
 //! value costs one record, not the batch.
 
+mod version;
+
 use super::{
-    ChangeCursor, ColumnShape, Connector, ConnectorError, Record, TableShape, TableSpec, Tombstone,
-    WriteOp, WriteOutcome,
+    ChangeCursor, ColumnShape, Connector, ConnectorError, ModifiedKind, Record, TableShape,
+    TableSpec, Tombstone, WriteOp, WriteOutcome,
 };
 use crate::db::{Backend, OpenError, Sql, open_pool, quote, redact};
 use crate::value::{ColumnKind, Value};
@@ -125,7 +127,7 @@ impl SqlConnector {
             let kind = declared_kind(&lower);
             Ok(ColumnShape {
                 name: row.try_get(0)?,
-                orders_changes: kind == Some(ColumnKind::Integer) && !lower.starts_with("bool"),
+                orders_changes: ordering_kind(self.backend, &lower).is_some(),
                 declared,
                 kind,
                 nullable: row.try_get::<i64, _>(2)? != 0,
@@ -138,8 +140,95 @@ impl SqlConnector {
             .map_err(|e| self.failed(e))
     }
 
+    /// What `spec`'s modified-on column, declared as `declared`, holds; refused when it
+    /// cannot order changes.
+    async fn modified_kind(
+        &self,
+        spec: &TableSpec,
+        declared: &str,
+    ) -> Result<ModifiedKind, ConnectorError> {
+        let schema = |message: String| ConnectorError::Schema {
+            system: self.system.clone(),
+            message,
+        };
+        let kind = match ordering_kind(self.backend, declared) {
+            Some(ModifiedKind::Timestamp { .. }) => ModifiedKind::Timestamp {
+                zone: self.time_zone(spec).await?,
+            },
+            Some(kind) => kind,
+            None => {
+                return Err(schema(format!(
+                    "column {:?} of table {:?} has type {declared}, which cannot order changes: \
+                     a modified-on column holds integer milliseconds, a timestamp, a timestamptz \
+                     or (SQLite) datetime text",
+                    spec.modified, spec.table
+                )));
+            }
+        };
+        if kind == ModifiedKind::DatetimeText {
+            // Text that names no instant would be read as no version at all.
+            let column = quote(&spec.modified);
+            let unreadable: Option<Option<String>> = sqlx::query_scalar(&format!(
+                "select cast({column} as text) from {} \
+                 where {column} is null or julianday({column}) is null limit 1",
+                quote(&spec.table)
+            ))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+            if let Some(value) = unreadable {
+                let value = value.map_or("no value".to_string(), |v| format!("{v:?}"));
+                return Err(schema(format!(
+                    "column {:?} of table {:?} holds {value}, which is no ISO 8601 datetime: \
+                     it cannot serve as modified-on",
+                    spec.modified, spec.table
+                )));
+            }
+        }
+        Ok(kind)
+    }
+
+    /// The time zone of a `timestamp` column without one: the system's `time_zone`
+    /// setting, else the database's own (`alter database … set timezone`), else UTC.
+    /// (Connections here run in UTC, so the session's zone tells nothing.)
+    async fn time_zone(&self, spec: &TableSpec) -> Result<String, ConnectorError> {
+        let zone = match &spec.time_zone {
+            Some(zone) => zone.clone(),
+            None => sqlx::query_scalar::<_, String>(
+                "select substr(s, position('=' in s) + 1) \
+                 from pg_db_role_setting d, unnest(d.setconfig) s \
+                 where d.setdatabase = (select oid from pg_database where datname = current_database()) \
+                 and d.setrole = 0 and lower(s) like 'timezone=%'",
+            )
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?
+            .unwrap_or_else(|| "UTC".to_string()),
+        };
+        let known: Option<String> =
+            sqlx::query_scalar("select name from pg_timezone_names where name = $1")
+                .bind(&zone)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.failed(e))?;
+        if known.is_none() {
+            return Err(ConnectorError::Schema {
+                system: self.system.clone(),
+                message: format!(
+                    "time zone {zone:?} is unknown to the database: name one such as \
+                     \"Europe/Copenhagen\" or \"UTC\""
+                ),
+            });
+        }
+        Ok(zone)
+    }
+
     fn select_list(spec: &TableSpec) -> String {
-        let mut list = format!("{}, {}", quote(&spec.key), quote(&spec.modified));
+        let mut list = format!(
+            "{}, {}",
+            quote(&spec.key),
+            version::read(&spec.modified_kind, &quote(&spec.modified))
+        );
         for column in &spec.columns {
             list.push_str(", ");
             list.push_str(&quote(column));
@@ -243,12 +332,17 @@ impl Connector for SqlConnector {
             })
         };
         spec.key_kind = kind_of(&spec.key)?;
-        if kind_of(&spec.modified)? != ColumnKind::Integer {
-            return Err(schema(format!(
-                "column {:?} of table {:?} must hold integer milliseconds to serve as modified-on",
-                spec.modified, spec.table
-            )));
-        }
+        let declared = columns
+            .iter()
+            .find(|(name, _)| *name == spec.modified)
+            .map(|(_, declared)| declared.to_lowercase())
+            .ok_or_else(|| {
+                schema(format!(
+                    "table {:?} has no column {:?}",
+                    spec.table, spec.modified
+                ))
+            })?;
+        spec.modified_kind = self.modified_kind(spec, &declared).await?;
         spec.kinds = spec
             .columns
             .iter()
@@ -277,21 +371,34 @@ impl Connector for SqlConnector {
         cursor: Option<&ChangeCursor>,
         limit: usize,
     ) -> Result<Vec<Record>, ConnectorError> {
-        let (modified, key) = (quote(&spec.modified), quote(&spec.key));
+        let kind = &spec.modified_kind;
+        let (modified, key) = (
+            version::order(kind, &quote(&spec.modified)),
+            quote(&spec.key),
+        );
+        let (before, after) = version::from_version(kind);
         let mut sql = Sql::new(format!(
-            "select {} from {} where {modified} >= ",
+            "select {} from {} where true",
             Self::select_list(spec),
             quote(&spec.table)
         ));
         // After a cursor, its modified-on value is the lower bound: the condition that
         // follows is no range an index can seek to, and each page would otherwise read
-        // every record before the cursor again.
-        sql.bind(cursor.map_or(since, |c| c.modified.max(since)));
+        // every record before the cursor again. (The very first read has none: the
+        // earliest version is no instant a timestamp can hold.)
+        let lower = cursor.map_or(since, |c| c.modified.max(since));
+        if lower > i64::MIN {
+            sql.push(&format!(" and {modified} >= {before}"))
+                .bind(lower)
+                .push(&after);
+        }
         if let Some(cursor) = cursor {
-            sql.push(&format!(" and ({modified} > "))
-                .bind(cursor.modified);
-            sql.push(&format!(" or ({modified} = "))
-                .bind(cursor.modified);
+            sql.push(&format!(" and ({modified} > {before}"))
+                .bind(cursor.modified)
+                .push(&after);
+            sql.push(&format!(" or ({modified} = {before}"))
+                .bind(cursor.modified)
+                .push(&after);
             sql.push(&format!(" and {key} > "));
             sql.key(&cursor.key, spec.key_kind);
             sql.push("))");
@@ -343,6 +450,11 @@ impl Connector for SqlConnector {
             Backend::Postgres => self.pool.begin().await,
         };
         let mut tx = begin.map_err(|e| self.failed(e))?;
+        if let Some(statement) = version::write_zone(&spec.modified_kind) {
+            tx.execute(statement.as_str())
+                .await
+                .map_err(|e| self.failed(e))?;
+        }
         let of_kind = |wanted: fn(&Prepared) -> bool| -> Vec<usize> {
             (0..ops.len())
                 .filter(|&i| prepared[i].as_ref().is_some_and(wanted))
@@ -375,7 +487,7 @@ impl Connector for SqlConnector {
             let mut sql = Sql::new(format!(
                 "select {}, {} from {} where {} in ",
                 quote(&spec.key),
-                quote(&spec.modified),
+                version::read(&spec.modified_kind, &quote(&spec.modified)),
                 quote(&spec.table),
                 quote(&spec.key)
             ));
@@ -588,10 +700,12 @@ impl SqlConnector {
                         row.value(value.clone(), spec.kinds[c]);
                     }
                 });
+                let kind = &spec.modified_kind;
+                let (before, after) = version::from_version(kind);
                 sql.push(&format!(
-                    ") as v where {table}.{key} = v.column1 and {table}.{} = v.column2 \
+                    ") as v where {table}.{key} = v.column1 and {} = {before}v.column2{after} \
                      returning {key}",
-                    quote(&spec.modified)
+                    version::order(kind, &format!("{table}.{}", quote(&spec.modified)))
                 ));
                 sql
             };
@@ -729,6 +843,27 @@ fn db_message(error: &sqlx::Error) -> String {
 }
 
 /// The kind of a column from its declared type; `None` for types the engine does not read.
+/// What a modified-on column declared `declared` (lower case) holds, when it can order
+/// changes; a `timestamp`'s zone is left empty, for the caller to learn.
+fn ordering_kind(backend: Backend, declared: &str) -> Option<ModifiedKind> {
+    match (backend, declared) {
+        (_, declared) if declared.starts_with("bool") => None,
+        (_, declared) if declared_kind(declared) == Some(ColumnKind::Integer) => {
+            Some(ModifiedKind::Millis)
+        }
+        (Backend::Postgres, "timestamp with time zone") => Some(ModifiedKind::TimestampTz),
+        (Backend::Postgres, "timestamp without time zone") => Some(ModifiedKind::Timestamp {
+            zone: String::new(),
+        }),
+        (Backend::Sqlite, declared)
+            if declared.starts_with("datetime") || declared.starts_with("timestamp") =>
+        {
+            Some(ModifiedKind::DatetimeText)
+        }
+        _ => None,
+    }
+}
+
 fn declared_kind(declared: &str) -> Option<ColumnKind> {
     let declared = declared.trim();
     if declared.contains("int") || declared == "boolean" || declared == "bool" {
