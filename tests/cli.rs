@@ -904,6 +904,9 @@ fn bench_quick_prints_every_figure_and_the_targets() {
     assert!(number("/concurrent_console/requests") > 0.0);
     assert_eq!(number("/concurrent_console/failed"), 0.0, "{figures:#}");
     assert!(number("/peak_rss_mb") > 0.0);
+    // The scan looked at every coupling there was.
+    assert_eq!(number("/deletion_scan/couplings"), coupled, "{figures:#}");
+    assert!(number("/deletion_scan/seconds") > 0.0);
     for target in [
         "initial_sync ≥ 25% of raw",
         "incremental ≤ 0.5 s",

@@ -6,6 +6,7 @@ mod support;
 
 mod actions;
 mod cli;
+mod deletions;
 mod faults;
 mod inspect;
 mod queue;

@@ -53,6 +53,9 @@ pub struct Mapping {
     pub sync_only_coupled: bool,
     /// Time between scheduled synchronizations.
     pub interval: Duration,
+    /// How often its couplings are scanned for deleted records (Find for Deleted on a
+    /// schedule), for systems that keep no tombstones; `None`: only on demand.
+    pub deletion_scan: Option<Duration>,
     /// Mappings that must run before this one.
     pub depends_on: Vec<String>,
     /// The local table.
@@ -162,6 +165,7 @@ struct MappingShape {
     sync_only_coupled: bool,
     #[serde(default)]
     interval: Option<String>,
+    deletion_scan: Option<String>,
     #[serde(default)]
     depends_on: Vec<String>,
     local: TableRef,
@@ -266,6 +270,11 @@ impl Config {
                 Some(text) => parse_duration(text).map_err(|e| at(format!("interval: {e}")))?,
                 None => DEFAULT_INTERVAL,
             };
+            let deletion_scan = m
+                .deletion_scan
+                .as_deref()
+                .map(|text| parse_duration(text).map_err(|e| at(format!("deletion_scan: {e}"))))
+                .transpose()?;
             let fields = m
                 .fields
                 .into_iter()
@@ -321,6 +330,7 @@ impl Config {
                 deletion_conflict: m.deletion_conflict,
                 sync_only_coupled: m.sync_only_coupled,
                 interval,
+                deletion_scan,
                 depends_on: m.depends_on,
                 local: m.local,
                 integration: m.integration,
@@ -637,6 +647,37 @@ integration = "emailaddress1"
         let error = parse(&text).unwrap_err();
         assert_eq!(error.line, Some(29));
         assert!(error.message.contains("max_lenght"), "{error}");
+    }
+
+    #[test]
+    fn a_deletion_scan_is_a_duration() {
+        let every = GOOD.replace(
+            "interval = \"5m\"",
+            "interval = \"5m\"\ndeletion_scan = \"6h\"",
+        );
+        assert_eq!(
+            parse(&every)
+                .unwrap()
+                .mapping("CUSTOMER")
+                .unwrap()
+                .deletion_scan,
+            Some(Duration::from_secs(6 * 3600))
+        );
+        assert_eq!(
+            parse(GOOD)
+                .unwrap()
+                .mapping("CUSTOMER")
+                .unwrap()
+                .deletion_scan,
+            None
+        );
+        let soon = GOOD.replace(
+            "interval = \"5m\"",
+            "interval = \"5m\"\ndeletion_scan = \"soon\"",
+        );
+        let error = parse(&soon).unwrap_err();
+        assert!(error.message.contains("mapping CUSTOMER"), "{error}");
+        assert!(error.message.contains("deletion_scan"), "{error}");
     }
 
     #[test]

@@ -76,8 +76,21 @@ pub struct Figures {
     pub retry_all: f64,
     /// Clients reading pages at once.
     pub concurrent_console: Concurrent,
+    /// Find for Deleted over every coupling, as a mapping's `deletion_scan` runs it.
+    pub deletion_scan: DeletionScan,
     /// The process's peak resident memory during the initial synchronization, MiB.
     pub peak_rss_mb: f64,
+}
+
+/// The scan for deleted records' figures.
+#[derive(Debug, Serialize)]
+pub struct DeletionScan {
+    /// Couplings scanned.
+    pub couplings: u64,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// Couplings scanned per second.
+    pub couplings_per_s: f64,
 }
 
 /// The initial synchronization's figures.
@@ -302,6 +315,20 @@ async fn measure(
             .collect::<Vec<_>>()
             .join(", ")
     ));
+
+    // 7. deletion_scan: both records of every coupling looked up.
+    let started = Instant::now();
+    let scan = world.engine.find_deleted("bench", "CUSTOMER", true).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let deletion_scan = DeletionScan {
+        couplings: scan.done,
+        seconds,
+        couplings_per_s: scan.done as f64 / seconds,
+    };
+    say(format!(
+        "deletion_scan    {seconds:>12.3} s  ({} couplings, {:.0}/s)",
+        deletion_scan.couplings, deletion_scan.couplings_per_s
+    ));
     Ok(Figures {
         records: n,
         store: scratch.kind,
@@ -311,6 +338,7 @@ async fn measure(
         errors_page,
         retry_all,
         concurrent_console,
+        deletion_scan,
         peak_rss_mb,
     })
 }
@@ -368,6 +396,11 @@ fn verdicts(f: &Figures) -> Vec<String> {
             "concurrent_console p99 ≤ 200 ms, none failed".into(),
             busy.p99_ms <= 200.0 && busy.failed == 0,
             format!("{:.2} ms, {} failed", busy.p99_ms, busy.failed),
+        ),
+        (
+            "deletion_scan ≤ 30 s".into(),
+            f.deletion_scan.seconds <= 30.0,
+            format!("{:.3} s", f.deletion_scan.seconds),
         ),
         (
             "peak_rss_mb ≤ 300".into(),

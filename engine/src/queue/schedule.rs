@@ -1,5 +1,6 @@
 //! Schedules: each mapping queued when its interval has passed, and backing off when runs
-//! keep finding nothing to do or keep failing.
+//! keep finding nothing to do or keep failing; and each mapping's scan for deleted records
+//! (`deletion_scan`) queued when it is due.
 
 use crate::error::EngineError;
 use crate::handle::Engine;
@@ -12,7 +13,8 @@ use std::time::Duration;
 pub const BACKOFF_CEILING: Duration = Duration::from_secs(3600);
 
 impl Engine {
-    /// Queues a synchronization of every mapping that is due and not paused.
+    /// Queues a synchronization of every mapping that is due and not paused, and a scan for
+    /// deleted records of each whose `deletion_scan` is due.
     pub(crate) async fn schedule_due(&self) -> Result<(), EngineError> {
         let now = now_millis();
         let states = self.inner.store.mapping_states().await?;
@@ -22,25 +24,36 @@ impl Engine {
                 .find(|s| s.name == mapping.name)
                 .cloned()
                 .unwrap_or_default();
-            if state.paused || state.next_run_at.is_some_and(|at| at > now) {
+            if state.paused {
                 continue;
             }
-            let mut conn = self.inner.store.conn().await?;
-            job::enqueue(
-                &mut conn,
-                &mapping.name,
-                JobKind::Synchronization,
-                Trigger::Schedule.actor(),
-                None,
-            )
-            .await?;
-            drop(conn);
-            let next = now + backoff(interval(mapping, &state), state.idle_runs).as_millis() as i64;
-            self.inner
-                .store
-                .set_schedule(&mapping.name, next, state.idle_runs)
-                .await?;
+            if state.next_run_at.is_none_or(|at| at <= now) {
+                self.enqueue_scheduled(&mapping.name, JobKind::Synchronization)
+                    .await?;
+                let next =
+                    now + backoff(interval(mapping, &state), state.idle_runs).as_millis() as i64;
+                self.inner
+                    .store
+                    .set_schedule(&mapping.name, next, state.idle_runs)
+                    .await?;
+            }
+            if let Some(every) = mapping.deletion_scan
+                && state.next_scan_at.is_none_or(|at| at <= now)
+            {
+                self.enqueue_scheduled(&mapping.name, JobKind::FindForDeleted)
+                    .await?;
+                self.inner
+                    .store
+                    .set_next_scan(&mapping.name, now + every.as_millis() as i64)
+                    .await?;
+            }
         }
+        Ok(())
+    }
+
+    async fn enqueue_scheduled(&self, mapping: &str, kind: JobKind) -> Result<(), EngineError> {
+        let mut conn = self.inner.store.conn().await?;
+        job::enqueue(&mut conn, mapping, kind, Trigger::Schedule.actor(), None).await?;
         Ok(())
     }
 

@@ -80,7 +80,9 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("job {} vanished", claimed.id)))?;
         drop(conn);
-        if claimed.trigger() == Trigger::Schedule {
+        // A scheduled scan for deleted records keeps its own time; a run's back-off is the
+        // synchronization's.
+        if claimed.trigger() == Trigger::Schedule && claimed.kind != JobKind::FindForDeleted {
             self.after_scheduled(&summary).await?;
         }
         Ok((summary, touched))

@@ -79,6 +79,8 @@ pub struct MappingState {
     pub next_run_at: Option<i64>,
     /// Scheduled runs in a row that found nothing to do (the schedule backs off).
     pub idle_runs: i64,
+    /// When the next scheduled scan for deleted records is due.
+    pub next_scan_at: Option<i64>,
 }
 
 impl Store {
@@ -187,7 +189,8 @@ impl Store {
     /// The runtime state of every mapping the store knows.
     pub async fn mapping_states(&self) -> Result<Vec<MappingState>, StoreError> {
         let rows = sqlx::query(
-            r"select name, paused, update_conflict, deletion_conflict, interval_ms, next_run_at, idle_runs
+            r"select name, paused, update_conflict, deletion_conflict, interval_ms, next_run_at, idle_runs,
+                     next_scan_at
               from mapping_state order by name",
         )
         .fetch_all(&self.pool)
@@ -202,6 +205,7 @@ impl Store {
                     interval_ms: row.try_get("interval_ms")?,
                     next_run_at: row.try_get("next_run_at")?,
                     idle_runs: row.try_get("idle_runs")?,
+                    next_scan_at: row.try_get("next_scan_at")?,
                 })
             })
             .collect()
@@ -294,6 +298,22 @@ impl Store {
         .bind(now_millis())
         .bind(next_run_at)
         .bind(idle_runs)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Records when mapping `name`'s next scheduled scan for deleted records is due.
+    pub async fn set_next_scan(&self, name: &str, next_scan_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            r"insert into mapping_state (name, paused, updated_at, next_scan_at) values ($1, 0, $2, $3)
+              on conflict (name) do update set next_scan_at = excluded.next_scan_at",
+        )
+        .bind(name)
+        .bind(now_millis())
+        .bind(next_scan_at)
         .execute(&self.pool)
         .await?;
         Ok(())
