@@ -8,6 +8,7 @@ mod actions;
 mod cli;
 mod deletions;
 mod faults;
+mod filters;
 mod inspect;
 mod queue;
 mod security;

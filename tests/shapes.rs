@@ -37,7 +37,7 @@ integration = "city"
 
 /// The ERP's customer table: `timestamptz` on PostgreSQL, datetime text with a space on
 /// SQLite; stamped by a default and, on each update that leaves it, a trigger.
-fn erp_ddl(kind: StoreKind) -> String {
+pub(crate) fn erp_ddl(kind: StoreKind) -> String {
     match kind {
         StoreKind::Postgres => postgres_table(
             "customer",
@@ -51,7 +51,7 @@ fn erp_ddl(kind: StoreKind) -> String {
 
 /// The CRM's account table: `timestamp` (wall-clock time in the session's zone) on
 /// PostgreSQL, datetime text with `T` and `Z` on SQLite.
-fn crm_ddl(kind: StoreKind) -> String {
+pub(crate) fn crm_ddl(kind: StoreKind) -> String {
     match kind {
         StoreKind::Postgres => postgres_table(
             "account",

@@ -80,6 +80,10 @@ pub struct TableRef {
     pub key: String,
     /// The modified-on column.
     pub modified: String,
+    /// Which of the table's records belong in the mapping (`blocked = 0 and country in
+    /// ('DK', 'DE')`), parsed by [`crate::filter::Filter`]; none: every record.
+    #[serde(default)]
+    pub filter: Option<String>,
 }
 
 /// A field mapping: a local field and an integration field, or a constant for one of them.
@@ -308,9 +312,27 @@ impl Config {
                     )));
                 }
             }
-            for table in [&m.local, &m.integration] {
+            for (side, table) in [("local", &m.local), ("integration", &m.integration)] {
                 for name in [&table.table, &table.key, &table.modified] {
                     check_identifier(name).map_err(at)?;
+                }
+                if let Some(filter_text) = &table.filter {
+                    // The line that holds the filter: the first naming it after its mapping.
+                    let line = text
+                        .find(&format!("name = {:?}", m.name))
+                        .and_then(|start| {
+                            let from = start + text[start..].find(filter_text.as_str())?;
+                            Some(text[..from].matches('\n').count() + 1)
+                        });
+                    let filter = crate::filter::Filter::parse(filter_text).map_err(|e| {
+                        fail(
+                            line,
+                            format!("mapping {}: {side} filter {filter_text:?}: {e}", m.name),
+                        )
+                    })?;
+                    for column in filter.columns() {
+                        check_identifier(column).map_err(at)?;
+                    }
                 }
             }
             for name in &m.match_on {
@@ -678,6 +700,31 @@ integration = "emailaddress1"
         let error = parse(&soon).unwrap_err();
         assert!(error.message.contains("mapping CUSTOMER"), "{error}");
         assert!(error.message.contains("deletion_scan"), "{error}");
+    }
+
+    #[test]
+    fn a_filter_that_does_not_parse_names_its_mapping_and_where() {
+        let text = GOOD.replace(
+            r#"table = "customer", key = "no", modified = "modified_at" }"#,
+            r#"table = "customer", key = "no", modified = "modified_at", filter = "blocked = 0 and" }"#,
+        );
+        let error = parse(&text).unwrap_err();
+        assert!(error.message.contains("mapping CUSTOMER"), "{error}");
+        assert!(
+            error.message.contains(r#"local filter "blocked = 0 and": expected a column, found the end (at character 16)"#),
+            "{error}"
+        );
+        let line = text.lines().position(|l| l.contains("filter =")).unwrap() + 1;
+        assert_eq!(error.line, Some(line), "{error}");
+        let fine = GOOD.replace(
+            r#"table = "customer", key = "no", modified = "modified_at" }"#,
+            r#"table = "customer", key = "no", modified = "modified_at", filter = "blocked = 0" }"#,
+        );
+        let config = parse(&fine).unwrap();
+        assert_eq!(
+            config.mapping("CUSTOMER").unwrap().local.filter.as_deref(),
+            Some("blocked = 0")
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub mod demo;
 #[cfg(feature = "runtime")]
 mod error;
 #[cfg(feature = "runtime")]
+pub mod filter;
+#[cfg(feature = "runtime")]
 mod handle;
 #[cfg(feature = "runtime")]
 pub mod inspect;

@@ -10,6 +10,7 @@ mod sql;
 pub use catalogue::{ColumnShape, TableShape};
 pub use sql::SqlConnector;
 
+use crate::filter::Filter;
 use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
 
@@ -36,6 +37,11 @@ pub struct TableSpec {
     pub key_kind: ColumnKind,
     /// The system's tombstone table, if it keeps one.
     pub tombstones: Option<String>,
+    /// Which records belong in the mapping; none: every one. Its columns' kinds are
+    /// learnt when the table is checked.
+    pub filter: Option<Filter>,
+    /// The kind of each column the filter names.
+    pub filter_kinds: Vec<(String, ColumnKind)>,
 }
 
 /// What a modified-on column holds. A record's version is a whole number of ticks since

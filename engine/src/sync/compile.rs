@@ -88,6 +88,11 @@ impl Compiled {
                 columns,
                 key_kind: crate::value::ColumnKind::Text,
                 tombstones,
+                filter: table.filter.as_deref().map(|text| {
+                    crate::filter::Filter::parse(text)
+                        .expect("filters are parsed when the configuration loads")
+                }),
+                filter_kinds: Vec::new(),
             }
         };
         let local = spec(Side::Local, local_tombstones);

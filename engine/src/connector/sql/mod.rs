@@ -3,6 +3,7 @@
 //! only when something in it is refused, again one operation at a time, so one bad
 //! value costs one record, not the batch.
 
+mod filter;
 mod version;
 
 use super::{
@@ -348,6 +349,25 @@ impl Connector for SqlConnector {
             .iter()
             .map(|c| kind_of(c))
             .collect::<Result<_, _>>()?;
+        if let Some(table_filter) = &spec.filter {
+            let mut kinds = Vec::new();
+            for column in table_filter.columns() {
+                if !columns.iter().any(|(name, _)| name == column) {
+                    return Err(schema(format!(
+                        "the filter of table {:?} names column {column:?}, which the table lacks",
+                        spec.table
+                    )));
+                }
+                kinds.push((column.to_string(), kind_of(column)?));
+            }
+            if let Some((column, value)) = filter::misfit(table_filter, &kinds) {
+                return Err(schema(format!(
+                    "the filter of table {:?} compares column {column:?} with {value}, which it cannot hold",
+                    spec.table
+                )));
+            }
+            spec.filter_kinds = kinds;
+        }
         if let Some(tombstones) = &spec.tombstones {
             let found = self.columns(tombstones).await?;
             let missing: Vec<&str> = ["id", "table_name", "record_key", "deleted_at"]
@@ -402,6 +422,10 @@ impl Connector for SqlConnector {
             sql.push(&format!(" and {key} > "));
             sql.key(&cursor.key, spec.key_kind);
             sql.push("))");
+        }
+        if let Some(table_filter) = &spec.filter {
+            sql.push(" and ");
+            filter::push(&mut sql, table_filter, &spec.filter_kinds);
         }
         sql.push(&format!(" order by {modified}, {key} limit "))
             .bind(limit as i64);
