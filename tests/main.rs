@@ -16,3 +16,4 @@ mod serve;
 mod shapes;
 mod store;
 mod sync;
+mod types;

@@ -384,11 +384,22 @@ impl Row<'_> {
 
     /// Appends a cell bound to `value` as a column of `kind` stores it.
     pub fn value(&mut self, value: Value, kind: ColumnKind) -> &mut Self {
+        self.value_within(value, kind, ("", ""))
+    }
+
+    /// Appends a cell bound to `value` as a column of `kind` stores it, with `around`'s
+    /// text before and after the placeholder (a cast to the column's type).
+    pub fn value_within(
+        &mut self,
+        value: Value,
+        kind: ColumnKind,
+        around: (&str, &str),
+    ) -> &mut Self {
         if !self.first {
             self.sql.text.push_str(", ");
         }
         self.first = false;
-        self.sql.value(value, kind);
+        self.sql.push(around.0).value(value, kind).push(around.1);
         self
     }
 }

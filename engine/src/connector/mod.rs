@@ -5,9 +5,11 @@
 //! ETags and `Retry-After`) fits it as well as a database table does.
 
 mod catalogue;
+mod field_type;
 mod sql;
 
 pub use catalogue::{ColumnShape, TableShape};
+pub use field_type::FieldType;
 pub use sql::SqlConnector;
 
 use crate::filter::Filter;
@@ -33,6 +35,8 @@ pub struct TableSpec {
     pub columns: Vec<String>,
     /// The kind of each data column, learnt from the system when the table is checked.
     pub kinds: Vec<ColumnKind>,
+    /// What each data column accepts beyond its kind, learnt with the kinds.
+    pub types: Vec<FieldType>,
     /// The kind of the key column.
     pub key_kind: ColumnKind,
     /// The system's tombstone table, if it keeps one.
@@ -40,8 +44,8 @@ pub struct TableSpec {
     /// Which records belong in the mapping; none: every one. Its columns' kinds are
     /// learnt when the table is checked.
     pub filter: Option<Filter>,
-    /// The kind of each column the filter names.
-    pub filter_kinds: Vec<(String, ColumnKind)>,
+    /// The kind and type of each column the filter names.
+    pub filter_kinds: Vec<(String, ColumnKind, FieldType)>,
 }
 
 /// What a modified-on column holds. A record's version is a whole number of ticks since

@@ -85,6 +85,7 @@ impl Compiled {
                 modified_kind: Default::default(),
                 time_zone: None,
                 kinds: Vec::new(),
+                types: Vec::new(),
                 columns,
                 key_kind: crate::value::ColumnKind::Text,
                 tombstones,

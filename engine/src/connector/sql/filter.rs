@@ -1,19 +1,35 @@
 //! A table's [`Filter`] as SQL: each column quoted, each literal a bound value of the
 //! column's kind, so the database compares as it would its own values.
 
-use crate::db::{Sql, quote};
+use super::types;
+use crate::connector::FieldType;
+use crate::db::{Backend, Sql, quote};
 use crate::filter::Filter;
 use crate::value::{ColumnKind, Value};
 
-/// Appends `filter` to `sql`, parenthesised; `kinds` gives each named column's kind.
-pub(super) fn push(sql: &mut Sql, filter: &Filter, kinds: &[(String, ColumnKind)]) {
-    let kind = |column: &str| {
+/// Appends `filter` to `sql`, parenthesised; `kinds` gives each named column's kind and
+/// type.
+pub(super) fn push(
+    sql: &mut Sql,
+    backend: Backend,
+    filter: &Filter,
+    kinds: &[(String, ColumnKind, FieldType)],
+) {
+    let of = |column: &str| {
         kinds
             .iter()
-            .find(|(name, _)| name == column)
-            .map_or(ColumnKind::Text, |(_, kind)| *kind)
+            .find(|(name, ..)| name == column)
+            .map_or((ColumnKind::Text, FieldType::Any), |(_, kind, field)| {
+                (*kind, *field)
+            })
     };
-    let bound = |value: &Value, kind: ColumnKind| value.to_kind(kind).unwrap_or(value.clone());
+    let bound = |value: &Value, kind: ColumnKind, field: FieldType| {
+        field
+            .admit(value.clone())
+            .ok()
+            .and_then(|v| v.to_kind(kind))
+            .unwrap_or(value.clone())
+    };
     match filter {
         Filter::And(all) | Filter::Or(all) => {
             let joint = if matches!(filter, Filter::And(_)) {
@@ -26,26 +42,31 @@ pub(super) fn push(sql: &mut Sql, filter: &Filter, kinds: &[(String, ColumnKind)
                 if i > 0 {
                     sql.push(joint);
                 }
-                push(sql, part, kinds);
+                push(sql, backend, part, kinds);
             }
             sql.push(")");
         }
         Filter::Not(inner) => {
             sql.push("(not ");
-            push(sql, inner, kinds);
+            push(sql, backend, inner, kinds);
             sql.push(")");
         }
         Filter::Compare { column, op, value } => {
-            let kind = kind(column);
-            sql.push(&format!("({} {} ", quote(column), op.sql()))
-                .value(bound(value, kind), kind)
+            let (kind, field) = of(column);
+            let (before, after) = types::write(backend, field);
+            sql.push(&format!("({} {} {before}", quote(column), op.sql()))
+                .value(bound(value, kind, field), kind)
+                .push(after)
                 .push(")");
         }
         Filter::In { column, values } => {
-            let kind = kind(column);
+            let (kind, field) = of(column);
+            let (before, after) = types::write(backend, field);
             sql.push(&format!("({} in ", quote(column)));
             sql.list(values, |sql, value| {
-                sql.value(bound(value, kind), kind);
+                sql.push(before)
+                    .value(bound(value, kind, field), kind)
+                    .push(after);
             });
             sql.push(")");
         }
@@ -58,13 +79,19 @@ pub(super) fn push(sql: &mut Sql, filter: &Filter, kinds: &[(String, ColumnKind)
 /// The first literal of `filter` that its column cannot hold: the column and the value.
 pub(super) fn misfit<'a>(
     filter: &'a Filter,
-    kinds: &[(String, ColumnKind)],
+    kinds: &[(String, ColumnKind, FieldType)],
 ) -> Option<(&'a str, &'a Value)> {
     let fits = |column: &str, value: &Value| {
         kinds
             .iter()
-            .find(|(name, _)| name == column)
-            .is_none_or(|(_, kind)| value.to_kind(*kind).is_some())
+            .find(|(name, ..)| name == column)
+            .is_none_or(|(_, kind, field)| {
+                field
+                    .admit(value.clone())
+                    .ok()
+                    .and_then(|v| v.to_kind(*kind))
+                    .is_some()
+            })
     };
     match filter {
         Filter::And(all) | Filter::Or(all) => all.iter().find_map(|f| misfit(f, kinds)),

@@ -4,11 +4,12 @@
 //! value costs one record, not the batch.
 
 mod filter;
+mod types;
 mod version;
 
 use super::{
-    ChangeCursor, ColumnShape, Connector, ConnectorError, ModifiedKind, Record, TableShape,
-    TableSpec, Tombstone, WriteOp, WriteOutcome,
+    ChangeCursor, ColumnShape, Connector, ConnectorError, FieldType, ModifiedKind, Record,
+    TableShape, TableSpec, Tombstone, WriteOp, WriteOutcome,
 };
 use crate::db::{Backend, OpenError, Sql, open_pool, quote, redact};
 use crate::value::{ColumnKind, Value};
@@ -80,8 +81,16 @@ impl SqlConnector {
         // double-quoted column name as a string and would not complain.
         let sql = match self.backend {
             Backend::Sqlite => "select name, type from pragma_table_info($1)",
+            // The type with the arguments that limit it: `character varying(40)`,
+            // `numeric(12,2)`.
             Backend::Postgres => {
-                "select column_name::text, data_type::text from information_schema.columns \
+                "select column_name::text, data_type::text || case \
+                   when character_maximum_length is not null \
+                     then '(' || character_maximum_length || ')' \
+                   when data_type = 'numeric' and numeric_precision is not null \
+                     then '(' || numeric_precision || ',' || coalesce(numeric_scale, 0) || ')' \
+                   else '' end \
+                 from information_schema.columns \
                  where table_schema = current_schema() and table_name = $1"
             }
         };
@@ -125,7 +134,7 @@ impl SqlConnector {
         let column = |row: &AnyRow| -> Result<ColumnShape, sqlx::Error> {
             let declared: String = row.try_get(1)?;
             let lower = declared.to_lowercase();
-            let kind = declared_kind(&lower);
+            let kind = types::of(self.backend, &lower).map(|(kind, _)| kind);
             Ok(ColumnShape {
                 name: row.try_get(0)?,
                 orders_changes: ordering_kind(self.backend, &lower).is_some(),
@@ -224,15 +233,16 @@ impl SqlConnector {
         Ok(zone)
     }
 
-    fn select_list(spec: &TableSpec) -> String {
+    fn select_list(&self, spec: &TableSpec) -> String {
         let mut list = format!(
             "{}, {}",
             quote(&spec.key),
             version::read(&spec.modified_kind, &quote(&spec.modified))
         );
-        for column in &spec.columns {
+        for (i, column) in spec.columns.iter().enumerate() {
+            let field = spec.types.get(i).copied().unwrap_or_default();
             list.push_str(", ");
-            list.push_str(&quote(column));
+            list.push_str(&types::read(self.backend, field, &quote(column)));
         }
         list
     }
@@ -241,24 +251,28 @@ impl SqlConnector {
         &self,
         spec: &TableSpec,
         column: &str,
-        kind: ColumnKind,
+        (kind, field): (ColumnKind, FieldType),
         values: &[Value],
     ) -> Result<Vec<Record>, ConnectorError> {
         let mut records = Vec::with_capacity(values.len());
+        let (before, after) = types::write(self.backend, field);
         for chunk in values.chunks(CHUNK) {
             // A value the column cannot hold matches nothing.
-            let wanted: Vec<Value> = chunk.iter().filter_map(|v| v.to_kind(kind)).collect();
+            let wanted: Vec<Value> = chunk
+                .iter()
+                .filter_map(|v| field.admit(v.to_kind(kind)?).ok())
+                .collect();
             if wanted.is_empty() {
                 continue;
             }
             let mut sql = Sql::new(format!(
                 "select {} from {} where {} in ",
-                Self::select_list(spec),
+                self.select_list(spec),
                 quote(&spec.table),
                 quote(column)
             ));
             sql.list(wanted, |sql, value| {
-                sql.value(value, kind);
+                sql.push(before).value(value, kind).push(after);
             });
             let mut conn = self.pool.acquire().await.map_err(|e| self.failed(e))?;
             let rows = sql.fetch_all(&mut conn).await.map_err(|e| self.failed(e))?;
@@ -317,7 +331,8 @@ impl Connector for SqlConnector {
                 spec.table
             )));
         }
-        let kind_of = |column: &str| -> Result<ColumnKind, ConnectorError> {
+        // A data column's kind and type; the key's kind is its declaration's plain kind.
+        let type_of = |column: &str| -> Result<(ColumnKind, FieldType), ConnectorError> {
             let declared = columns
                 .iter()
                 .find(|(name, _)| name == column)
@@ -325,14 +340,22 @@ impl Connector for SqlConnector {
                 .ok_or_else(|| {
                     schema(format!("table {:?} has no column {column:?}", spec.table))
                 })?;
-            declared_kind(&declared).ok_or_else(|| {
+            types::of(self.backend, &declared).ok_or_else(|| {
                 schema(format!(
                     "column {column:?} of table {:?} has type {declared}, which Coupler does not read",
                     spec.table
                 ))
             })
         };
-        spec.key_kind = kind_of(&spec.key)?;
+        spec.key_kind = match type_of(&spec.key)? {
+            (kind, FieldType::Any | FieldType::Text { .. }) => kind,
+            _ => {
+                return Err(schema(format!(
+                    "column {:?} of table {:?} cannot be a key: keys are text or whole numbers",
+                    spec.key, spec.table
+                )));
+            }
+        };
         let declared = columns
             .iter()
             .find(|(name, _)| *name == spec.modified)
@@ -344,11 +367,13 @@ impl Connector for SqlConnector {
                 ))
             })?;
         spec.modified_kind = self.modified_kind(spec, &declared).await?;
-        spec.kinds = spec
+        (spec.kinds, spec.types) = spec
             .columns
             .iter()
-            .map(|c| kind_of(c))
-            .collect::<Result<_, _>>()?;
+            .map(|c| type_of(c))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .unzip();
         if let Some(table_filter) = &spec.filter {
             let mut kinds = Vec::new();
             for column in table_filter.columns() {
@@ -358,7 +383,8 @@ impl Connector for SqlConnector {
                         spec.table
                     )));
                 }
-                kinds.push((column.to_string(), kind_of(column)?));
+                let (kind, field) = type_of(column)?;
+                kinds.push((column.to_string(), kind, field));
             }
             if let Some((column, value)) = filter::misfit(table_filter, &kinds) {
                 return Err(schema(format!(
@@ -399,7 +425,7 @@ impl Connector for SqlConnector {
         let (before, after) = version::from_version(kind);
         let mut sql = Sql::new(format!(
             "select {} from {} where true",
-            Self::select_list(spec),
+            self.select_list(spec),
             quote(&spec.table)
         ));
         // After a cursor, its modified-on value is the lower bound: the condition that
@@ -425,7 +451,7 @@ impl Connector for SqlConnector {
         }
         if let Some(table_filter) = &spec.filter {
             sql.push(" and ");
-            filter::push(&mut sql, table_filter, &spec.filter_kinds);
+            filter::push(&mut sql, self.backend, table_filter, &spec.filter_kinds);
         }
         sql.push(&format!(" order by {modified}, {key} limit "))
             .bind(limit as i64);
@@ -438,7 +464,7 @@ impl Connector for SqlConnector {
 
     async fn read(&self, spec: &TableSpec, keys: &[String]) -> Result<Vec<Record>, ConnectorError> {
         let values: Vec<Value> = keys.iter().map(|k| Value::Text(k.clone())).collect();
-        self.select_in(spec, &spec.key, spec.key_kind, &values)
+        self.select_in(spec, &spec.key, (spec.key_kind, FieldType::Any), &values)
             .await
     }
 
@@ -448,8 +474,14 @@ impl Connector for SqlConnector {
         position: usize,
         values: &[Value],
     ) -> Result<Vec<Record>, ConnectorError> {
-        self.select_in(spec, &spec.columns[position], spec.kinds[position], values)
-            .await
+        let field = spec.types.get(position).copied().unwrap_or_default();
+        self.select_in(
+            spec,
+            &spec.columns[position],
+            (spec.kinds[position], field),
+            values,
+        )
+        .await
     }
 
     async fn write(
@@ -602,6 +634,13 @@ fn prepare(spec: &TableSpec, op: &WriteOp) -> Result<Prepared, String> {
         let mut converted = Vec::with_capacity(values.len());
         for (position, value) in values {
             let kind = spec.kinds[*position];
+            let field = spec.types.get(*position).copied().unwrap_or_default();
+            let value = field.admit(value.clone()).map_err(|which| {
+                format!(
+                    "{value} cannot be stored in {}.{}, {which}",
+                    spec.table, spec.columns[*position]
+                )
+            })?;
             let value = value.to_kind(kind).ok_or_else(|| {
                 format!(
                     "{value} cannot be stored in {}.{}, which holds {}",
@@ -671,7 +710,14 @@ impl SqlConnector {
                     };
                     row.value(key.clone(), spec.key_kind);
                     for (value, &c) in values.iter().zip(&columns) {
-                        row.value(value.clone(), spec.kinds[c]);
+                        row.value_within(
+                            value.clone(),
+                            spec.kinds[c],
+                            types::write(
+                                self.backend,
+                                spec.types.get(c).copied().unwrap_or_default(),
+                            ),
+                        );
                     }
                 });
                 sql
@@ -721,7 +767,14 @@ impl SqlConnector {
                     };
                     row.value(key.clone(), spec.key_kind).bind(*expected);
                     for (value, &c) in values.iter().zip(&columns) {
-                        row.value(value.clone(), spec.kinds[c]);
+                        row.value_within(
+                            value.clone(),
+                            spec.kinds[c],
+                            types::write(
+                                self.backend,
+                                spec.types.get(c).copied().unwrap_or_default(),
+                            ),
+                        );
                     }
                 });
                 let kind = &spec.modified_kind;
