@@ -3,23 +3,13 @@
 //! from the synchronization's schedule and its back-off.
 
 use crate::on_both_stores;
-use crate::support::StoreKind;
 use crate::support::world::World;
-use engine::Engine;
+use crate::support::{StoreKind, drain};
 use engine::model::{JobKind, Side, SyncErrorKind};
 
 on_both_stores!(a_scheduled_scan_finds_records_deleted_without_tombstones);
 
 const SIX_HOURS: i64 = 6 * 3600 * 1000;
-
-async fn drain(engine: &Engine) -> Vec<engine::model::JobSummary> {
-    let mut ran = Vec::new();
-    while let Some(job) = engine.work_once().await.unwrap() {
-        ran.push(job);
-        assert!(ran.len() < 50, "the queue does not empty");
-    }
-    ran
-}
 
 async fn a_scheduled_scan_finds_records_deleted_without_tombstones(kind: StoreKind) {
     // The demo's systems with their tombstone tables left out of the configuration, and

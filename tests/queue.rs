@@ -3,8 +3,8 @@
 //! queued jobs can be cancelled; several engines share one store. On SQLite and PostgreSQL.
 
 use crate::on_both_stores;
-use crate::support::StoreKind;
 use crate::support::world::World;
+use crate::support::{StoreKind, drain};
 use engine::model::{JobKind, JobState};
 use engine::store::job;
 use engine::sync::FaultPoint;
@@ -21,16 +21,6 @@ on_both_stores!(
 );
 
 const CUSTOMERS: u64 = 20;
-
-/// Runs worker turns until the queue is empty; answers the jobs run, in order.
-async fn drain(engine: &Engine) -> Vec<engine::model::JobSummary> {
-    let mut ran = Vec::new();
-    while let Some(job) = engine.work_once().await.unwrap() {
-        ran.push(job);
-        assert!(ran.len() < 50, "the queue does not empty");
-    }
-    ran
-}
 
 /// A world with every mapping paused, so the schedule stays out of the way.
 async fn quiet(kind: StoreKind) -> World {

@@ -84,6 +84,25 @@ fn sqlite_table(table: &str, key: &str, format: &str) -> String {
     )
 }
 
+/// The CRM's `column` of the account coupled to ERP customer `no`.
+async fn account_value(world: &World, no: &str, column: &str) -> Option<String> {
+    let account = world.coupled("CUSTOMER", Side::Local, no).await?;
+    World::text(
+        &world.crm,
+        &format!("select {column} from account where id = '{account}'"),
+    )
+    .await
+}
+
+/// The version the store keeps of `side`'s record of the coupling of ERP customer `no`.
+async fn version_of(engine: &engine::Engine, no: &str, side: Side) -> i64 {
+    let mut conn = engine.store().conn().await.unwrap();
+    let coupled = coupling::by_keys(&mut conn, "CUSTOMER", Side::Local, &[no.to_string()])
+        .await
+        .unwrap();
+    coupled[0].modified(side).expect("a version")
+}
+
 async fn world(kind: StoreKind) -> World {
     World::with_tables(kind, &erp_ddl(kind), &crm_ddl(kind), MAPPING, |c| c)
         .await
@@ -140,14 +159,8 @@ async fn changes_flow_both_ways_on_timestamp_columns(kind: StoreKind) {
     .await;
     let forth = world.sync("CUSTOMER").await;
     assert_eq!(forth.counters.modified, 1, "{forth:?}");
-    let account = world.coupled("CUSTOMER", Side::Local, "C1").await.unwrap();
     assert_eq!(
-        World::text(
-            &world.crm,
-            &format!("select name from account where id = '{account}'")
-        )
-        .await
-        .as_deref(),
+        account_value(&world, "C1", "name").await.as_deref(),
         Some("Adele")
     );
     let quiet = world.sync("CUSTOMER").await;
@@ -183,22 +196,12 @@ async fn versions_keep_sub_second_precision(kind: StoreKind) {
     .await;
     let job = world.sync("CUSTOMER").await;
     assert_eq!(job.counters.modified, 1, "{job:?}");
-    let account = world.coupled("CUSTOMER", Side::Local, "C1").await.unwrap();
     assert_eq!(
-        World::text(
-            &world.crm,
-            &format!("select city from account where id = '{account}'")
-        )
-        .await
-        .as_deref(),
+        account_value(&world, "C1", "city").await.as_deref(),
         Some("Bergen")
     );
     // The version kept is the instant's, to the millisecond.
-    let mut conn = world.engine.store().conn().await.unwrap();
-    let coupled = coupling::by_keys(&mut conn, "CUSTOMER", Side::Local, &["C1".to_string()])
-        .await
-        .unwrap();
-    let version = coupled[0].modified(Side::Local).unwrap();
+    let version = version_of(&world.engine, "C1", Side::Local).await;
     let ms = 1_796_032_800_101; // 2026-11-30 10:00:00.101 UTC
     assert_eq!(
         version,
@@ -309,11 +312,7 @@ async fn a_timestamp_is_read_in_the_databases_zone() {
         world.customer_value("C1", "city").await.as_deref(),
         Some("Boston")
     );
-    let mut conn = engine.store().conn().await.unwrap();
-    let coupled = coupling::by_keys(&mut conn, "CUSTOMER", Side::Local, &["C1".to_string()])
-        .await
-        .unwrap();
-    let version = coupled[0].modified(Side::Integration).unwrap();
+    let version = version_of(&engine, "C1", Side::Integration).await;
     let now = engine::store::now_millis() * 1000;
     assert!(
         (now - version).abs() < 60_000_000,
@@ -355,11 +354,7 @@ async fn a_systems_time_zone_setting_is_used_and_checked() {
     )
     .await;
     world.sync("CUSTOMER").await;
-    let mut conn = world.engine.store().conn().await.unwrap();
-    let coupled = coupling::by_keys(&mut conn, "CUSTOMER", Side::Local, &["C1".to_string()])
-        .await
-        .unwrap();
-    let version = coupled[0].modified(Side::Integration).unwrap();
+    let version = version_of(&world.engine, "C1", Side::Integration).await;
     let now = engine::store::now_millis() * 1000;
     assert!((now - version).abs() < 60_000_000, "{version} near {now}");
 

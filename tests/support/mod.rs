@@ -46,6 +46,17 @@ macro_rules! on_both_stores {
     };
 }
 
+/// Runs the queue until it is empty, as a worker would (schedules included); answers the
+/// jobs it ran.
+pub async fn drain(engine: &engine::Engine) -> Vec<engine::model::JobSummary> {
+    let mut ran = Vec::new();
+    while let Some(job) = engine.work_once().await.unwrap() {
+        ran.push(job);
+        assert!(ran.len() < 50, "the queue does not empty");
+    }
+    ran
+}
+
 /// A folder of its own under the system's temporary folder, empty.
 pub fn temp_dir(label: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);

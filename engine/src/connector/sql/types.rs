@@ -3,7 +3,7 @@
 //! for: decimals, dates, times) and written (the bound value cast back to the column's
 //! type). SQLite keeps any value in any column: it is read as stored, and written as is.
 
-use crate::connector::FieldType;
+use crate::connector::{FieldType, ModifiedKind};
 use crate::db::Backend;
 use crate::value::ColumnKind;
 
@@ -46,7 +46,7 @@ pub(super) fn of(backend: Backend, declared: &str) -> Option<(ColumnKind, FieldT
                 },
             )
         }
-        _ => (super::declared_kind(declared)?, FieldType::Any),
+        _ => (declared_kind(declared)?, FieldType::Any),
     })
 }
 
@@ -81,6 +81,46 @@ pub(super) fn write(backend: Backend, field: FieldType) -> (&'static str, &'stat
         (Backend::Postgres, FieldType::TimestampTz) => ("", "::timestamptz"),
         (Backend::Postgres, FieldType::Boolean) => ("(", " <> 0)"),
         _ => ("", ""),
+    }
+}
+
+/// What a modified-on column declared `declared` (lower case) holds, when it can order
+/// changes; a `timestamp`'s zone is left empty, for the caller to learn.
+pub(super) fn ordering_kind(backend: Backend, declared: &str) -> Option<ModifiedKind> {
+    match (backend, declared) {
+        (_, declared) if declared.starts_with("bool") => None,
+        (_, declared) if declared_kind(declared) == Some(ColumnKind::Integer) => {
+            Some(ModifiedKind::Millis)
+        }
+        (Backend::Postgres, "timestamp with time zone") => Some(ModifiedKind::TimestampTz),
+        (Backend::Postgres, "timestamp without time zone") => Some(ModifiedKind::Timestamp {
+            zone: String::new(),
+        }),
+        (Backend::Sqlite, declared)
+            if declared.starts_with("datetime") || declared.starts_with("timestamp") =>
+        {
+            Some(ModifiedKind::DatetimeText)
+        }
+        _ => None,
+    }
+}
+
+/// The kind of a column from its declared type; `None` for types the engine does not read.
+pub(super) fn declared_kind(declared: &str) -> Option<ColumnKind> {
+    let declared = declared.trim();
+    if declared.contains("int") || declared == "boolean" || declared == "bool" {
+        Some(ColumnKind::Integer)
+    } else if declared.contains("real") || declared.contains("double") || declared.contains("float")
+    {
+        Some(ColumnKind::Real)
+    } else if declared.contains("numeric")
+        || declared.contains("decimal")
+        || declared.contains("bytea")
+        || declared == "blob"
+    {
+        None
+    } else {
+        Some(ColumnKind::Text)
     }
 }
 
