@@ -62,7 +62,10 @@ need_test_tools() {
     step "installing Playwright (npm; it drives /usr/bin/chromium)"
     (cd "$COUPLER_ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v pg_isready >/dev/null; then
+  # The server, unless one answers at the test URL already: a machine with only the
+  # client (psql, pg_isready) cannot start the throwaway one.
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+    && ! pg_isready -q -d "${COUPLER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" 2>/dev/null; then
     step "installing PostgreSQL"
     apt_install postgresql
   fi
