@@ -8,6 +8,7 @@
 
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -56,7 +57,10 @@ impl Build {
         self.target.join("site")
     }
 
-    /// Builds the site into `target/site`, replacing what was there.
+    /// Builds the site into `target/site`. A file whose contents did not change is left
+    /// as it was (so the release build does not embed it again), and the glue and
+    /// optimisation are skipped when the compiled WebAssembly is the one they were made
+    /// from.
     fn site(&self) -> anyhow::Result<()> {
         let started = Instant::now();
         step("compiling the console to WebAssembly (profile wasm-release)");
@@ -73,26 +77,57 @@ impl Build {
         let compiled = self
             .target
             .join("wasm32-unknown-unknown/wasm-release/frontend.wasm");
-
-        step("generating the JavaScript glue (wasm-bindgen)");
         let glue = self.target.join("site-glue");
-        remove_dir(&glue)?;
+        let stamp = glue.join("made-from.sha256");
+        let made_from = hex(&Sha256::new()
+            .chain_update(read(&compiled)?)
+            .chain_update(WASM_OPT_FLAGS.join(" "))
+            .finalize());
+        if std::fs::read_to_string(&stamp).is_ok_and(|stamped| stamped == made_from) {
+            step("the WebAssembly is unchanged: keeping its glue and optimised build");
+        } else {
+            self.glue(&compiled, &glue)?;
+            std::fs::write(&stamp, &made_from)
+                .with_context(|| format!("cannot write {}", stamp.display()))?;
+        }
+
+        let site = self.site_dir();
+        let mut published = Published::new(&site);
+        let skip = [
+            format!("{OUTPUT_NAME}_bg.wasm"),
+            "made-from.sha256".to_string(),
+        ];
+        published.dir(&glue, "pkg", &skip)?;
+        published.file(
+            &self.root.join("style/main.css"),
+            &format!("pkg/{OUTPUT_NAME}.css"),
+        )?;
+        published.dir(&self.root.join("public"), "", &[])?;
+        published.remove_others()?;
+        println!(
+            "site: {} (WebAssembly {} KiB, {} of {} files changed) in {:.0} s",
+            site.display(),
+            size(&site.join(format!("pkg/{OUTPUT_NAME}.wasm")))? / 1024,
+            published.changed,
+            published.names.len(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// The JavaScript glue and the optimised WebAssembly of `compiled`, made in `glue`.
+    fn glue(&self, compiled: &Path, glue: &Path) -> anyhow::Result<()> {
+        step("generating the JavaScript glue (wasm-bindgen)");
+        remove_dir(glue)?;
         wasm_bindgen_cli_support::Bindgen::new()
-            .input_path(&compiled)
+            .input_path(compiled)
             .out_name(OUTPUT_NAME)
             .web(true)?
             .typescript(false)
             .remove_name_section(true)
             .remove_producers_section(true)
-            .generate(&glue)
+            .generate(glue)
             .with_context(|| format!("wasm-bindgen on {}", compiled.display()))?;
-
-        let site = self.site_dir();
-        remove_dir(&site)?;
-        let pkg = site.join("pkg");
-        std::fs::create_dir_all(&pkg)
-            .with_context(|| format!("cannot create {}", pkg.display()))?;
-        copy_dir(&glue, &pkg, &[format!("{OUTPUT_NAME}_bg.wasm")])?;
 
         step("optimising the WebAssembly for size (wasm-opt)");
         let wasm_opt = self.root.join("tools/node_modules/.bin/wasm-opt");
@@ -102,28 +137,11 @@ impl Build {
                 wasm_opt.display()
             );
         }
-        let wasm = pkg.join(format!("{OUTPUT_NAME}.wasm"));
         run(Command::new(&wasm_opt)
             .arg(glue.join(format!("{OUTPUT_NAME}_bg.wasm")))
-            .args(["-Oz", "--strip-debug"])
-            .args(WASM_FEATURES)
+            .args(WASM_OPT_FLAGS)
             .arg("-o")
-            .arg(&wasm))?;
-
-        std::fs::copy(
-            self.root.join("style/main.css"),
-            pkg.join(format!("{OUTPUT_NAME}.css")),
-        )
-        .context("cannot copy style/main.css")?;
-        copy_dir(&self.root.join("public"), &site, &[])?;
-        remove_dir(&glue)?;
-        println!(
-            "site: {} (WebAssembly {} KiB) in {:.0} s",
-            site.display(),
-            size(&wasm)? / 1024,
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
+            .arg(glue.join(format!("{OUTPUT_NAME}.wasm"))))
     }
 
     /// Builds `target/release/coupler` with the site inside it, and its checksum.
@@ -147,12 +165,8 @@ impl Build {
             bail!("the release build failed");
         }
         let binary = self.target.join("release/coupler");
-        let bytes =
-            std::fs::read(&binary).with_context(|| format!("cannot read {}", binary.display()))?;
-        let sum = Sha256::digest(&bytes)
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>();
+        let bytes = read(&binary)?;
+        let sum = hex(&Sha256::digest(&bytes));
         let checksum = binary.with_extension("sha256");
         std::fs::write(&checksum, format!("{sum}  coupler\n"))
             .with_context(|| format!("cannot write {}", checksum.display()))?;
@@ -170,8 +184,11 @@ impl Build {
     }
 }
 
-/// The WebAssembly features Rust's wasm32 target enables, which wasm-opt must accept.
-const WASM_FEATURES: &[&str] = &[
+/// wasm-opt's optimisation for size, and the WebAssembly features Rust's wasm32 target
+/// enables, which wasm-opt must accept.
+const WASM_OPT_FLAGS: &[&str] = &[
+    "-Oz",
+    "--strip-debug",
     "--enable-bulk-memory",
     "--enable-mutable-globals",
     "--enable-nontrapping-float-to-int",
@@ -208,26 +225,91 @@ fn remove_dir(dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Copies the files under `from` into `to`, but those named in `except` (at its top).
-fn copy_dir(from: &Path, to: &Path, except: &[String]) -> anyhow::Result<()> {
-    for entry in
-        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
-    {
-        let entry = entry?;
-        let name = entry.file_name();
-        if except.iter().any(|skip| name == skip.as_str()) {
-            continue;
-        }
-        let (source, dest) = (entry.path(), to.join(&name));
-        if entry.file_type()?.is_dir() {
-            std::fs::create_dir_all(&dest)?;
-            copy_dir(&source, &dest, &[])?;
-        } else {
-            std::fs::copy(&source, &dest)
-                .with_context(|| format!("cannot copy {}", source.display()))?;
+/// The files of a site being written: each is written only when its contents differ from
+/// what the site holds, and what the site holds beyond them is removed at the end.
+struct Published {
+    site: PathBuf,
+    names: BTreeSet<PathBuf>,
+    changed: usize,
+}
+
+impl Published {
+    fn new(site: &Path) -> Published {
+        Published {
+            site: site.to_path_buf(),
+            names: BTreeSet::new(),
+            changed: 0,
         }
     }
-    Ok(())
+
+    /// Publishes `from` as `name` (a path in the site).
+    fn file(&mut self, from: &Path, name: &str) -> anyhow::Result<()> {
+        let bytes = read(from)?;
+        let dest = self.site.join(name);
+        if std::fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            std::fs::write(&dest, &bytes)
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+            self.changed += 1;
+        }
+        self.names.insert(PathBuf::from(name));
+        Ok(())
+    }
+
+    /// Publishes the files under `from` into the site's folder `under`, but those named in
+    /// `except` (at its top).
+    fn dir(&mut self, from: &Path, under: &str, except: &[String]) -> anyhow::Result<()> {
+        for entry in
+            std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+        {
+            let entry = entry?;
+            let name = entry.file_name();
+            if except.iter().any(|skip| name == skip.as_str()) {
+                continue;
+            }
+            let inner = Path::new(under).join(&name);
+            let inner = inner.to_str().context("a site file's name is UTF-8")?;
+            if entry.file_type()?.is_dir() {
+                self.dir(&entry.path(), inner, &[])?;
+            } else {
+                self.file(&entry.path(), inner)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the site's files that were not published this time.
+    fn remove_others(&self) -> anyhow::Result<()> {
+        self.remove_under(Path::new(""))
+    }
+
+    fn remove_under(&self, inner: &Path) -> anyhow::Result<()> {
+        let dir = self.site.join(inner);
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
+            let entry = entry?;
+            let name = inner.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                self.remove_under(&name)?;
+            } else if !self.names.contains(&name) {
+                std::fs::remove_file(entry.path())
+                    .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn size(path: &Path) -> anyhow::Result<u64> {
