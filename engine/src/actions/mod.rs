@@ -194,7 +194,7 @@ impl Engine {
 
     /// Runs `body` as action `action` with id `action_id`: once per id. Its audit entry is
     /// written as started, before anything changes, and completed with the answer.
-    #[tracing::instrument(skip_all, fields(actor, action, action_id))]
+    #[tracing::instrument(skip_all, fields(actor = %actor, action = %action, action_id = %action_id))]
     async fn act(
         &self,
         actor: &str,
