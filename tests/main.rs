@@ -10,6 +10,7 @@ mod deletions;
 mod faults;
 mod filters;
 mod inspect;
+mod matching;
 mod queue;
 mod security;
 mod serve;

@@ -50,6 +50,9 @@ test("a mapping's page lists its field mappings", async ({ page }, testInfo) => 
   await expect(name).toContainText("at most 160 characters");
   await expect(page.getByRole("row", { name: /credit_limit/ })).toContainText("to_integration");
   await expect(page.locator("dl.numbers")).toContainText(/Coupled\s*\d+/);
+  await expect(page.locator("dl.settings")).toContainText(
+    /On a match\s*source: the values of the record whose change found the match win/,
+  );
   await page.screenshot({ path: testInfo.outputPath("mapping.png"), fullPage: true });
 });
 

@@ -2,7 +2,8 @@
 //! mappings between them. Parsed and checked once; everything after trusts it.
 
 use crate::model::{
-    DeletionConflictPolicy, Direction, FieldSummary, Side, TableSummary, UpdateConflictPolicy,
+    DeletionConflictPolicy, Direction, FieldSummary, OnMatch, Side, TableSummary,
+    UpdateConflictPolicy,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,8 +63,11 @@ pub struct Mapping {
     pub local: TableRef,
     /// The integration table.
     pub integration: TableRef,
-    /// Local fields whose mapped values must be equal for match-based coupling.
-    pub match_on: Vec<String>,
+    /// Match-based coupling: sets of local fields in priority order; a record is matched
+    /// by the first set that finds a record for it, whose mapped values must all be equal.
+    pub match_on: Vec<Vec<String>>,
+    /// Which record's values win when a record is coupled to its match.
+    pub on_match: OnMatch,
     /// The field mappings.
     pub fields: Vec<FieldMapping>,
 }
@@ -174,8 +178,9 @@ struct MappingShape {
     depends_on: Vec<String>,
     local: TableRef,
     integration: TableRef,
-    #[serde(default)]
-    match_on: Vec<String>,
+    match_on: Option<toml::Value>,
+    #[serde(default = "on_match_source")]
+    on_match: OnMatch,
     #[serde(default, rename = "field")]
     fields: Vec<FieldShape>,
 }
@@ -198,6 +203,10 @@ struct FieldShape {
 fn bidirectional() -> Direction {
     Direction::Bidirectional
 }
+fn on_match_source() -> OnMatch {
+    OnMatch::Source
+}
+
 fn update_none() -> UpdateConflictPolicy {
     UpdateConflictPolicy::None
 }
@@ -335,7 +344,8 @@ impl Config {
                     }
                 }
             }
-            for name in &m.match_on {
+            let match_on = match_sets(m.match_on).map_err(at)?;
+            for name in match_on.iter().flatten() {
                 if !fields
                     .iter()
                     .any(|f| f.local.as_deref() == Some(name) && f.integration.is_some())
@@ -356,7 +366,8 @@ impl Config {
                 depends_on: m.depends_on,
                 local: m.local,
                 integration: m.integration,
-                match_on: m.match_on,
+                match_on,
+                on_match: m.on_match,
                 fields,
             });
         }
@@ -434,6 +445,33 @@ fn field_mapping(f: FieldShape, mapping_direction: Direction) -> Result<FieldMap
 
 /// Orders mappings so that each comes after the mappings it depends on; refuses unknown
 /// dependencies and cycles, naming the mappings involved.
+/// `match_on` as written: one list of fields (one set), or a list of such lists (sets in
+/// priority order).
+fn match_sets(value: Option<toml::Value>) -> Result<Vec<Vec<String>>, String> {
+    const SHAPE: &str = "match_on is a list of local fields, or a list of such lists in \
+                         priority order (match_on = [[\"email\"], [\"name\", \"city\"]])";
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let names = |list: &[toml::Value]| -> Option<Vec<String>> {
+        list.iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let list = value.as_array().ok_or(SHAPE)?;
+    let sets = if list.iter().all(toml::Value::is_str) {
+        vec![names(list).ok_or(SHAPE)?]
+    } else {
+        list.iter()
+            .map(|set| set.as_array().and_then(|set| names(set)).ok_or(SHAPE))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    if sets.iter().any(Vec::is_empty) && !list.is_empty() {
+        return Err("match_on has a set without fields".to_string());
+    }
+    Ok(sets.into_iter().filter(|set| !set.is_empty()).collect())
+}
+
 fn dependency_order(mappings: Vec<Mapping>) -> Result<Vec<Mapping>, String> {
     let names: BTreeSet<&str> = mappings.iter().map(|m| m.name.as_str()).collect();
     for m in &mappings {
@@ -648,6 +686,57 @@ integration = "emailaddress1"
             config.mapping("CONTACT").unwrap().interval,
             DEFAULT_INTERVAL
         );
+    }
+
+    #[test]
+    fn match_on_is_one_set_or_sets_in_priority_order() {
+        let sets = |match_on: &str| {
+            parse(&GOOD.replace("match_on = [\"email\"]", match_on))
+                .map(|c| c.mapping("CUSTOMER").unwrap().match_on.clone())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            sets("match_on = [\"email\"]"),
+            Ok(vec![vec!["email".into()]])
+        );
+        assert_eq!(
+            sets("match_on = [[\"email\"], [\"name\", \"email\"]]"),
+            Ok(vec![
+                vec!["email".into()],
+                vec!["name".into(), "email".into()]
+            ])
+        );
+        assert_eq!(sets("match_on = []"), Ok(vec![]));
+        assert_eq!(
+            parse(&GOOD.replace("match_on = [\"email\"]\n", ""))
+                .unwrap()
+                .mapping("CUSTOMER")
+                .unwrap()
+                .on_match,
+            OnMatch::Source
+        );
+        for (bad, says) in [
+            ("match_on = \"email\"", "match_on is a list of local fields"),
+            (
+                "match_on = [\"email\", [\"name\"]]",
+                "match_on is a list of local fields",
+            ),
+            (
+                "match_on = [[\"email\"], []]",
+                "match_on has a set without fields",
+            ),
+            (
+                "match_on = [[\"email\"], [\"city\"]]",
+                "match_on names \"city\"",
+            ),
+            (
+                "match_on = [\"email\"]\non_match = \"crm\"",
+                ":26: unknown variant `crm`, expected one of `source`",
+            ),
+        ] {
+            let error = sets(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
     }
 
     #[test]

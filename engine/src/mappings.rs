@@ -157,6 +157,7 @@ fn summary(m: &Mapping, state: Option<&MappingState>) -> MappingSummary {
         interval_secs: effective.interval.as_secs(),
         depends_on: m.depends_on.clone(),
         match_on: m.match_on.clone(),
+        on_match: m.on_match,
         paused: state.is_some_and(|s| s.paused),
         overridden,
         next_run_at: state.and_then(|s| s.next_run_at),

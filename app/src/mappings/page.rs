@@ -9,7 +9,7 @@ use crate::errors::page::{kind_label, thousands};
 use crate::live::use_live;
 use engine::model::{
     DeletionConflictPolicy, Direction, FieldSummary, JobSummary, MappingCounts, MappingSummary,
-    Role, UpdateConflictPolicy, format_time,
+    OnMatch, Role, UpdateConflictPolicy, format_time,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -188,7 +188,8 @@ fn MappingDetail(
     let match_on = if m.match_on.is_empty() {
         "no matching".to_string()
     } else {
-        m.match_on.join(", ")
+        let sets: Vec<String> = m.match_on.iter().map(|set| set.join(" and ")).collect();
+        sets.join(", else ")
     };
     let mapping_name = m.name.clone();
     let shown = m.clone();
@@ -277,6 +278,8 @@ fn MappingDetail(
             <dd>{depends_on}</dd>
             <dt>"Match-based coupling on"</dt>
             <dd>{match_on}</dd>
+            <dt>"On a match"</dt>
+            <dd>{m.on_match.as_str()} ": " {on_match_meaning(m.on_match)}</dd>
             <dt>"State"</dt>
             <dd><StateBadge paused=m.paused /></dd>
         </dl>
@@ -468,5 +471,15 @@ fn interval(secs: u64) -> String {
         s if s % 3600 == 0 => format!("{} h", s / 3600),
         s if s % 60 == 0 => format!("{} min", s / 60),
         s => format!("{s} s"),
+    }
+}
+
+/// What a mapping's `on_match` setting does, in plain words.
+fn on_match_meaning(on_match: OnMatch) -> &'static str {
+    match on_match {
+        OnMatch::Source => "the values of the record whose change found the match win",
+        OnMatch::Local => "the local record's values win",
+        OnMatch::Integration => "the integration record's values win",
+        OnMatch::None => "both records keep their values until one of them changes",
     }
 }

@@ -160,6 +160,42 @@ impl DeletionConflictPolicy {
     }
 }
 
+/// Which record's values win when a record is coupled to its match on the other side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnMatch {
+    /// The record whose change found the match.
+    Source,
+    /// The local record.
+    Local,
+    /// The integration record.
+    Integration,
+    /// Neither: both records stay as they are until one of them changes.
+    None,
+}
+
+impl OnMatch {
+    /// The side whose values win when a record of `from` found its match, if any.
+    pub fn winner(self, from: Side) -> Option<Side> {
+        match self {
+            OnMatch::Source => Some(from),
+            OnMatch::Local => Some(Side::Local),
+            OnMatch::Integration => Some(Side::Integration),
+            OnMatch::None => None,
+        }
+    }
+
+    /// The word used in configuration files and the console.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnMatch::Source => "source",
+            OnMatch::Local => "local",
+            OnMatch::Integration => "integration",
+            OnMatch::None => "none",
+        }
+    }
+}
+
 /// One side of a mapping: a table in a system.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSummary {
@@ -213,8 +249,10 @@ pub struct MappingSummary {
     pub interval_secs: u64,
     /// Mappings that must run first.
     pub depends_on: Vec<String>,
-    /// Fields used to find an existing record to couple with.
-    pub match_on: Vec<String>,
+    /// Sets of fields used to find an existing record to couple with, in priority order.
+    pub match_on: Vec<Vec<String>>,
+    /// Which record's values win when a record is coupled to its match.
+    pub on_match: OnMatch,
     /// Whether scheduled synchronization is paused.
     pub paused: bool,
     /// Settings changed at run time, which now differ from the file's

@@ -24,7 +24,7 @@ pub use errors::{
 };
 pub use jobs::{Counters, JobKind, JobState, JobSummary, Trigger};
 pub use mappings::{
-    DeletionConflictPolicy, Direction, FieldSummary, MappingSummary, Side, TableSummary,
+    DeletionConflictPolicy, Direction, FieldSummary, MappingSummary, OnMatch, Side, TableSummary,
     UpdateConflictPolicy,
 };
 pub use overview::{ErrorTrend, MappingCounts};

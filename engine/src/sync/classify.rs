@@ -5,7 +5,8 @@
 //! [`super::merge`]. The plans go on to [`super::apply`].
 
 use super::compile::{self, Blocked, Compiled, Lookups};
-use super::merge::{self, Decision};
+use super::matching::{self, Found};
+use super::merge::{self, Decision, Since};
 use super::{Run, RunError};
 use crate::connector::{ChangeCursor, Record};
 use crate::model::Side;
@@ -142,8 +143,8 @@ struct Known {
     others: HashMap<String, Record>,
     /// The records someone left uncoupled, with the modified-on value they had then.
     left_uncoupled: HashMap<String, i64>,
-    /// For each uncoupled record, the other side's uncoupled records that match it.
-    matches: HashMap<String, Vec<Record>>,
+    /// What matching found for each uncoupled record that it found anything for.
+    matches: HashMap<String, Found>,
     /// The other side's records coupled to one of this batch already: couplings are
     /// one-to-one.
     claimed: BTreeSet<String>,
@@ -247,20 +248,7 @@ impl Run<'_> {
             .into_iter()
             .filter(|r| left_uncoupled.get(&r.key) != Some(&r.modified))
             .collect();
-        let mut matches = self.matches(from, &uncoupled, &lookups).await?;
-        {
-            // A record of the other side that is coupled already is no candidate.
-            let candidates: Vec<String> =
-                matches.values().flatten().map(|r| r.key.clone()).collect();
-            let mut conn = self.store.conn().await?;
-            let taken: BTreeSet<String> = coupling::coupled_among(&mut conn, name, to, &candidates)
-                .await?
-                .into_iter()
-                .collect();
-            for list in matches.values_mut() {
-                list.retain(|r| !taken.contains(&r.key));
-            }
-        }
+        let matches = self.matches(from, &uncoupled, &lookups).await?;
         Ok(Known {
             couplings,
             open,
@@ -306,7 +294,7 @@ impl Run<'_> {
                     source,
                     other,
                     Link::Existing(c),
-                    None,
+                    Since::Coupled(Some(from)),
                     false,
                     &known.lookups,
                 ),
@@ -335,7 +323,8 @@ impl Run<'_> {
                     source,
                     other,
                     Link::Existing(c),
-                    base.as_ref(),
+                    base.as_ref()
+                        .map_or(Since::Coupled(Some(from)), Since::Base),
                     other_changed,
                     &known.lookups,
                 )
@@ -360,10 +349,18 @@ impl Run<'_> {
         if skipped || only_coupled {
             return Plan::Skipped;
         }
-        let found: Vec<Record> = known
-            .matches
-            .remove(&source.key)
-            .unwrap_or_default()
+        let match_on = &compiled.mapping.match_on;
+        let found = known.matches.remove(&source.key).unwrap_or_default();
+        if !found.rivals.is_empty() {
+            return Plan::Fail {
+                coupling: None,
+                other_key: None,
+                message: matching::shared(&match_on[found.set], from, &found),
+            };
+        }
+        let set = found.set;
+        let found: Vec<Record> = found
+            .hits
             .into_iter()
             .filter(|r| !known.claimed.contains(&r.key))
             .collect();
@@ -385,24 +382,16 @@ impl Run<'_> {
                     source,
                     other,
                     Link::New,
-                    None,
+                    Since::Coupled(compiled.mapping.on_match.winner(from)),
                     false,
                     &known.lookups,
                 )
             }
-            n => {
-                let keys: Vec<&str> = found.iter().map(|r| r.key.as_str()).collect();
-                Plan::Fail {
-                    coupling: None,
-                    other_key: None,
-                    message: format!(
-                        "{n} {} records match on {}: {}; couple one by hand",
-                        to,
-                        compiled.mapping.match_on.join(", "),
-                        keys.join(", ")
-                    ),
-                }
-            }
+            _ => Plan::Fail {
+                coupling: None,
+                other_key: None,
+                message: matching::several(&match_on[set], to, &found),
+            },
         }
     }
 
@@ -433,75 +422,6 @@ impl Run<'_> {
         }
         Ok(lookups)
     }
-
-    /// Match-based coupling: for each uncoupled record, the other side's records whose
-    /// `match_on` fields hold the same values.
-    async fn matches(
-        &self,
-        from: Side,
-        uncoupled: &[&Record],
-        lookups: &Lookups,
-    ) -> Result<HashMap<String, Vec<Record>>, RunError> {
-        let compiled = self.compiled;
-        let match_fields: Vec<usize> = compiled
-            .mapping
-            .match_on
-            .iter()
-            .filter_map(|name| {
-                compiled
-                    .fields
-                    .iter()
-                    .position(|f| f.field.local.as_deref() == Some(name))
-            })
-            .collect();
-        let Some(&first) = match_fields.first() else {
-            return Ok(HashMap::new());
-        };
-        let to = from.other();
-        let wanted = |record: &Record| -> Option<Vec<Value>> {
-            match_fields
-                .iter()
-                .map(|&i| {
-                    compile::transfer(compiled, i, from, record, lookups)
-                        .ok()
-                        .filter(|v| !v.is_empty())
-                })
-                .collect()
-        };
-        let mut keys_wanted: Vec<(String, Vec<Value>)> = Vec::new();
-        for record in uncoupled {
-            if let Some(values) = wanted(record) {
-                keys_wanted.push((record.key.clone(), values));
-            }
-        }
-        if keys_wanted.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let Some(position) = compiled.fields[first].position(to) else {
-            return Ok(HashMap::new());
-        };
-        let probe: Vec<Value> = keys_wanted.iter().map(|(_, v)| v[0].clone()).collect();
-        let candidates = self
-            .connector(to)
-            .find(compiled.spec(to), position, &probe)
-            .await?;
-        let mut found = HashMap::new();
-        for (key, values) in keys_wanted {
-            let hits: Vec<Record> = candidates
-                .iter()
-                .filter(|c| {
-                    match_fields.iter().zip(&values).all(|(&i, v)| {
-                        compiled.fields[i]
-                            .position(to)
-                            .is_some_and(|p| &c.values[p] == v)
-                    })
-                })
-                .cloned()
-                .collect();
-            found.insert(key, hits);
-        }
-        Ok(found)
-    }
 }
 
 impl OpenError {
@@ -530,11 +450,19 @@ fn pair(
     source: &Record,
     other: Record,
     link: Link,
-    base: Option<&coupling::Base>,
+    since: Since<'_>,
     other_changed: bool,
     lookups: &Lookups,
 ) -> Plan {
-    match merge::decide(compiled, from, source, &other, base, other_changed, lookups) {
+    match merge::decide(
+        compiled,
+        from,
+        source,
+        &other,
+        since,
+        other_changed,
+        lookups,
+    ) {
         Decision::Unchanged => Plan::Unchanged { link, other },
         Decision::Write {
             to_other,

@@ -32,15 +32,26 @@ pub enum Decision {
     Blocked(Blocked),
 }
 
+/// What a pair's values are compared with to tell which side changed.
+#[derive(Clone, Copy, Debug)]
+pub enum Since<'a> {
+    /// The values of the pair's last synchronization.
+    Base(&'a Base),
+    /// A pair coupled just now, with no synchronization behind it: every value of the
+    /// side named counts as changed, and none of the other's (neither side's when none
+    /// is named: both records stay as they are).
+    Coupled(Option<Side>),
+}
+
 /// Decides a coupled pair: `source` on `from` changed; `other` is the record on the other
-/// side, changed since the last synchronization when `other_changed`. Without a base (a
-/// pair just coupled), every source value counts as changed.
+/// side, changed since the last synchronization when `other_changed` (a pair coupled
+/// just now has no last synchronization: `since` says which side's values win).
 pub fn decide(
     compiled: &Compiled,
     from: Side,
     source: &Record,
     other: &Record,
-    base: Option<&Base>,
+    since: Since<'_>,
     other_changed: bool,
     lookups: &Lookups,
 ) -> Decision {
@@ -49,14 +60,15 @@ pub fn decide(
         let Some(position) = position else {
             return false;
         };
-        match base {
-            Some(base) => {
+        match since {
+            Since::Base(base) => {
                 let column = &compiled.spec(side).columns[position];
                 base.side(side).get(column) != Some(&record.values[position])
             }
-            None => side == from,
+            Since::Coupled(winner) => winner == Some(side),
         }
     };
+    let other_changed = other_changed || matches!(since, Since::Coupled(_));
     let mut to_other = Vec::new();
     let mut to_source = Vec::new();
     let mut conflicts: Vec<(usize, Value, Value)> = Vec::new();
@@ -210,12 +222,13 @@ pub fn resolve(
     let merged = |policy: UpdateConflictPolicy| -> Result<Decision, String> {
         let mut with_policy = compiled.clone();
         with_policy.mapping.update_conflict = policy;
+        let since = base.map_or(Since::Coupled(Some(Side::Local)), Since::Base);
         match decide(
             &with_policy,
             Side::Local,
             local,
             integration,
-            base,
+            since,
             true,
             lookups,
         ) {
@@ -289,7 +302,7 @@ mod tests {
             Side::Local,
             &local,
             &integration,
-            Some(&b),
+            Since::Base(&b),
             false,
             &Lookups::new(),
         );
@@ -313,7 +326,7 @@ mod tests {
             Side::Local,
             &local,
             &integration,
-            Some(&b),
+            Since::Base(&b),
             true,
             &Lookups::new(),
         );
@@ -337,7 +350,7 @@ mod tests {
             Side::Local,
             &local,
             &integration,
-            Some(&b),
+            Since::Base(&b),
             true,
             &Lookups::new(),
         ) {
@@ -356,7 +369,7 @@ mod tests {
             Side::Local,
             &local,
             &integration,
-            Some(&b),
+            Since::Base(&b),
             true,
             &Lookups::new(),
         );
@@ -373,7 +386,7 @@ mod tests {
             Side::Local,
             &local,
             &integration,
-            Some(&b),
+            Since::Base(&b),
             true,
             &Lookups::new(),
         );
@@ -397,7 +410,7 @@ mod tests {
             Side::Local,
             &local,
             &integration,
-            Some(&b),
+            Since::Base(&b),
             true,
             &Lookups::new(),
         );
@@ -415,7 +428,7 @@ mod tests {
             Side::Integration,
             &integration,
             &local,
-            Some(&b),
+            Since::Base(&b),
             false,
             &Lookups::new(),
         );
@@ -523,7 +536,7 @@ mod tests {
             Side::Integration,
             &integration,
             &local,
-            Some(&b),
+            Since::Base(&b),
             false,
             &Lookups::new(),
         );
@@ -542,7 +555,7 @@ mod tests {
             Side::Local,
             &long,
             &record("I", SYNCED_I),
-            Some(&b),
+            Since::Base(&b),
             false,
             &Lookups::new(),
         );

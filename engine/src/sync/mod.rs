@@ -1,17 +1,18 @@
 //! Synchronization runs. For one mapping, a run reads what changed on each side since the
 //! last run and goes through stages, each in its own file: the candidates and the passes
 //! over them (`passes.rs`); per batch, its look-ups and the decision per record
-//! (`classify.rs`), coupled pairs decided by the pure three-way merge ([`merge`]) over the
-//! mapping as compiled against its tables ([`compile`]); the writes to both systems,
-//! pending couplings first (`apply.rs`); and the store transaction that records the batch
-//! (`bookkeeping.rs`), with what the records that did not synchronize leave
-//! (`failures.rs`). DESIGN.md, "Synchronization semantics", is the contract.
+//! (`classify.rs`), uncoupled records' matches on the other side (`matching.rs`), coupled
+//! pairs decided by the pure three-way merge ([`merge`]) over the mapping as compiled
+//! against its tables ([`compile`]); the writes to both systems, pending couplings first
+//! (`apply.rs`); and the store transaction that records the batch (`bookkeeping/`), with
+//! what the records that did not synchronize leave (`failures.rs`). DESIGN.md, "Synchronization semantics", is the contract.
 
 mod apply;
 mod bookkeeping;
 mod classify;
 pub mod compile;
 mod failures;
+mod matching;
 pub mod merge;
 mod passes;
 

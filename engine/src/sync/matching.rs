@@ -1,0 +1,237 @@
+//! Match-based coupling: which records of the other side an uncoupled record would be
+//! coupled with, and which records of its own side share its one match. `match_on` is a
+//! list of field sets in priority order: a record is matched by the first set that finds
+//! an uncoupled record for it, and by no other. A match shared either way is ambiguous
+//! and never guessed: classify fails every record of it, naming the others.
+
+use super::compile::{self, Lookups};
+use super::{Run, RunError};
+use crate::connector::Record;
+use crate::model::Side;
+use crate::store::coupling;
+use crate::value::Value;
+use std::collections::{BTreeSet, HashMap};
+
+/// What matching found for one uncoupled record.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    /// The `match_on` set that found them, by position.
+    pub(super) set: usize,
+    /// The other side's uncoupled records whose values of that set are the record's.
+    pub(super) hits: Vec<Record>,
+    /// With one hit: the other uncoupled records of the record's own side that hold the
+    /// same values of that set, and so match the same record.
+    pub(super) rivals: Vec<String>,
+}
+
+impl Run<'_> {
+    /// What matching finds for each of `uncoupled`, records of `from` that no coupling
+    /// holds; a record no set finds anything for is absent.
+    pub(super) async fn matches(
+        &self,
+        from: Side,
+        uncoupled: &[&Record],
+        lookups: &Lookups,
+    ) -> Result<HashMap<String, Found>, RunError> {
+        let mut found: HashMap<String, Found> = HashMap::new();
+        let mut left: Vec<&Record> = uncoupled.to_vec();
+        for set in 0..self.compiled.mapping.match_on.len() {
+            if left.is_empty() {
+                break;
+            }
+            let fields = self.match_fields(set);
+            let mut hits = self.candidates(from, &fields, &left, lookups).await?;
+            // A record of the other side that is coupled already is no candidate.
+            let keys: Vec<String> = hits.values().flatten().map(|r| r.key.clone()).collect();
+            let taken = self.coupled_among(from.other(), &keys).await?;
+            for list in hits.values_mut() {
+                list.retain(|r| !taken.contains(&r.key));
+            }
+            let singles: Vec<&Record> = left
+                .iter()
+                .copied()
+                .filter(|r| hits.get(&r.key).is_some_and(|h| h.len() == 1))
+                .collect();
+            let mut rivals = self.rivals(from, &fields, &singles, lookups).await?;
+            for (key, hits) in hits.into_iter().filter(|(_, h)| !h.is_empty()) {
+                let rivals = rivals.remove(&key).unwrap_or_default();
+                found.insert(key, Found { set, hits, rivals });
+            }
+            left.retain(|r| !found.contains_key(&r.key));
+        }
+        Ok(found)
+    }
+
+    /// For each of `uncoupled`, the other side's records whose `fields` hold the values
+    /// it would be matched by.
+    async fn candidates(
+        &self,
+        from: Side,
+        fields: &[usize],
+        uncoupled: &[&Record],
+        lookups: &Lookups,
+    ) -> Result<HashMap<String, Vec<Record>>, RunError> {
+        let compiled = self.compiled;
+        let to = from.other();
+        let (Some(position), false) = (self.looked_up_by(fields, to), uncoupled.is_empty()) else {
+            return Ok(HashMap::new());
+        };
+        let wanted: Vec<(&str, Vec<Value>)> = uncoupled
+            .iter()
+            .filter_map(|r| Some((r.key.as_str(), self.wanted(fields, from, r, lookups)?)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let probe: Vec<Value> = wanted.iter().map(|(_, v)| v[0].clone()).collect();
+        let candidates = self
+            .connector(to)
+            .find(compiled.spec(to), position, &probe)
+            .await?;
+        Ok(wanted
+            .into_iter()
+            .map(|(key, values)| {
+                let hits: Vec<Record> = candidates
+                    .iter()
+                    .filter(|c| {
+                        fields.iter().zip(&values).all(|(&i, v)| {
+                            compiled.fields[i]
+                                .position(to)
+                                .is_some_and(|p| &c.values[p] == v)
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                (key.to_string(), hits)
+            })
+            .collect())
+    }
+
+    /// For each of `singles` (uncoupled records of `from` with one match on the other
+    /// side by `fields`), the other uncoupled records of `from` whose values of `fields`
+    /// are the same: they match that record too. (Counted even where an earlier set would
+    /// match such a record elsewhere: a doubt holds the records, it never couples them.)
+    async fn rivals(
+        &self,
+        from: Side,
+        fields: &[usize],
+        singles: &[&Record],
+        lookups: &Lookups,
+    ) -> Result<HashMap<String, Vec<String>>, RunError> {
+        let compiled = self.compiled;
+        let (Some(position), false) = (self.looked_up_by(fields, from), singles.is_empty()) else {
+            return Ok(HashMap::new());
+        };
+        let probe: Vec<Value> = singles.iter().map(|r| r.values[position].clone()).collect();
+        let alike = self
+            .connector(from)
+            .find(compiled.spec(from), position, &probe)
+            .await?;
+        let keys: Vec<String> = alike.iter().map(|r| r.key.clone()).collect();
+        let coupled = self.coupled_among(from, &keys).await?;
+        let alike: Vec<(&Record, Vec<Value>)> = alike
+            .iter()
+            .filter(|r| !coupled.contains(&r.key))
+            .filter_map(|r| Some((r, self.wanted(fields, from, r, lookups)?)))
+            .collect();
+        Ok(singles
+            .iter()
+            .filter_map(|single| {
+                let values = self.wanted(fields, from, single, lookups)?;
+                let rivals: Vec<String> = alike
+                    .iter()
+                    .filter(|(r, v)| r.key != single.key && *v == values)
+                    .map(|(r, _)| r.key.clone())
+                    .collect();
+                Some((single.key.clone(), rivals))
+            })
+            .collect())
+    }
+
+    /// Which of `keys`, records of `side`, are coupled.
+    async fn coupled_among(
+        &self,
+        side: Side,
+        keys: &[String],
+    ) -> Result<BTreeSet<String>, RunError> {
+        if keys.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let mut conn = self.store.conn().await?;
+        Ok(coupling::coupled_among(&mut conn, self.name(), side, keys)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// The column of `side` that records matching on `fields` are looked up by: the
+    /// first field's, whose index the system may have.
+    fn looked_up_by(&self, fields: &[usize], side: Side) -> Option<usize> {
+        self.compiled.fields[*fields.first()?].position(side)
+    }
+
+    /// The fields of `match_on`'s set `set`, by index.
+    fn match_fields(&self, set: usize) -> Vec<usize> {
+        let compiled = self.compiled;
+        compiled.mapping.match_on[set]
+            .iter()
+            .filter_map(|name| {
+                compiled
+                    .fields
+                    .iter()
+                    .position(|f| f.field.local.as_deref() == Some(name))
+            })
+            .collect()
+    }
+
+    /// The values `record` of `from` would be matched by on the other side, when it has
+    /// all of them.
+    fn wanted(
+        &self,
+        fields: &[usize],
+        from: Side,
+        record: &Record,
+        lookups: &Lookups,
+    ) -> Option<Vec<Value>> {
+        fields
+            .iter()
+            .map(|&i| {
+                compile::transfer(self.compiled, i, from, record, lookups)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            })
+            .collect()
+    }
+}
+
+/// Why a record of `from` whose one match is `found`'s waits: other records of its own
+/// side match that record too.
+pub(super) fn shared(fields: &[String], from: Side, found: &Found) -> String {
+    let other = found
+        .hits
+        .first()
+        .map(|r| r.key.as_str())
+        .unwrap_or_default();
+    let (verb, noun) = if found.rivals.len() == 1 {
+        ("does", "record")
+    } else {
+        ("do", "records")
+    };
+    format!(
+        "{} record {other} matches on {}, and so {verb} {from} {noun} {}; couple one by hand",
+        from.other(),
+        fields.join(", "),
+        found.rivals.join(", ")
+    )
+}
+
+/// Why a record waits that several records of `to`, `hits`, match on `fields`.
+pub(super) fn several(fields: &[String], to: Side, hits: &[Record]) -> String {
+    let keys: Vec<&str> = hits.iter().map(|r| r.key.as_str()).collect();
+    format!(
+        "{} {to} records match on {}: {}; couple one by hand",
+        hits.len(),
+        fields.join(", "),
+        keys.join(", ")
+    )
+}
