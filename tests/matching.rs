@@ -182,8 +182,13 @@ async fn an_ambiguity_ends_when_an_edit_makes_the_match_unique(kind: StoreKind) 
     add_customer(&w, "C900001", "Ambig Co").await;
     add_account(&w, "amb-a", "Ambig A").await;
     add_account(&w, "amb-b", "Ambig B").await;
-    w.sync("CUSTOMER").await;
-    assert_eq!(w.errors("CUSTOMER").await.len(), 3);
+    // Held, not skipped: however often it is met, the ambiguity is read again each run.
+    for _ in 0..3 {
+        w.sync("CUSTOMER").await;
+    }
+    let errors = w.errors("CUSTOMER").await;
+    assert_eq!(errors.len(), 3);
+    assert!(errors.iter().all(|e| !e.skipped), "{errors:?}");
 
     // Someone gives account A its own e-mail: B is then the customer's only match.
     w.crm(

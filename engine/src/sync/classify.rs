@@ -58,6 +58,9 @@ pub(super) enum Plan {
     },
     /// The record waits for a record it depends on.
     Defer { reason: String },
+    /// The record's match is ambiguous: it fails, is never skipped, and is read again
+    /// every run, so that an edit anywhere that makes the match unique couples it.
+    Hold { message: String },
 }
 
 /// Which coupling a plan works on.
@@ -352,9 +355,7 @@ impl Run<'_> {
         let match_on = &compiled.mapping.match_on;
         let found = known.matches.remove(&source.key).unwrap_or_default();
         if !found.rivals.is_empty() {
-            return Plan::Fail {
-                coupling: None,
-                other_key: None,
+            return Plan::Hold {
                 message: matching::shared(&match_on[found.set], from, &found),
             };
         }
@@ -387,9 +388,7 @@ impl Run<'_> {
                     &known.lookups,
                 )
             }
-            _ => Plan::Fail {
-                coupling: None,
-                other_key: None,
+            _ => Plan::Hold {
                 message: matching::several(&match_on[set], to, &found),
             },
         }

@@ -337,6 +337,13 @@ impl Run<'_> {
                 .await?;
                 false
             }
+            Plan::Hold { message } => {
+                // Without its open error the failure is never counted as a repeat, so
+                // the record is never skipped.
+                self.failure(ledger, &answered.source, None, None, message, None)
+                    .await?;
+                false
+            }
         };
         let key = &answered.source.key;
         if ledger.touched.as_ref().map_or(0, Vec::len) == said {
