@@ -7,7 +7,7 @@
 use crate::on_both_stores;
 use crate::support::StoreKind;
 use crate::support::world::World;
-use engine::model::Side;
+use engine::model::{Outcome, Side};
 
 on_both_stores!(
     a_customer_matching_two_accounts_couples_overwrites_and_creates_nothing,
@@ -18,6 +18,7 @@ on_both_stores!(
     on_match_local_or_integration_names_the_winner_whichever_pass_finds_it,
     on_match_none_couples_and_leaves_both_records_as_they_are,
     a_later_set_of_match_fields_is_tried_only_when_the_earlier_finds_nothing,
+    a_person_couples_one_of_the_candidates_the_errors_page_lists,
 );
 
 const EMAIL: &str = "shared@ambig.example";
@@ -189,6 +190,14 @@ async fn an_ambiguity_ends_when_an_edit_makes_the_match_unique(kind: StoreKind) 
     let errors = w.errors("CUSTOMER").await;
     assert_eq!(errors.len(), 3);
     assert!(errors.iter().all(|e| !e.skipped), "{errors:?}");
+    // Met again for the same reason, nothing new is recorded: one attempt, one log entry.
+    assert!(errors.iter().all(|e| e.attempts == 1), "{errors:?}");
+    let log = w
+        .engine
+        .record_log("CUSTOMER", Side::Integration, "amb-a", 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
 
     // Someone gives account A its own e-mail: B is then the customer's only match.
     w.crm(
@@ -359,4 +368,78 @@ async fn a_later_set_of_match_fields_is_tried_only_when_the_earlier_finds_nothin
         message.contains("2 integration records match on name, city: three-a, three-b"),
         "{message}"
     );
+}
+
+async fn a_person_couples_one_of_the_candidates_the_errors_page_lists(kind: StoreKind) {
+    let w = synchronized(kind).await;
+    add_customer(&w, "C900001", "Ambig Co").await;
+    add_account(&w, "amb-a", "Ambig A").await;
+    add_account(&w, "amb-b", "Ambig B").await;
+    w.sync("CUSTOMER").await;
+    let error_of = |side: Side, key: &'static str| {
+        let w = &w;
+        async move {
+            let errors = w.errors("CUSTOMER").await;
+            let e = errors
+                .iter()
+                .find(|e| e.key(side) == Some(key))
+                .unwrap_or_else(|| panic!("{side} record {key} has an open error"));
+            w.engine.error_detail(e.id).await.unwrap()
+        }
+    };
+
+    // The customer's page lists both accounts; each account's lists the customer.
+    let customer = error_of(Side::Local, "C900001").await;
+    let listed: Vec<(&str, Option<&str>)> = customer
+        .candidates
+        .iter()
+        .map(|c| (c.key.as_str(), c.description.as_deref()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("amb-a", Some("Ambig A")), ("amb-b", Some("Ambig B"))]
+    );
+    assert!(customer.recommendation.contains("never chooses"));
+    let account = error_of(Side::Integration, "amb-a").await;
+    assert_eq!(account.candidates.len(), 1);
+    assert_eq!(account.candidates[0].key, "C900001");
+
+    // Someone chooses account B, with the customer's values.
+    let answer = w
+        .engine
+        .set_up_coupling(
+            "alice",
+            "couple-b",
+            "CUSTOMER",
+            "C900001",
+            "amb-b",
+            Some(Side::Local),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.outcomes[0].outcome, Outcome::Done, "{answer:?}");
+    assert_eq!(
+        w.account_value("C900001", "name").await.as_deref(),
+        Some("Ambig Co")
+    );
+    let open: Vec<_> = w
+        .errors("CUSTOMER")
+        .await
+        .into_iter()
+        .map(|e| (e.local_key, e.integration_key))
+        .collect();
+    assert_eq!(
+        open,
+        [(None, Some("amb-a".to_string()))],
+        "the chosen pair's errors are settled; account A's waits for the next run"
+    );
+
+    // Account A matches nothing uncoupled now: the next run creates it in the ERP.
+    w.sync("CUSTOMER").await;
+    assert!(
+        w.coupled("CUSTOMER", Side::Integration, "amb-a")
+            .await
+            .is_some()
+    );
+    assert_eq!(w.errors("CUSTOMER").await, vec![]);
 }

@@ -168,3 +168,20 @@ test("two administrators: one acts, the other's list updates without a reload", 
   await watcher.close();
   await actor.close();
 });
+
+test("an ambiguous match lists its candidates, and a person couples one", async ({ page }, testInfo) => {
+  // One ambiguity for each run of the spec: with WebAssembly, then without JavaScript.
+  const n = hasJavaScript(testInfo) ? 1 : 2;
+  await open(page, testInfo, `/errors?mapping=CUSTOMER&search=C-AMB-${n}`);
+  await page.getByRole("link", { name: `Details of C-AMB-${n}`, exact: true }).click();
+  await expect(page.locator("p.message")).toContainText(`2 integration records match on email: amb${n}-a, amb${n}-b`);
+  await expect(page.locator("p.fix")).toContainText("Coupler never chooses");
+  const candidates = page.locator("section", { has: page.getByRole("heading", { name: /^Candidates/ }) });
+  await expect(candidates.locator("tbody tr")).toHaveCount(2);
+  await expect(candidates).toContainText(`Ambig B ${n}`);
+  await candidates.getByRole("button", { name: `Couple with amb${n}-b` }).click();
+  await expect(page.getByRole("status").filter({ hasText: /^Resolved by e2e-/ })).toBeVisible();
+  // The account took the customer's values, and its log says a person coupled it.
+  await open(page, testInfo, `/records/CUSTOMER/integration/amb${n}-b/log`);
+  await expect(page.locator("table.log tbody tr").first()).toContainText("coupled by hand");
+});

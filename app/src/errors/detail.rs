@@ -6,8 +6,12 @@ use super::api::{ActOnSyncErrors, ErrorView, get_sync_error};
 use super::page::{Answer, kind_label};
 use crate::accounts::IfRole;
 use crate::live::use_live;
+use crate::mappings::api::SetUpCoupling;
 use crate::records::page::log_href;
-use engine::model::{Action, FieldComparison, Resolution, Role, Side, SyncErrorKind, format_time};
+use engine::model::{
+    Action, Candidate, FieldComparison, Resolution, Role, Side, SyncErrorKind, SyncErrorSummary,
+    format_time,
+};
 use engine::value::Value;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,10 +23,18 @@ pub fn ErrorPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let act = ServerAction::<ActOnSyncErrors>::new();
+    let couple = ServerAction::<SetUpCoupling>::new();
     let live = use_live();
     let error = Resource::new(
-        move || (id(), act.version().get(), live.get()),
-        |(id, _, _)| async move {
+        move || {
+            (
+                id(),
+                act.version().get(),
+                couple.version().get(),
+                live.get(),
+            )
+        },
+        |(id, _, _, _)| async move {
             get_sync_error(crate::error::AppError::id_from(&id, "a sync error")?).await
         },
     );
@@ -30,10 +42,11 @@ pub fn ErrorPage() -> impl IntoView {
         <Title text="Sync error" />
         <p class="back"><a href="/errors">"← Coupled Data Synchronization Errors"</a></p>
         {move || act.value().get().map(|answer| view! { <Answer answer /> })}
+        {move || couple.value().get().map(|answer| view! { <Answer answer /> })}
         <Transition fallback=|| view! { <p>"Loading the error…"</p> }>
             {move || Suspend::new(async move {
                 match error.await {
-                    Ok(shown) => view! { <ErrorDetailView shown act /> }.into_any(),
+                    Ok(shown) => view! { <ErrorDetailView shown act couple /> }.into_any(),
                     Err(error) => error.alert(),
                 }
             })}
@@ -42,7 +55,11 @@ pub fn ErrorPage() -> impl IntoView {
 }
 
 #[component]
-fn ErrorDetailView(shown: ErrorView, act: ServerAction<ActOnSyncErrors>) -> impl IntoView {
+fn ErrorDetailView(
+    shown: ErrorView,
+    act: ServerAction<ActOnSyncErrors>,
+    couple: ServerAction<SetUpCoupling>,
+) -> impl IntoView {
     let ErrorView { detail, view } = shown;
     let e = detail.error;
     let unread = detail.local_exists != Some(true) && detail.integration_exists != Some(true);
@@ -113,6 +130,8 @@ fn ErrorDetailView(shown: ErrorView, act: ServerAction<ActOnSyncErrors>) -> impl
             <h2>"Recommended fix"</h2>
             <p class="fix">{detail.recommendation.clone()}</p>
         </section>
+        {(is_open && !detail.candidates.is_empty())
+            .then(|| view! { <Candidates e=e.clone() candidates=detail.candidates.clone() couple /> })}
         <ActionForm action=act attr:class="resolve" attr:aria-label="Fix this error">
             <input type="hidden" name="view" value=view />
             <input type="hidden" name="refs[]" value=seen />
@@ -152,6 +171,92 @@ fn ErrorDetailView(shown: ErrorView, act: ServerAction<ActOnSyncErrors>) -> impl
             </IfRole>
         </ActionForm>
         {unread.then(|| view! { <p class="muted">"Neither record could be found in its system."</p> })}
+    }
+}
+
+/// The other side's records an uncoupled record matches, each with the form that couples
+/// it with that one (Set Up Coupling): the choice Coupler leaves to a person.
+#[component]
+fn Candidates(
+    e: SyncErrorSummary,
+    candidates: Vec<Candidate>,
+    couple: ServerAction<SetUpCoupling>,
+) -> impl IntoView {
+    let (from, other) = (e.side, e.side.other());
+    let own_key = e.key(from).unwrap_or_default().to_string();
+    let rows = candidates
+        .into_iter()
+        .map(|c| {
+            let (local_key, integration_key) = match from {
+                Side::Local => (own_key.clone(), c.key.clone()),
+                Side::Integration => (c.key.clone(), own_key.clone()),
+            };
+            let label = format!("Couple with {}", c.key);
+            let mapping = e.mapping.clone();
+            view! {
+                <tr>
+                    <td><a href=log_href(&e.mapping, other, &c.key)>{c.key.clone()}</a></td>
+                    <td>{c.description.unwrap_or_default()}</td>
+                    <td>
+                        <IfRole role=Role::Operator>
+                            <CoupleForm
+                                mapping=mapping.clone()
+                                local_key=local_key.clone()
+                                integration_key=integration_key.clone()
+                                from
+                                label=label.clone()
+                                couple
+                            />
+                        </IfRole>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="candidates">
+            <h2 id="candidates">{format!("Candidates: {other} records this record matches")}</h2>
+            <table class="list">
+                <thead>
+                    <tr>
+                        <th scope="col">"Key"</th>
+                        <th scope="col">"Description"</th>
+                        <th scope="col">"Couple"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Set Up Coupling of one record of `from` with one candidate, and whose values win.
+#[component]
+fn CoupleForm(
+    mapping: String,
+    local_key: String,
+    integration_key: String,
+    from: Side,
+    label: String,
+    couple: ServerAction<SetUpCoupling>,
+) -> impl IntoView {
+    let other = from.other();
+    view! {
+        <ActionForm action=couple attr:class="couple">
+            <input type="hidden" name="name" value=mapping />
+            <input type="hidden" name="local_key" value=local_key />
+            <input type="hidden" name="integration_key" value=integration_key />
+            <label>
+                "then "
+                <select name="sync_from">
+                    <option value=from.as_str()>{format!("write this {from} record's values to it")}</option>
+                    <option value=other.as_str()>{format!("write its values to this {from} record")}</option>
+                    <option value="">"leave both as they are"</option>
+                </select>
+            </label>
+            " "
+            <button type="submit">{label}</button>
+        </ActionForm>
     }
 }
 

@@ -7,7 +7,7 @@ use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{ActionAnswer, Outcome, RecordOutcome, Resolution, Side};
 use crate::store::coupling::{self, NewCoupling};
-use crate::store::{StoreError, log, progress};
+use crate::store::{StoreError, log, progress, sync_error};
 use crate::sync::{plan, synced_pair};
 
 impl Engine {
@@ -187,6 +187,22 @@ impl Engine {
                     &[integration_key.to_string()],
                 )
                 .await?;
+                // What the two records failed as records not coupled (an ambiguous match
+                // among them) is settled by the person's choice.
+                let mut settled = Vec::new();
+                for (side, key) in [
+                    (Side::Local, local_key),
+                    (Side::Integration, integration_key),
+                ] {
+                    let open =
+                        sync_error::open_for(&mut tx, mapping, side, &[key.to_string()]).await?;
+                    settled.extend(
+                        open.into_iter()
+                            .filter(|e| e.coupling_id.is_none())
+                            .map(|e| e.id),
+                    );
+                }
+                sync_error::resolve(&mut tx, &settled, actor).await?;
                 let how = match sync_from {
                     Some(side) => {
                         format!("coupled by hand and synchronized from the {side} record")

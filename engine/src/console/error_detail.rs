@@ -4,10 +4,13 @@
 use crate::connector::Record;
 use crate::error::EngineError;
 use crate::handle::Engine;
-use crate::model::{ErrorDetail, FieldComparison, Side, SyncErrorKind, SyncErrorSummary};
+use crate::model::{
+    Candidate, Counters, ErrorDetail, FieldComparison, Side, SyncErrorKind, SyncErrorSummary,
+};
 use crate::pair::read_one;
 use crate::store::coupling::Base;
 use crate::store::sync_error;
+use crate::sync::Run;
 use crate::sync::plan::Compiled;
 
 impl Engine {
@@ -21,11 +24,12 @@ impl Engine {
         drop(conn);
         let (resolved_at, resolved_by) = (row.resolved_at, row.resolved_by);
         let e = row.summary;
-        let (compiled, records, base) = match self.pair(&e).await? {
+        let (compiled, records, base, candidates) = match self.pair(&e).await? {
             Ok((compiled, _, coupling, [local, integration])) => {
-                (compiled, [local, integration], coupling.base)
+                (compiled, [local, integration], coupling.base, Vec::new())
             }
-            // Not coupled: only the record that was being synchronized is known.
+            // Not coupled: only the record that was being synchronized is known, and what
+            // it matches on the other side.
             Err(_) => {
                 let (compiled, local, integration) = self.prepared(&e.mapping).await?;
                 let mut records = [None, None];
@@ -37,7 +41,37 @@ impl Engine {
                         records[slot] = read_one(&compiled, connector.as_ref(), side, key).await?;
                     }
                 }
-                (compiled, records, None)
+                let source = match e.side {
+                    Side::Local => &records[0],
+                    Side::Integration => &records[1],
+                };
+                let candidates = match source {
+                    Some(source) if e.coupling_id.is_none() => {
+                        let run = Run {
+                            store: &self.inner.store,
+                            compiled: &compiled,
+                            local: local.as_ref(),
+                            integration: integration.as_ref(),
+                            job_id: 0,
+                            fence: 0,
+                            actor: String::new(),
+                            counters: Counters::default(),
+                            fault: None,
+                            report: None,
+                        };
+                        run.candidates_of(e.side, source)
+                            .await
+                            .map_err(|error| error.in_mapping(&e.mapping))?
+                            .iter()
+                            .map(|r| Candidate {
+                                key: r.key.clone(),
+                                description: compiled.describe(e.side.other(), r),
+                            })
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+                (compiled, records, None, candidates)
             }
         };
         let [local, integration] = &records;
@@ -47,7 +81,8 @@ impl Engine {
             integration_exists: exists(Side::Integration, integration),
             fields: compare(&compiled, &e, base.as_ref(), local, integration),
             explanation: explain(&e),
-            recommendation: recommend(&e.kind),
+            recommendation: recommend(&e.kind, !candidates.is_empty()),
+            candidates,
             resolved_at,
             resolved_by,
             error: e,
@@ -123,7 +158,12 @@ fn explain(e: &SyncErrorSummary) -> String {
     }
 }
 
-fn recommend(e: &SyncErrorKind) -> String {
+fn recommend(e: &SyncErrorKind, has_candidates: bool) -> String {
+    if has_candidates {
+        return "Couple the record with the one of its candidates below that it is, or edit \
+                the records so that exactly one matches; Coupler never chooses between them."
+            .to_string();
+    }
     match e {
         SyncErrorKind::UpdateConflict => {
             "Choose a side for each conflicting field (the other fields merge), or take one \

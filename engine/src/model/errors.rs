@@ -132,10 +132,22 @@ pub struct ErrorDetail {
     pub explanation: String,
     /// The fix to try first.
     pub recommendation: String,
+    /// For a record not coupled: the other side's records it matches, for a person to
+    /// couple it with one of (several when the match is ambiguous).
+    pub candidates: Vec<Candidate>,
     /// When the error was resolved, if it was.
     pub resolved_at: Option<i64>,
     /// Who resolved it.
     pub resolved_by: Option<String>,
+}
+
+/// A record of the other side that an uncoupled record matches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Its key.
+    pub key: String,
+    /// A readable description, such as its name.
+    pub description: Option<String>,
 }
 
 /// One field mapping of an error's two records.

@@ -19,7 +19,7 @@ pub use crate::value::Value;
 pub use accounts::{AuditEntry, AuditFilter, Role, SignedIn, UserSummary};
 pub use actions::{Action, ActionAnswer, Outcome, RecordOutcome, Resolution, Selection};
 pub use errors::{
-    ErrorCursor, ErrorDetail, ErrorFilter, ErrorRef, FieldComparison, SyncErrorKind,
+    Candidate, ErrorCursor, ErrorDetail, ErrorFilter, ErrorRef, FieldComparison, SyncErrorKind,
     SyncErrorSummary,
 };
 pub use jobs::{Counters, JobKind, JobState, JobSummary, Trigger};

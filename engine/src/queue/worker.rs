@@ -7,7 +7,7 @@ use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{JobKind, JobState, JobSummary, Side, Trigger};
 use crate::store::job::{self, Claimed};
-use crate::sync::{Run, RunError, Touched, run_mapping};
+use crate::sync::{Run, Touched, run_mapping};
 use std::time::Duration;
 
 impl Engine {
@@ -127,18 +127,7 @@ impl Engine {
         };
         result
             .map(|()| run.report.unwrap_or_default())
-            .map_err(|error| match error {
-                RunError::System(source) => EngineError::System {
-                    mapping: mapping.name.clone(),
-                    source,
-                },
-                RunError::Store(error) => EngineError::Store(error),
-                RunError::Cancelled => EngineError::Cancelled(mapping.name.clone()),
-                stopped => EngineError::Stopped {
-                    mapping: mapping.name.clone(),
-                    reason: stopped.to_string(),
-                },
-            })
+            .map_err(|error| error.in_mapping(&mapping.name))
     }
 
     /// One turn of a worker: queue the mappings due on their schedule, then claim and run

@@ -396,7 +396,7 @@ impl Run<'_> {
 
     /// For fields whose values are keys of a parent mapping's records, the coupled keys
     /// of the values in `records`.
-    async fn lookups(
+    pub(super) async fn lookups(
         &self,
         conn: &mut sqlx::AnyConnection,
         from: Side,

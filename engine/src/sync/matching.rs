@@ -62,6 +62,24 @@ impl Run<'_> {
         Ok(found)
     }
 
+    /// The other side's uncoupled records that `record` of `from`, not coupled, matches:
+    /// what a person chooses from to couple it by hand.
+    pub(crate) async fn candidates_of(
+        &self,
+        from: Side,
+        record: &Record,
+    ) -> Result<Vec<Record>, RunError> {
+        let lookups = {
+            let mut conn = self.store.conn().await?;
+            self.lookups(&mut conn, from, &[record]).await?
+        };
+        let mut found = self.matches(from, &[record], &lookups).await?;
+        Ok(found
+            .remove(&record.key)
+            .map(|f| f.hits)
+            .unwrap_or_default())
+    }
+
     /// For each of `uncoupled`, the other side's records whose `fields` hold the values
     /// it would be matched by.
     async fn candidates(
@@ -138,11 +156,12 @@ impl Run<'_> {
             .iter()
             .filter_map(|single| {
                 let values = self.wanted(fields, from, single, lookups)?;
-                let rivals: Vec<String> = alike
+                let mut rivals: Vec<String> = alike
                     .iter()
                     .filter(|(r, v)| r.key != single.key && *v == values)
                     .map(|(r, _)| r.key.clone())
                     .collect();
+                rivals.sort();
                 Some((single.key.clone(), rivals))
             })
             .collect())
@@ -227,7 +246,9 @@ pub(super) fn shared(fields: &[String], from: Side, found: &Found) -> String {
 
 /// Why a record waits that several records of `to`, `hits`, match on `fields`.
 pub(super) fn several(fields: &[String], to: Side, hits: &[Record]) -> String {
-    let keys: Vec<&str> = hits.iter().map(|r| r.key.as_str()).collect();
+    // In key order, so that the same ambiguity met again reads the same.
+    let mut keys: Vec<&str> = hits.iter().map(|r| r.key.as_str()).collect();
+    keys.sort_unstable();
     format!(
         "{} {to} records match on {}: {}; couple one by hand",
         hits.len(),

@@ -61,6 +61,25 @@ pub enum RunError {
     Cancelled,
 }
 
+impl RunError {
+    /// The error as the engine's callers see it, for a run of `mapping`.
+    pub(crate) fn in_mapping(self, mapping: &str) -> crate::error::EngineError {
+        use crate::error::EngineError;
+        match self {
+            RunError::System(source) => EngineError::System {
+                mapping: mapping.to_string(),
+                source,
+            },
+            RunError::Store(error) => EngineError::Store(error),
+            RunError::Cancelled => EngineError::Cancelled(mapping.to_string()),
+            stopped => EngineError::Stopped {
+                mapping: mapping.to_string(),
+                reason: stopped.to_string(),
+            },
+        }
+    }
+}
+
 /// Points in a batch where a fault test may stop a run, as if the process died there:
 /// before and after each write step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

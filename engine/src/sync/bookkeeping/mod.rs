@@ -338,10 +338,20 @@ impl Run<'_> {
                 false
             }
             Plan::Hold { message } => {
-                // Without its open error the failure is never counted as a repeat, so
-                // the record is never skipped.
-                self.failure(ledger, &answered.source, None, None, message, None)
-                    .await?;
+                match answered.open_error {
+                    // Held as before, for the same reason: nothing new to record, so the
+                    // error keeps its place in the list and the log its one entry.
+                    Some(open) if open.message == message => {
+                        ledger.delta.failed += 1;
+                        ledger.touched(&answered.source.key, RecordResult::Failed(message));
+                    }
+                    // Without its open error the failure is never counted as a repeat,
+                    // so the record is never skipped.
+                    _ => {
+                        self.failure(ledger, &answered.source, None, None, message, None)
+                            .await?
+                    }
+                }
                 false
             }
         };
