@@ -1,11 +1,14 @@
 //! `coupler.toml`: the systems Coupler reads and writes and the integration table
 //! mappings between them. Parsed and checked once; everything after trusts it.
 
+mod shape;
+
 use crate::model::{
     DeletionConflictPolicy, Direction, FieldSummary, OnMatch, Side, TableSummary,
     UpdateConflictPolicy,
 };
 use serde::Deserialize;
+use shape::{FieldShape, FileShape, match_sets};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -133,86 +136,6 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileShape {
-    #[serde(default)]
-    store: Option<StoreShape>,
-    #[serde(default)]
-    systems: BTreeMap<String, SystemShape>,
-    #[serde(default, rename = "mapping")]
-    mappings: Vec<MappingShape>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoreShape {
-    url: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SystemShape {
-    url: String,
-    tombstones: Option<String>,
-    time_zone: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MappingShape {
-    name: String,
-    #[serde(default = "bidirectional")]
-    direction: Direction,
-    #[serde(default = "update_none")]
-    update_conflict: UpdateConflictPolicy,
-    #[serde(default = "deletion_none")]
-    deletion_conflict: DeletionConflictPolicy,
-    #[serde(default)]
-    sync_only_coupled: bool,
-    #[serde(default)]
-    interval: Option<String>,
-    deletion_scan: Option<String>,
-    #[serde(default)]
-    depends_on: Vec<String>,
-    local: TableRef,
-    integration: TableRef,
-    match_on: Option<toml::Value>,
-    #[serde(default = "on_match_source")]
-    on_match: OnMatch,
-    #[serde(default, rename = "field")]
-    fields: Vec<FieldShape>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FieldShape {
-    local: Option<String>,
-    integration: Option<String>,
-    direction: Option<Direction>,
-    constant: Option<String>,
-    #[serde(default)]
-    required: bool,
-    max_length: Option<u32>,
-    #[serde(default)]
-    value_map: BTreeMap<String, String>,
-    lookup: Option<String>,
-}
-
-fn bidirectional() -> Direction {
-    Direction::Bidirectional
-}
-fn on_match_source() -> OnMatch {
-    OnMatch::Source
-}
-
-fn update_none() -> UpdateConflictPolicy {
-    UpdateConflictPolicy::None
-}
-fn deletion_none() -> DeletionConflictPolicy {
-    DeletionConflictPolicy::None
-}
 
 /// The interval used when a mapping names none.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -445,33 +368,6 @@ fn field_mapping(f: FieldShape, mapping_direction: Direction) -> Result<FieldMap
 
 /// Orders mappings so that each comes after the mappings it depends on; refuses unknown
 /// dependencies and cycles, naming the mappings involved.
-/// `match_on` as written: one list of fields (one set), or a list of such lists (sets in
-/// priority order).
-fn match_sets(value: Option<toml::Value>) -> Result<Vec<Vec<String>>, String> {
-    const SHAPE: &str = "match_on is a list of local fields, or a list of such lists in \
-                         priority order (match_on = [[\"email\"], [\"name\", \"city\"]])";
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    let names = |list: &[toml::Value]| -> Option<Vec<String>> {
-        list.iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect()
-    };
-    let list = value.as_array().ok_or(SHAPE)?;
-    let sets = if list.iter().all(toml::Value::is_str) {
-        vec![names(list).ok_or(SHAPE)?]
-    } else {
-        list.iter()
-            .map(|set| set.as_array().and_then(|set| names(set)).ok_or(SHAPE))
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    if sets.iter().any(Vec::is_empty) && !list.is_empty() {
-        return Err("match_on has a set without fields".to_string());
-    }
-    Ok(sets.into_iter().filter(|set| !set.is_empty()).collect())
-}
-
 fn dependency_order(mappings: Vec<Mapping>) -> Result<Vec<Mapping>, String> {
     let names: BTreeSet<&str> = mappings.iter().map(|m| m.name.as_str()).collect();
     for m in &mappings {
