@@ -19,6 +19,7 @@ on_both_stores!(
     on_match_none_couples_and_leaves_both_records_as_they_are,
     a_later_set_of_match_fields_is_tried_only_when_the_earlier_finds_nothing,
     a_person_couples_one_of_the_candidates_the_errors_page_lists,
+    coupling_a_record_by_hand_leaves_another_records_error_naming_it,
 );
 
 const EMAIL: &str = "shared@ambig.example";
@@ -173,7 +174,7 @@ async fn three_candidates_are_all_named(kind: StoreKind) {
     );
     let account = message_of(&w, Side::Integration, "amb-c").await;
     assert!(
-        account.contains("so do integration records amb-a, amb-b"),
+        account.contains("and integration records amb-a, amb-b match it too"),
         "{account}"
     );
 }
@@ -326,7 +327,9 @@ async fn a_later_set_of_match_fields_is_tried_only_when_the_earlier_finds_nothin
         "insert into customer (no, name, city, email) values \
          ('P1', 'Prio One', 'Oslo', 'p1@prio.example'), \
          ('P2', 'Prio Two', 'Bergen', 'p2@prio.example'), \
-         ('P3', 'Prio Three', 'Rome', 'p3@prio.example')",
+         ('P3', 'Prio Three', 'Rome', 'p3@prio.example'), \
+         ('P4', 'Prio Four', 'Rome', 'p4@prio.example'), \
+         ('P5', 'Cross Co', 'Oslo', 'p5@prio.example')",
     )
     .await;
     w.crm(
@@ -335,7 +338,8 @@ async fn a_later_set_of_match_fields_is_tried_only_when_the_earlier_finds_nothin
          ('by-email', 'Someone Else', 'Rome', 'p1@prio.example'), \
          ('two', 'Prio Two', 'Bergen', null), \
          ('three-a', 'Prio Three', 'Rome', null), \
-         ('three-b', 'Prio Three', 'Rome', null)",
+         ('three-b', 'Prio Three', 'Rome', null), \
+         ('cross', 'Cross Co', 'Oslo', 'p4@prio.example')",
     )
     .await;
     w.sync("CUSTOMER").await;
@@ -359,6 +363,20 @@ async fn a_later_set_of_match_fields_is_tried_only_when_the_earlier_finds_nothin
     assert_eq!(
         w.account_value("P2", "emailaddress1").await.as_deref(),
         Some("p2@prio.example")
+    );
+    // P4's e-mail and P5's name and city find the same account: the e-mail, earlier in
+    // priority, couples it; P5 is held, not coupled to it nor created anew.
+    assert_eq!(
+        w.coupled("CUSTOMER", Side::Local, "P4").await.as_deref(),
+        Some("cross")
+    );
+    none_coupled(&w, Side::Local, &["P5"]).await;
+    let message = message_of(&w, Side::Local, "P5").await;
+    assert!(
+        message.contains(
+            "integration record cross matches on name, city, and local record P4 matches it too"
+        ),
+        "{message}"
     );
     // P3's name and city find two: held, with the set that found them named.
     none_coupled(&w, Side::Local, &["P3"]).await;
@@ -442,4 +460,37 @@ async fn a_person_couples_one_of_the_candidates_the_errors_page_lists(kind: Stor
             .is_some()
     );
     assert_eq!(w.errors("CUSTOMER").await, vec![]);
+}
+
+async fn coupling_a_record_by_hand_leaves_another_records_error_naming_it(kind: StoreKind) {
+    let w = synchronized(kind).await;
+    // Customer C matches account X, but its name is too long for the CRM: C's error names
+    // X as its partner. Customer A, last changed before the last run, is not read.
+    let long = "L".repeat(200);
+    w.erp(&format!(
+        "insert into customer (no, name, email) values ('C900001', '{long}', '{EMAIL}')"
+    ))
+    .await;
+    w.erp("insert into customer (no, name, email, modified_at) values ('A900001', 'Alpha', 'a@alpha.example', 1)")
+        .await;
+    w.crm(&format!(
+        "insert into account (accountid, name, emailaddress1, modifiedon) values ('x', 'X', '{EMAIL}', 1)"
+    ))
+    .await;
+    w.sync("CUSTOMER").await;
+    let message = message_of(&w, Side::Local, "C900001").await;
+    assert!(message.contains("at most 160"), "{message}");
+
+    // Someone couples X with A instead: C's error is C's, and stays open.
+    let answer = w
+        .engine
+        .set_up_coupling("alice", "couple-x", "CUSTOMER", "A900001", "x", None)
+        .await
+        .unwrap();
+    assert_eq!(answer.outcomes[0].outcome, Outcome::Done, "{answer:?}");
+    assert!(
+        message_of(&w, Side::Local, "C900001")
+            .await
+            .contains("at most 160")
+    );
 }

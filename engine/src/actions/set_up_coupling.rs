@@ -188,17 +188,25 @@ impl Engine {
                 )
                 .await?;
                 // What the two records failed as records not coupled (an ambiguous match
-                // among them) is settled by the person's choice.
+                // among them) is settled by the person's choice; an error that names one
+                // of them as another record's partner is that record's, and stays.
                 let mut settled = Vec::new();
-                for (side, key) in [
-                    (Side::Local, local_key),
-                    (Side::Integration, integration_key),
+                for (side, key, partner) in [
+                    (Side::Local, local_key, integration_key),
+                    (Side::Integration, integration_key, local_key),
                 ] {
                     let open =
                         sync_error::open_for(&mut tx, mapping, side, &[key.to_string()]).await?;
                     settled.extend(
                         open.into_iter()
                             .filter(|e| e.coupling_id.is_none())
+                            .filter(|e| {
+                                let named = match side {
+                                    Side::Local => &e.integration_key,
+                                    Side::Integration => &e.local_key,
+                                };
+                                named.as_deref().is_none_or(|named| named == partner)
+                            })
                             .map(|e| e.id),
                     );
                 }

@@ -24,10 +24,13 @@ impl Engine {
         drop(conn);
         let (resolved_at, resolved_by) = (row.resolved_at, row.resolved_by);
         let e = row.summary;
-        let (compiled, records, base, candidates) = match self.pair(&e).await? {
-            Ok((compiled, _, coupling, [local, integration])) => {
-                (compiled, [local, integration], coupling.base, Vec::new())
-            }
+        let (compiled, records, base, (candidates, held)) = match self.pair(&e).await? {
+            Ok((compiled, _, coupling, [local, integration])) => (
+                compiled,
+                [local, integration],
+                coupling.base,
+                (Vec::new(), false),
+            ),
             // Not coupled: only the record that was being synchronized is known, and what
             // it matches on the other side.
             Err(_) => {
@@ -46,7 +49,7 @@ impl Engine {
                     Side::Integration => &records[1],
                 };
                 let candidates = match source {
-                    Some(source) if e.coupling_id.is_none() => {
+                    Some(source) if e.coupling_id.is_none() && resolved_at.is_none() => {
                         let run = Run {
                             store: &self.inner.store,
                             compiled: &compiled,
@@ -59,17 +62,20 @@ impl Engine {
                             fault: None,
                             report: None,
                         };
-                        run.candidates_of(e.side, source)
+                        let (found, held) = run
+                            .candidates_of(e.side, source)
                             .await
-                            .map_err(|error| error.in_mapping(&e.mapping))?
+                            .map_err(|error| error.in_mapping(&e.mapping))?;
+                        let candidates = found
                             .iter()
                             .map(|r| Candidate {
                                 key: r.key.clone(),
                                 description: compiled.describe(e.side.other(), r),
                             })
-                            .collect()
+                            .collect();
+                        (candidates, held)
                     }
-                    _ => Vec::new(),
+                    _ => (Vec::new(), false),
                 };
                 (compiled, records, None, candidates)
             }
@@ -81,7 +87,7 @@ impl Engine {
             integration_exists: exists(Side::Integration, integration),
             fields: compare(&compiled, &e, base.as_ref(), local, integration),
             explanation: explain(&e),
-            recommendation: recommend(&e.kind, !candidates.is_empty()),
+            recommendation: recommend(&e.kind, held),
             candidates,
             resolved_at,
             resolved_by,
@@ -158,8 +164,8 @@ fn explain(e: &SyncErrorSummary) -> String {
     }
 }
 
-fn recommend(e: &SyncErrorKind, has_candidates: bool) -> String {
-    if has_candidates {
+fn recommend(e: &SyncErrorKind, held: bool) -> String {
+    if held {
         return "Couple the record with the one of its candidates below that it is, or edit \
                 the records so that exactly one matches; Coupler never chooses between them."
             .to_string();

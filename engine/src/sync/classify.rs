@@ -148,9 +148,6 @@ struct Known {
     left_uncoupled: HashMap<String, i64>,
     /// What matching found for each uncoupled record that it found anything for.
     matches: HashMap<String, Found>,
-    /// The other side's records coupled to one of this batch already: couplings are
-    /// one-to-one.
-    claimed: BTreeSet<String>,
 }
 
 impl Run<'_> {
@@ -259,7 +256,6 @@ impl Run<'_> {
             others,
             left_uncoupled,
             matches,
-            claimed: BTreeSet::new(),
         })
     }
 
@@ -359,12 +355,9 @@ impl Run<'_> {
                 message: matching::shared(&match_on[found.set], from, &found),
             };
         }
-        let set = found.set;
-        let found: Vec<Record> = found
-            .hits
-            .into_iter()
-            .filter(|r| !known.claimed.contains(&r.key))
-            .collect();
+        // Couplings are one-to-one: a record of the other side that several of the batch
+        // match is every one's rival (matching says so), never the first one's.
+        let (set, found) = (found.set, found.hits);
         match found.len() {
             0 => match compile::create_values(compiled, from, source, &known.lookups) {
                 Ok(values) => Plan::Create {
@@ -376,7 +369,6 @@ impl Run<'_> {
             },
             1 => {
                 let other = found.into_iter().next().expect("one match");
-                known.claimed.insert(other.key.clone());
                 pair(
                     compiled,
                     from,

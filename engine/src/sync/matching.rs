@@ -59,25 +59,61 @@ impl Run<'_> {
             }
             left.retain(|r| !found.contains_key(&r.key));
         }
+        // A record of the other side that several of these match is no one's match but
+        // by priority: each names as rivals those that match it by the same set or an
+        // earlier one (whose claim is as strong or stronger).
+        let mut claims: HashMap<&str, Vec<(usize, &str)>> = HashMap::new();
+        for (key, f) in &found {
+            for hit in &f.hits {
+                claims
+                    .entry(hit.key.as_str())
+                    .or_default()
+                    .push((f.set, key.as_str()));
+            }
+        }
+        let shared: Vec<(String, Vec<String>)> = found
+            .iter()
+            .filter_map(|(key, f)| {
+                let [hit] = f.hits.as_slice() else {
+                    return None;
+                };
+                let others: Vec<String> = claims[hit.key.as_str()]
+                    .iter()
+                    .filter(|(set, k)| *k != key.as_str() && *set <= f.set)
+                    .map(|(_, k)| k.to_string())
+                    .collect();
+                (!others.is_empty()).then(|| (key.clone(), others))
+            })
+            .collect();
+        for (key, others) in shared {
+            let rivals = &mut found.get_mut(&key).expect("found above").rivals;
+            rivals.extend(others);
+            rivals.sort();
+            rivals.dedup();
+        }
         Ok(found)
     }
 
     /// The other side's uncoupled records that `record` of `from`, not coupled, matches:
-    /// what a person chooses from to couple it by hand.
+    /// what a person chooses from to couple it by hand; and whether the match is
+    /// ambiguous, so that the record is held.
     pub(crate) async fn candidates_of(
         &self,
         from: Side,
         record: &Record,
-    ) -> Result<Vec<Record>, RunError> {
+    ) -> Result<(Vec<Record>, bool), RunError> {
         let lookups = {
             let mut conn = self.store.conn().await?;
             self.lookups(&mut conn, from, &[record]).await?
         };
-        let mut found = self.matches(from, &[record], &lookups).await?;
-        Ok(found
-            .remove(&record.key)
-            .map(|f| f.hits)
-            .unwrap_or_default())
+        let found = self.matches(from, &[record], &lookups).await?;
+        Ok(match found.into_values().next() {
+            Some(f) => {
+                let held = f.hits.len() > 1 || !f.rivals.is_empty();
+                (f.hits, held)
+            }
+            None => (Vec::new(), false),
+        })
     }
 
     /// For each of `uncoupled`, the other side's records whose `fields` hold the values
@@ -231,13 +267,13 @@ pub(super) fn shared(fields: &[String], from: Side, found: &Found) -> String {
         .first()
         .map(|r| r.key.as_str())
         .unwrap_or_default();
-    let (verb, noun) = if found.rivals.len() == 1 {
-        ("does", "record")
+    let (noun, verb) = if found.rivals.len() == 1 {
+        ("record", "matches")
     } else {
-        ("do", "records")
+        ("records", "match")
     };
     format!(
-        "{} record {other} matches on {}, and so {verb} {from} {noun} {}; couple one by hand",
+        "{} record {other} matches on {}, and {from} {noun} {} {verb} it too; couple one by hand",
         from.other(),
         fields.join(", "),
         found.rivals.join(", ")
