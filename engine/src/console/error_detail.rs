@@ -5,7 +5,7 @@ use crate::connector::Record;
 use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{
-    Candidate, Counters, ErrorDetail, FieldComparison, Side, SyncErrorKind, SyncErrorSummary,
+    Candidate, ErrorDetail, FieldComparison, Side, SyncErrorKind, SyncErrorSummary,
 };
 use crate::pair::read_one;
 use crate::store::coupling::Base;
@@ -50,18 +50,12 @@ impl Engine {
                 };
                 let candidates = match source {
                     Some(source) if e.coupling_id.is_none() && resolved_at.is_none() => {
-                        let run = Run {
-                            store: &self.inner.store,
-                            compiled: &compiled,
-                            local: local.as_ref(),
-                            integration: integration.as_ref(),
-                            job_id: 0,
-                            fence: 0,
-                            actor: String::new(),
-                            counters: Counters::default(),
-                            fault: None,
-                            report: None,
-                        };
+                        let run = Run::reading(
+                            &self.inner.store,
+                            &compiled,
+                            local.as_ref(),
+                            integration.as_ref(),
+                        );
                         let (found, held) = run
                             .candidates_of(e.side, source)
                             .await

@@ -24,6 +24,14 @@ pub(super) struct Found {
     pub(super) rivals: Vec<String>,
 }
 
+impl Found {
+    /// Whether the match is ambiguous, so that the record is held: several hits, or one
+    /// that others match too.
+    pub(super) fn held(&self) -> bool {
+        self.hits.len() > 1 || !self.rivals.is_empty()
+    }
+}
+
 impl Run<'_> {
     /// What matching finds for each of `uncoupled`, records of `from` that no coupling
     /// holds; a record no set finds anything for is absent.
@@ -59,38 +67,7 @@ impl Run<'_> {
             }
             left.retain(|r| !found.contains_key(&r.key));
         }
-        // A record of the other side that several of these match is no one's match but
-        // by priority: each names as rivals those that match it by the same set or an
-        // earlier one (whose claim is as strong or stronger).
-        let mut claims: HashMap<&str, Vec<(usize, &str)>> = HashMap::new();
-        for (key, f) in &found {
-            for hit in &f.hits {
-                claims
-                    .entry(hit.key.as_str())
-                    .or_default()
-                    .push((f.set, key.as_str()));
-            }
-        }
-        let shared: Vec<(String, Vec<String>)> = found
-            .iter()
-            .filter_map(|(key, f)| {
-                let [hit] = f.hits.as_slice() else {
-                    return None;
-                };
-                let others: Vec<String> = claims[hit.key.as_str()]
-                    .iter()
-                    .filter(|(set, k)| *k != key.as_str() && *set <= f.set)
-                    .map(|(_, k)| k.to_string())
-                    .collect();
-                (!others.is_empty()).then(|| (key.clone(), others))
-            })
-            .collect();
-        for (key, others) in shared {
-            let rivals = &mut found.get_mut(&key).expect("found above").rivals;
-            rivals.extend(others);
-            rivals.sort();
-            rivals.dedup();
-        }
+        add_claimants(&mut found);
         Ok(found)
     }
 
@@ -109,7 +86,7 @@ impl Run<'_> {
         let found = self.matches(from, &[record], &lookups).await?;
         Ok(match found.into_values().next() {
             Some(f) => {
-                let held = f.hits.len() > 1 || !f.rivals.is_empty();
+                let held = f.held();
                 (f.hits, held)
             }
             None => (Vec::new(), false),
@@ -256,6 +233,41 @@ impl Run<'_> {
                     .filter(|v| !v.is_empty())
             })
             .collect()
+    }
+}
+
+/// Couplings are one-to-one: a record of the other side that several of `found` match
+/// is no one's match but by priority. Each record with that one hit gets as rivals those
+/// that match it by the same set or an earlier one (whose claim is as strong or stronger).
+fn add_claimants(found: &mut HashMap<String, Found>) {
+    let mut claims: HashMap<&str, Vec<(usize, &str)>> = HashMap::new();
+    for (key, f) in found.iter() {
+        for hit in &f.hits {
+            claims
+                .entry(hit.key.as_str())
+                .or_default()
+                .push((f.set, key.as_str()));
+        }
+    }
+    let shared: Vec<(String, Vec<String>)> = found
+        .iter()
+        .filter_map(|(key, f)| {
+            let [hit] = f.hits.as_slice() else {
+                return None;
+            };
+            let others: Vec<String> = claims[hit.key.as_str()]
+                .iter()
+                .filter(|(set, k)| *k != key.as_str() && *set <= f.set)
+                .map(|(_, k)| k.to_string())
+                .collect();
+            (!others.is_empty()).then(|| (key.clone(), others))
+        })
+        .collect();
+    for (key, others) in shared {
+        let rivals = &mut found.get_mut(&key).expect("found above").rivals;
+        rivals.extend(others);
+        rivals.sort();
+        rivals.dedup();
     }
 }
 

@@ -61,6 +61,29 @@ pub enum RunError {
     Cancelled,
 }
 
+impl<'a> Run<'a> {
+    /// A run that only reads, for the console: it belongs to no job and counts nothing.
+    pub(crate) fn reading(
+        store: &'a Store,
+        compiled: &'a Compiled,
+        local: &'a dyn Connector,
+        integration: &'a dyn Connector,
+    ) -> Run<'a> {
+        Run {
+            store,
+            compiled,
+            local,
+            integration,
+            job_id: 0,
+            fence: 0,
+            actor: String::new(),
+            counters: Counters::default(),
+            fault: None,
+            report: None,
+        }
+    }
+}
+
 impl RunError {
     /// The error as the engine's callers see it, for a run of `mapping`.
     pub(crate) fn in_mapping(self, mapping: &str) -> crate::error::EngineError {
