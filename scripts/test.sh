@@ -64,7 +64,7 @@ import sqlite3, sys
 demo = sys.argv[1]
 erp = sqlite3.connect(f"{demo}/erp.db")
 crm = sqlite3.connect(f"{demo}/crm.db")
-for n in (1, 2):
+for n in (1, 2, 3, 4):
     email = f"shared{n}@ambig.example"
     erp.execute("insert into customer (no, name, email) values (?, ?, ?)",
                 (f"C-AMB-{n}", f"Ambig Co {n}", email))

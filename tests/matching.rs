@@ -7,7 +7,7 @@
 use crate::on_both_stores;
 use crate::support::StoreKind;
 use crate::support::world::World;
-use engine::model::{Outcome, Side};
+use engine::model::{Action, Outcome, Selection, Side};
 
 on_both_stores!(
     a_customer_matching_two_accounts_couples_overwrites_and_creates_nothing,
@@ -20,6 +20,8 @@ on_both_stores!(
     a_later_set_of_match_fields_is_tried_only_when_the_earlier_finds_nothing,
     a_person_couples_one_of_the_candidates_the_errors_page_lists,
     coupling_a_record_by_hand_leaves_another_records_error_naming_it,
+    case_and_surrounding_spaces_are_ignored_unless_the_field_is_exact,
+    create_new_creates_a_held_record_anew_and_it_is_matched_no_more,
 );
 
 const EMAIL: &str = "shared@ambig.example";
@@ -492,5 +494,104 @@ async fn coupling_a_record_by_hand_leaves_another_records_error_naming_it(kind: 
         message_of(&w, Side::Local, "C900001")
             .await
             .contains("at most 160")
+    );
+}
+
+async fn case_and_surrounding_spaces_are_ignored_unless_the_field_is_exact(kind: StoreKind) {
+    for exact in [false, true] {
+        let w = World::new(kind, 5, |c| {
+            let email = "local = \"email\"\nintegration = \"emailaddress1\"\n";
+            if exact {
+                c.replacen(email, &format!("{email}exact = true\n"), 1)
+            } else {
+                c
+            }
+        })
+        .await;
+        w.sync("CUSTOMER").await;
+        let before = counts(&w).await;
+        w.erp("insert into customer (no, name, email) values ('C900001', 'Case Co', ' Shared@Ambig.EXAMPLE ')")
+            .await;
+        add_account(&w, "case-a", "Case Co").await;
+        let job = w.sync("CUSTOMER").await;
+        let coupled = w.coupled("CUSTOMER", Side::Local, "C900001").await;
+        if exact {
+            assert_ne!(coupled.as_deref(), Some("case-a"), "exact: no match");
+            assert_eq!(job.counters.inserted, 2, "each created anew");
+            assert_eq!(counts(&w).await, (before.0 + 2, before.1 + 2));
+        } else {
+            assert_eq!(
+                coupled.as_deref(),
+                Some("case-a"),
+                "matched despite case and spaces"
+            );
+            assert_eq!((job.counters.coupled, job.counters.inserted), (1, 0));
+            assert_eq!(
+                counts(&w).await,
+                (before.0 + 1, before.1 + 1),
+                "nothing created"
+            );
+        }
+    }
+}
+
+async fn create_new_creates_a_held_record_anew_and_it_is_matched_no_more(kind: StoreKind) {
+    let w = synchronized(kind).await;
+    let before = counts(&w).await;
+    add_customer(&w, "C900001", "Ambig Co").await;
+    add_account(&w, "amb-a", "Ambig A").await;
+    add_account(&w, "amb-b", "Ambig B").await;
+    w.sync("CUSTOMER").await;
+    let errors = w.errors("CUSTOMER").await;
+    let customer = errors
+        .iter()
+        .find(|e| e.local_key.as_deref() == Some("C900001"))
+        .expect("the customer is held")
+        .clone();
+    let detail = w.engine.error_detail(customer.id).await.unwrap();
+    assert!(detail.held && detail.recommendation.contains("Create New"));
+
+    let answer = w
+        .engine
+        .act_on_errors(
+            "alice",
+            "create-new-1",
+            &Action::CreateNew,
+            &Selection::Errors(World::seen(std::slice::from_ref(&customer))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.outcomes.len(), 1);
+    assert_eq!(answer.outcomes[0].outcome, Outcome::Done, "{answer:?}");
+    let account = w
+        .coupled("CUSTOMER", Side::Local, "C900001")
+        .await
+        .expect("created anew and coupled");
+    assert!(!["amb-a", "amb-b"].contains(&account.as_str()), "{account}");
+    assert_eq!(
+        w.account_value("C900001", "name").await.as_deref(),
+        Some("Ambig Co")
+    );
+
+    // The accounts match no uncoupled customer now: each is created in the ERP, and the
+    // customer, chosen as its own record, is no one's match again.
+    w.sync("CUSTOMER").await;
+    for id in ["amb-a", "amb-b"] {
+        let partner = w.coupled("CUSTOMER", Side::Integration, id).await;
+        assert!(
+            partner.as_deref().is_some_and(|p| p != "C900001"),
+            "{id}: {partner:?}"
+        );
+    }
+    assert_eq!(w.errors("CUSTOMER").await, vec![]);
+    assert_eq!(counts(&w).await, (before.0 + 3, before.1 + 3));
+    let log = w
+        .engine
+        .record_log("CUSTOMER", Side::Local, "C900001", 10)
+        .await
+        .unwrap();
+    assert!(
+        log.iter().any(|entry| entry.actor == "alice"),
+        "the customer's log names who chose: {log:?}"
     );
 }

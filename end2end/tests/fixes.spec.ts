@@ -185,3 +185,17 @@ test("an ambiguous match lists its candidates, and a person couples one", async 
   await open(page, testInfo, `/records/CUSTOMER/integration/amb${n}-b/log`);
   await expect(page.locator("table.log tbody tr").first()).toContainText("coupled by hand");
 });
+
+test("an ambiguous match's record is created anew when it is none of its candidates", async ({ page }, testInfo) => {
+  const n = hasJavaScript(testInfo) ? 3 : 4;
+  await open(page, testInfo, `/errors?mapping=CUSTOMER&search=C-AMB-${n}`);
+  await page.getByRole("link", { name: `Details of C-AMB-${n}`, exact: true }).click();
+  await expect(page.locator("p.fix")).toContainText("Create New");
+  await page.getByRole("toolbar", { name: "Fixes" }).getByRole("button", { name: "Create New" }).click();
+  await expect(page.getByRole("status").filter({ hasText: /Resolved by e2e-|create_new: 1 done/ }).first()).toBeVisible();
+  // The customer was created in the CRM, coupled with neither candidate.
+  await open(page, testInfo, `/records/CUSTOMER/local/C-AMB-${n}/log`);
+  const created = page.locator("table.log tbody tr").first();
+  await expect(created).toContainText("inserted");
+  await expect(created).not.toContainText(`amb${n}-`);
+});

@@ -104,6 +104,15 @@ impl Value {
         }
     }
 
+    /// The value as match-based coupling compares it by default: text without its
+    /// surrounding spaces, in lower case; anything else as it is.
+    pub fn folded(&self) -> Value {
+        match self {
+            Value::Text(text) => Value::Text(text.trim_matches(' ').to_lowercase()),
+            other => other.clone(),
+        }
+    }
+
     /// Converts to what a column of `kind` stores; `None` when it cannot (text that is
     /// not a number, for a numeric column).
     pub fn to_kind(&self, kind: ColumnKind) -> Option<Value> {

@@ -285,6 +285,16 @@ pub enum ErrorsAction {
         #[arg(long)]
         json: bool,
     },
+    /// Create the errors' records anew on the other side instead of coupling them by
+    /// match (records held by an ambiguous match); they are never matched again.
+    CreateNew {
+        /// The errors' ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A side, as the command line names it.
@@ -597,6 +607,7 @@ async fn errors_action(engine: &Engine, action: ErrorsAction) -> anyhow::Result<
         ErrorsAction::RemoveCoupling { ids, json } => {
             (Action::RemoveCoupling, errors(&ids).await?, json)
         }
+        ErrorsAction::CreateNew { ids, json } => (Action::CreateNew, errors(&ids).await?, json),
     };
     let answer = engine
         .act_on_errors(ACTOR, &action_id(), &action, &selection)

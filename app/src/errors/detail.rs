@@ -104,8 +104,11 @@ fn ErrorDetailView(
         (Action::RestoreRecords, "Restore Records"),
         (Action::DeleteRecords, "Delete Records"),
         (Action::RemoveCoupling, "Remove Coupling"),
+        (Action::CreateNew, "Create New"),
     ]
     .into_iter()
+    // Create New is the choice an ambiguous match leaves: offered where there is one.
+    .filter(|(action, _)| *action != Action::CreateNew || detail.held)
     .filter(|(action, _)| is_open && action.applies_to(&e))
     .map(|(action, label)| (action.form_name(), label))
     .collect();

@@ -1,15 +1,16 @@
 //! Remediation actions: what an administrator does to fix failed synchronizations —
 //! Retry, Synchronize, Restore Records, Delete Records, Remove Coupling, Find for Deleted,
-//! Set Up Coupling. Every action carries an action id (the same id twice does the work
+//! Set Up Coupling, Create New. Every action carries an action id (the same id twice does the work
 //! once), checks the version of each error it acts on (a stale one is answered with who
 //! handled it and when, and left alone), logs every record it touches, and writes one
 //! audit entry.
 //!
 //! One file per action: [`retry`], [`synchronize`] (resolving conflicts),
 //! [`deleted_records`] (Restore Records and Delete Records), [`remove_coupling`],
-//! [`set_up_coupling`] and [`find_deleted`]; this module holds the step they share: take
+//! [`set_up_coupling`], [`create_new`] and [`find_deleted`]; this module holds the step they share: take
 //! each error at the version its actor saw, act, and answer per record.
 
+mod create_new;
 mod deleted_records;
 pub(crate) mod find_deleted;
 pub(crate) mod remove_coupling;
@@ -173,6 +174,7 @@ impl Engine {
         match action {
             Action::Retry => self.retry(actor, action_id, selection).await,
             Action::FindForDeleted => self.find_deleted_in(actor, action_id, selection).await,
+            Action::CreateNew => self.create_new(actor, action_id, selection).await,
             Action::Synchronize(resolution) => {
                 self.resolve(actor, action_id, &errors().await?, resolution)
                     .await

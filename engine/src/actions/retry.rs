@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The side and key error `e`'s record is synchronized from again: the side that failed,
 /// or the side whose key is known.
-fn retried(e: &SyncErrorSummary) -> (Side, Option<String>) {
+pub(super) fn retried(e: &SyncErrorSummary) -> (Side, Option<String>) {
     match (e.side, &e.local_key, &e.integration_key) {
         (Side::Local, Some(key), _) => (Side::Local, Some(key.clone())),
         (Side::Integration, _, Some(key)) => (Side::Integration, Some(key.clone())),
@@ -64,7 +64,7 @@ impl Engine {
 
     /// Synchronizes the records of `errors` again in a targeted job per mapping: now,
     /// answered per record, or (for a large selection) queued, answered by the first job.
-    async fn synchronize_again(
+    pub(super) async fn synchronize_again(
         &self,
         actor: &str,
         errors: &[SyncErrorSummary],

@@ -113,6 +113,9 @@ pub struct FieldMapping {
     /// The mapping whose couplings translate this field's value: the value is a key of
     /// that mapping's records on one side, written as the coupled key on the other.
     pub lookup: Option<String>,
+    /// Whether match-based coupling compares this field's text exactly; by default letter
+    /// case and surrounding spaces are ignored.
+    pub exact: bool,
 }
 
 /// Why a configuration was refused: the file, where in it, and what is wrong.
@@ -278,6 +281,22 @@ impl Config {
                     )));
                 }
             }
+            if let Some(f) = fields.iter().find(|f| {
+                f.exact
+                    && !match_on
+                        .iter()
+                        .flatten()
+                        .any(|n| f.local.as_ref() == Some(n))
+            }) {
+                return Err(at(format!(
+                    "field {}: exact says how match_on compares a field, and match_on does \
+                     not name it",
+                    f.local
+                        .as_deref()
+                        .or(f.integration.as_deref())
+                        .unwrap_or("?")
+                )));
+            }
             mappings.push(Mapping {
                 name: m.name,
                 direction: m.direction,
@@ -363,6 +382,7 @@ fn field_mapping(f: FieldShape, mapping_direction: Direction) -> Result<FieldMap
         max_length: f.max_length,
         value_map: f.value_map,
         lookup: f.lookup,
+        exact: f.exact,
     })
 }
 
@@ -633,6 +653,25 @@ integration = "emailaddress1"
             let error = sets(bad).unwrap_err();
             assert!(error.contains(says), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn exact_is_a_match_on_fields_setting() {
+        let email = "integration = \"emailaddress1\"\n";
+        let config = parse(&GOOD.replace(email, &format!("{email}exact = true\n"))).unwrap();
+        let fields = &config.mapping("CUSTOMER").unwrap().fields;
+        assert_eq!(
+            fields.iter().map(|f| f.exact).collect::<Vec<_>>(),
+            [false, true]
+        );
+        let name = "max_length = 160\n";
+        let error = parse(&GOOD.replace(name, &format!("{name}exact = true\n"))).unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("field name: exact says how match_on compares"),
+            "{error}"
+        );
     }
 
     #[test]

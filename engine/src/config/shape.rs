@@ -75,6 +75,8 @@ pub(super) struct FieldShape {
     #[serde(default)]
     pub(super) value_map: BTreeMap<String, String>,
     pub(super) lookup: Option<String>,
+    #[serde(default)]
+    pub(super) exact: bool,
 }
 
 fn bidirectional() -> Direction {

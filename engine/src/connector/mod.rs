@@ -206,6 +206,17 @@ pub enum ConnectorError {
     },
 }
 
+/// How [`Connector::find`] compares a column's values with the values looked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// Equal as stored.
+    Exact,
+    /// Text equal but for letter case and surrounding spaces. The values looked for are
+    /// folded already ([`Value::folded`]); a system serves this from an index on the
+    /// folded column where it has one (`lower(trim(column))` in SQL).
+    Folded,
+}
+
 /// A system's tables, read and written in batches.
 #[async_trait]
 pub trait Connector: Send + Sync + std::fmt::Debug {
@@ -235,12 +246,14 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
     /// The records with these keys that exist.
     async fn read(&self, spec: &TableSpec, keys: &[String]) -> Result<Vec<Record>, ConnectorError>;
 
-    /// The records whose data column `position` holds one of `values`.
+    /// The records whose data column `position` holds one of `values`, compared as
+    /// `compare` says.
     async fn find(
         &self,
         spec: &TableSpec,
         position: usize,
         values: &[Value],
+        compare: Compare,
     ) -> Result<Vec<Record>, ConnectorError>;
 
     /// Applies `ops` as one batch, answering an outcome for each, in order.

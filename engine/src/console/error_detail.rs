@@ -83,6 +83,7 @@ impl Engine {
             explanation: explain(&e),
             recommendation: recommend(&e.kind, held),
             candidates,
+            held,
             resolved_at,
             resolved_by,
             error: e,
@@ -160,8 +161,9 @@ fn explain(e: &SyncErrorSummary) -> String {
 
 fn recommend(e: &SyncErrorKind, held: bool) -> String {
     if held {
-        return "Couple the record with the one of its candidates below that it is, or edit \
-                the records so that exactly one matches; Coupler never chooses between them."
+        return "Couple the record with the one of its candidates below that it is, Create New \
+                if it is none of them, or edit the records so that exactly one matches; Coupler \
+                never chooses between them."
             .to_string();
     }
     match e {

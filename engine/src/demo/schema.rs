@@ -87,8 +87,8 @@ create table customer (
     credit_limit {real} not null default 0,
     modified_at bigint not null default ({now})
 );
--- Match-based coupling looks customers up by e-mail.
-create index customer_email on customer (email);
+-- Match-based coupling looks customers up by e-mail, without regard to case and spaces.
+create index customer_email on customer (lower(trim(email)));
 create table contact (
     no text primary key,
     company_no text,
@@ -128,8 +128,8 @@ create table account (
     creditlimit {real},
     modifiedon bigint not null default ({now})
 );
--- Match-based coupling looks accounts up by e-mail.
-create index account_email on account (emailaddress1);
+-- Match-based coupling looks accounts up by e-mail, without regard to case and spaces.
+create index account_email on account (lower(trim(emailaddress1)));
 create table contact (
     contactid text primary key,
     parentcustomerid text,

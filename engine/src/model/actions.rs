@@ -46,6 +46,9 @@ pub enum Action {
     /// Find for Deleted: scan the selection's mapping (or every mapping) for records
     /// that no longer exist.
     FindForDeleted,
+    /// Create New: create a record not coupled anew on the other side, instead of
+    /// coupling it by match (the choice an ambiguous match leaves to a person).
+    CreateNew,
 }
 
 impl Action {
@@ -58,6 +61,7 @@ impl Action {
             Action::DeleteRecords => "delete_records",
             Action::RemoveCoupling => "remove_coupling",
             Action::FindForDeleted => "find_for_deleted",
+            Action::CreateNew => "create_new",
         }
     }
 
@@ -73,6 +77,7 @@ impl Action {
             Action::DeleteRecords => "delete_records",
             Action::RemoveCoupling => "remove_coupling",
             Action::FindForDeleted => "find_deleted",
+            Action::CreateNew => "create_new",
         }
     }
 
@@ -93,6 +98,7 @@ impl Action {
             "delete_records" => Action::DeleteRecords,
             "remove_coupling" => Action::RemoveCoupling,
             "find_deleted" => Action::FindForDeleted,
+            "create_new" => Action::CreateNew,
             _ => return None,
         };
         Some((action, false))
@@ -101,7 +107,8 @@ impl Action {
     /// Whether the action applies to error `e`: Retry to a refused record and to a pair
     /// whose records both exist; Synchronize to an update conflict; Restore and Delete
     /// Records to a deleted record whose partner remains; Remove Coupling to coupled
-    /// records. The engine still answers per record for what it refuses.
+    /// records; Create New to a record not coupled that failed. The engine still answers
+    /// per record for what it refuses.
     pub fn applies_to(&self, e: &SyncErrorSummary) -> bool {
         let deleted = matches!(
             e.kind,
@@ -118,6 +125,7 @@ impl Action {
             }
             Action::RemoveCoupling => e.coupling_id.is_some(),
             Action::FindForDeleted => false,
+            Action::CreateNew => e.kind == SyncErrorKind::Failed && e.coupling_id.is_none(),
         }
     }
 

@@ -135,6 +135,9 @@ pub struct ErrorDetail {
     /// For a record not coupled: the other side's records it matches, for a person to
     /// couple it with one of (several when the match is ambiguous).
     pub candidates: Vec<Candidate>,
+    /// Whether the record waits for a person because its match is ambiguous: to couple it
+    /// with one of the candidates, or to create it anew (Create New).
+    pub held: bool,
     /// When the error was resolved, if it was.
     pub resolved_at: Option<i64>,
     /// Who resolved it.

@@ -180,6 +180,55 @@ pub async fn coupled_among(
     Ok(coupled)
 }
 
+/// Remembers that a person chose to create `keys` on `side` anew on the other side rather
+/// than couple them by match (Create New): match-based coupling leaves them out from now on.
+pub async fn decline_match(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql = Sql::new(
+            "insert into match_declined (mapping, side, record_key, declined_by, declined_at) ",
+        );
+        sql.values(chunk, |row, key| {
+            row.bind(mapping.to_string())
+                .bind(side.as_str())
+                .bind(key.clone())
+                .bind(actor.to_string())
+                .bind(now);
+        });
+        sql.push(" on conflict (mapping, side, record_key) do nothing");
+        sql.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Which of `keys` on `side` a person chose to create anew rather than couple by match.
+pub async fn declined_among(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut declined = Vec::new();
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql = Sql::new("select record_key from match_declined where mapping = ");
+        sql.bind(mapping.to_string())
+            .push(" and side = ")
+            .bind(side.as_str())
+            .push(" and record_key in ")
+            .keys(chunk);
+        for row in sql.fetch_all(&mut *conn).await? {
+            declined.push(row.try_get(0)?);
+        }
+    }
+    Ok(declined)
+}
+
 /// A coupling about to be made.
 #[derive(Clone, Debug)]
 pub struct NewCoupling {

@@ -1,12 +1,14 @@
 //! Match-based coupling: which records of the other side an uncoupled record would be
 //! coupled with, and which records of its own side share its one match. `match_on` is a
 //! list of field sets in priority order: a record is matched by the first set that finds
-//! an uncoupled record for it, and by no other. A match shared either way is ambiguous
-//! and never guessed: classify fails every record of it, naming the others.
+//! an uncoupled record for it, and by no other. Text is compared without regard to letter
+//! case and surrounding spaces, unless its field says `exact`. A match shared either way is ambiguous
+//! and never guessed: classify holds every record of it, naming the others. A record a
+//! person chose to create anew (Create New) takes no part in matching.
 
 use super::compile::{self, Lookups};
 use super::{Run, RunError};
-use crate::connector::Record;
+use crate::connector::{Compare, Record};
 use crate::model::Side;
 use crate::store::coupling;
 use crate::value::Value;
@@ -42,16 +44,27 @@ impl Run<'_> {
         lookups: &Lookups,
     ) -> Result<HashMap<String, Found>, RunError> {
         let mut found: HashMap<String, Found> = HashMap::new();
-        let mut left: Vec<&Record> = uncoupled.to_vec();
+        if self.compiled.mapping.match_on.is_empty() {
+            return Ok(found);
+        }
+        // A record a person chose to create anew is matched with nothing.
+        let keys: Vec<String> = uncoupled.iter().map(|r| r.key.clone()).collect();
+        let declined = self.declined_among(from, &keys).await?;
+        let mut left: Vec<&Record> = uncoupled
+            .iter()
+            .copied()
+            .filter(|r| !declined.contains(&r.key))
+            .collect();
         for set in 0..self.compiled.mapping.match_on.len() {
             if left.is_empty() {
                 break;
             }
             let fields = self.match_fields(set);
             let mut hits = self.candidates(from, &fields, &left, lookups).await?;
-            // A record of the other side that is coupled already is no candidate.
+            // A record of the other side that is coupled already, or to be created anew, is
+            // no candidate.
             let keys: Vec<String> = hits.values().flatten().map(|r| r.key.clone()).collect();
-            let taken = self.coupled_among(from.other(), &keys).await?;
+            let taken = self.out_of_matching(from.other(), &keys).await?;
             for list in hits.values_mut() {
                 list.retain(|r| !taken.contains(&r.key));
             }
@@ -117,7 +130,7 @@ impl Run<'_> {
         let probe: Vec<Value> = wanted.iter().map(|(_, v)| v[0].clone()).collect();
         let candidates = self
             .connector(to)
-            .find(compiled.spec(to), position, &probe)
+            .find(compiled.spec(to), position, &probe, self.compare(fields[0]))
             .await?;
         Ok(wanted
             .into_iter()
@@ -128,7 +141,7 @@ impl Run<'_> {
                         fields.iter().zip(&values).all(|(&i, v)| {
                             compiled.fields[i]
                                 .position(to)
-                                .is_some_and(|p| &c.values[p] == v)
+                                .is_some_and(|p| self.compared(i, &c.values[p]) == *v)
                         })
                     })
                     .cloned()
@@ -153,16 +166,24 @@ impl Run<'_> {
         let (Some(position), false) = (self.looked_up_by(fields, from), singles.is_empty()) else {
             return Ok(HashMap::new());
         };
-        let probe: Vec<Value> = singles.iter().map(|r| r.values[position].clone()).collect();
+        let probe: Vec<Value> = singles
+            .iter()
+            .map(|r| self.compared(fields[0], &r.values[position]))
+            .collect();
         let alike = self
             .connector(from)
-            .find(compiled.spec(from), position, &probe)
+            .find(
+                compiled.spec(from),
+                position,
+                &probe,
+                self.compare(fields[0]),
+            )
             .await?;
         let keys: Vec<String> = alike.iter().map(|r| r.key.clone()).collect();
-        let coupled = self.coupled_among(from, &keys).await?;
+        let out = self.out_of_matching(from, &keys).await?;
         let alike: Vec<(&Record, Vec<Value>)> = alike
             .iter()
-            .filter(|r| !coupled.contains(&r.key))
+            .filter(|r| !out.contains(&r.key))
             .filter_map(|r| Some((r, self.wanted(fields, from, r, lookups)?)))
             .collect();
         Ok(singles
@@ -180,8 +201,9 @@ impl Run<'_> {
             .collect())
     }
 
-    /// Which of `keys`, records of `side`, are coupled.
-    async fn coupled_among(
+    /// Which of `keys`, records of `side`, take no part in matching: coupled already, or
+    /// to be created anew as a person chose.
+    async fn out_of_matching(
         &self,
         side: Side,
         keys: &[String],
@@ -190,7 +212,26 @@ impl Run<'_> {
             return Ok(BTreeSet::new());
         }
         let mut conn = self.store.conn().await?;
-        Ok(coupling::coupled_among(&mut conn, self.name(), side, keys)
+        let mut out: BTreeSet<String> = coupling::coupled_among(&mut conn, self.name(), side, keys)
+            .await?
+            .into_iter()
+            .collect();
+        out.extend(coupling::declined_among(&mut conn, self.name(), side, keys).await?);
+        Ok(out)
+    }
+
+    /// Which of `keys`, records of `side`, a person chose to create anew rather than
+    /// couple by match.
+    async fn declined_among(
+        &self,
+        side: Side,
+        keys: &[String],
+    ) -> Result<BTreeSet<String>, RunError> {
+        if keys.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let mut conn = self.store.conn().await?;
+        Ok(coupling::declined_among(&mut conn, self.name(), side, keys)
             .await?
             .into_iter()
             .collect())
@@ -216,8 +257,26 @@ impl Run<'_> {
             .collect()
     }
 
-    /// The values `record` of `from` would be matched by on the other side, when it has
-    /// all of them.
+    /// How field `i`'s values are compared when matching: exactly, or (the default, for
+    /// text) without regard to letter case and surrounding spaces.
+    fn compare(&self, i: usize) -> Compare {
+        if self.compiled.fields[i].field.exact {
+            Compare::Exact
+        } else {
+            Compare::Folded
+        }
+    }
+
+    /// `value`, of field `i`, as matching compares it.
+    fn compared(&self, i: usize, value: &Value) -> Value {
+        match self.compare(i) {
+            Compare::Exact => value.clone(),
+            Compare::Folded => value.folded(),
+        }
+    }
+
+    /// The values `record` of `from` would be matched by on the other side, as matching
+    /// compares them, when it has all of them.
     fn wanted(
         &self,
         fields: &[usize],
@@ -231,6 +290,7 @@ impl Run<'_> {
                 compile::transfer(self.compiled, i, from, record, lookups)
                     .ok()
                     .filter(|v| !v.is_empty())
+                    .map(|v| self.compared(i, &v))
             })
             .collect()
     }

@@ -10,7 +10,7 @@ mod version;
 mod write;
 
 use super::{
-    ChangeCursor, ColumnShape, Connector, ConnectorError, FieldType, ModifiedKind, Record,
+    ChangeCursor, ColumnShape, Compare, Connector, ConnectorError, FieldType, ModifiedKind, Record,
     TableShape, TableSpec, Tombstone, WriteOp, WriteOutcome,
 };
 use crate::db::{Backend, OpenError, Sql, open_pool, quote, redact};
@@ -267,10 +267,9 @@ impl SqlConnector {
                 continue;
             }
             let mut sql = Sql::new(format!(
-                "select {} from {} where {} in ",
+                "select {} from {} where {column} in ",
                 self.select_list(spec),
                 quote(&spec.table),
-                quote(column)
             ));
             sql.list(wanted, |sql, value| {
                 sql.push(before).value(value, kind).push(after);
@@ -465,7 +464,8 @@ impl Connector for SqlConnector {
 
     async fn read(&self, spec: &TableSpec, keys: &[String]) -> Result<Vec<Record>, ConnectorError> {
         let values: Vec<Value> = keys.iter().map(|k| Value::Text(k.clone())).collect();
-        self.select_in(spec, &spec.key, (spec.key_kind, FieldType::Any), &values)
+        let key = quote(&spec.key);
+        self.select_in(spec, &key, (spec.key_kind, FieldType::Any), &values)
             .await
     }
 
@@ -474,15 +474,17 @@ impl Connector for SqlConnector {
         spec: &TableSpec,
         position: usize,
         values: &[Value],
+        compare: Compare,
     ) -> Result<Vec<Record>, ConnectorError> {
         let field = spec.types.get(position).copied().unwrap_or_default();
-        self.select_in(
-            spec,
-            &spec.columns[position],
-            (spec.kinds[position], field),
-            values,
-        )
-        .await
+        let kind = spec.kinds[position];
+        let column = match (compare, kind) {
+            (Compare::Folded, ColumnKind::Text) => {
+                format!("lower(trim({}))", quote(&spec.columns[position]))
+            }
+            _ => quote(&spec.columns[position]),
+        };
+        self.select_in(spec, &column, (kind, field), values).await
     }
 
     async fn write(
