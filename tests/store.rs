@@ -1,8 +1,9 @@
 //! The store suite, run once on SQLite and once on PostgreSQL.
 
 use crate::on_both_stores;
-use crate::support::{StoreKind, fresh_store_url, temp_dir};
+use crate::support::{StoreKind, fresh_database, fresh_store_url, postgres_admin_url, temp_dir};
 use engine::store::Store;
+use sqlx::{Connection, Executor, PgConnection};
 
 on_both_stores!(
     migrations_run_once_and_reopening_is_harmless,
@@ -44,4 +45,57 @@ async fn mapping_state_survives_a_restart(kind: StoreKind) {
     let states = reopened.mapping_states().await.unwrap();
     let paused: Vec<(&str, bool)> = states.iter().map(|s| (s.name.as_str(), s.paused)).collect();
     assert_eq!(paused, [("CONTACT", false), ("CUSTOMER", true)]);
+}
+
+/// PostgreSQL ends a session whose transaction idles past its limit. A demo (or a
+/// benchmark's data) bigger than the limit takes to write must not leave one system's
+/// transaction idle while it writes the other's: here the limit is 200 ms, the databases'
+/// own, which Coupler keeps as it is shorter than its 15 s.
+#[tokio::test]
+async fn a_demo_taking_longer_than_the_idle_limit_is_created_on_postgres() {
+    let dir = temp_dir("idle");
+    let mut admin = PgConnection::connect(&postgres_admin_url()).await.unwrap();
+    let mut urls = Vec::new();
+    for label in ["erp", "crm"] {
+        let url = fresh_database(StoreKind::Postgres, &dir, label).await;
+        let name = url.rsplit_once('/').unwrap().1.to_string();
+        admin
+            .execute(
+                format!(
+                    r#"alter database "{name}" set idle_in_transaction_session_timeout = '200ms'"#
+                )
+                .as_str(),
+            )
+            .await
+            .unwrap();
+        urls.push(url);
+    }
+    let started = std::time::Instant::now();
+    let summary = engine::demo::create_customers(&urls[0], &urls[1], 20_000)
+        .await
+        .expect("the demo is created whole");
+    assert!(
+        started.elapsed() > std::time::Duration::from_millis(600),
+        "the demo took {:?}: too short to show anything",
+        started.elapsed()
+    );
+    let count = |url: String, sql: &'static str| async move {
+        let mut conn = PgConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        count(urls[0].clone(), "select count(*) from customer").await,
+        20_000
+    );
+    assert_eq!(
+        count(urls[1].clone(), "select count(*) from account").await,
+        summary.accounts as i64
+    );
+    assert!(
+        summary.accounts >= 1_900,
+        "one customer in ten has an account: {summary:?}"
+    );
 }

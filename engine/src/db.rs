@@ -85,11 +85,19 @@ pub(crate) async fn open_pool(
         // A transaction left open by a process that stopped answering (paused, swapped
         // out, cut off) would hold its row locks until the process came back, and every
         // other process would wait on them. The server ends such a session instead, and
-        // its late commit fails; no transaction of coupler's idles this long.
+        // its late commit fails; no transaction of coupler's idles this long, nor waits on
+        // another connection of its own. A shorter limit set for the database or the role
+        // is kept.
         options = options.after_connect(|conn, _| {
             Box::pin(async move {
-                conn.execute("set idle_in_transaction_session_timeout = '15s'")
-                    .await?;
+                conn.execute(
+                    "select set_config('idle_in_transaction_session_timeout', \
+                     case when current_setting('idle_in_transaction_session_timeout')::interval \
+                     between interval '1 millisecond' and interval '15 seconds' \
+                     then current_setting('idle_in_transaction_session_timeout') \
+                     else '15s' end, false)",
+                )
+                .await?;
                 Ok(())
             })
         });

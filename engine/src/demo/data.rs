@@ -163,8 +163,9 @@ pub(super) async fn fill(
     let mut customer_rows = Vec::new();
     let mut contact_rows = Vec::new();
     let mut account_rows = Vec::new();
+    // One system's transaction at a time: the CRM's, open while the ERP's customers are
+    // written, would idle past PostgreSQL's idle-in-transaction limit on a big demo.
     let mut erp_tx = erp.begin().await?;
-    let mut crm_tx = crm.begin().await?;
     for n in 1..=customers {
         let company = company_name(&mut rng, n);
         // The number keeps e-mail addresses unique: match-based coupling relies on them.
@@ -236,22 +237,6 @@ pub(super) async fn fill(
         &contact_rows,
     )
     .await?;
-    summary.accounts = account_rows.len() as u64;
-    for chunk in account_rows.chunks(400) {
-        insert_rows(
-            &mut crm_tx,
-            "account",
-            &[
-                "accountid",
-                "name",
-                "address1_city",
-                "telephone1",
-                "emailaddress1",
-            ],
-            chunk,
-        )
-        .await?;
-    }
     for n in 1..=items {
         let (name, unit) = ITEMS[(n as usize - 1) % ITEMS.len()];
         let description = if n as usize > ITEMS.len() {
@@ -270,6 +255,23 @@ pub(super) async fn fill(
         .await?;
     }
     erp_tx.commit().await?;
+    let mut crm_tx = crm.begin().await?;
+    summary.accounts = account_rows.len() as u64;
+    for chunk in account_rows.chunks(400) {
+        insert_rows(
+            &mut crm_tx,
+            "account",
+            &[
+                "accountid",
+                "name",
+                "address1_city",
+                "telephone1",
+                "emailaddress1",
+            ],
+            chunk,
+        )
+        .await?;
+    }
     crm_tx.commit().await?;
     erp.close().await;
     crm.close().await;
