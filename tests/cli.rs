@@ -603,6 +603,61 @@ fn sync_prints_each_jobs_counters_and_the_other_commands_read_the_result() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid value 'broken'"));
 }
 
+#[test]
+fn status_says_why_a_record_is_or_is_not_synchronizing() {
+    let dir = temp_dir("cli-status");
+    demo(&dir);
+    assert!(run_in(&dir, &["sync"]).status.success());
+    sql(
+        &dir.join("erp.db"),
+        "update customer set city = 'Tromsø', modified_at = modified_at + 1000 where no = 'C000001'",
+    );
+    let json = run_in(
+        &dir,
+        &[
+            "status",
+            "--mapping",
+            "CUSTOMER",
+            "--local",
+            "C000001",
+            "--json",
+        ],
+    );
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(status["state"], "pending");
+    assert_eq!(status["reasons"][0]["code"], "pending");
+    assert!(
+        status["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("address1_city"),
+        "{status}"
+    );
+
+    let text = run_in(
+        &dir,
+        &["status", "--mapping", "CUSTOMER", "--local", "NOBODY"],
+    );
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.starts_with("CUSTOMER local record NOBODY: Not found (not_found)\n"),
+        "{text}"
+    );
+
+    let unknown = refused(run_in(
+        &dir,
+        &["status", "--mapping", "NOPE", "--local", "C000001"],
+    ));
+    assert!(unknown.contains("NOPE"), "{unknown}");
+    let neither = run_in(&dir, &["status", "--mapping", "CUSTOMER"]);
+    assert!(!neither.status.success());
+}
+
 /// `coupler sync` refusing a configuration: one line, and nothing written to the store
 /// (the demo made it for its accounts).
 fn sync_refused(dir: &Path) -> String {

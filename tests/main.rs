@@ -15,6 +15,7 @@ mod queue;
 mod security;
 mod serve;
 mod shapes;
+mod status;
 mod store;
 mod sync;
 mod types;

@@ -86,7 +86,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=overview::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/errors") view=errors::page::ErrorsPage ssr=SsrMode::Async />
                     <Route path=path!("/errors/:id") view=errors::detail::ErrorPage ssr=SsrMode::Async />
-                    <Route path=path!("/records/:mapping/:side/:key/log") view=records::page::RecordLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/records/:mapping/:side/:key") view=records::page::RecordPage ssr=SsrMode::Async />
+                    <Route path=path!("/records/:mapping/:side/:key/log") view=records::page::RecordPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs") view=jobs::page::JobsPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs/:id") view=jobs::page::JobPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings") view=mappings::page::MappingsPage ssr=SsrMode::Async />

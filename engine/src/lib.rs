@@ -38,6 +38,8 @@ mod pair;
 #[cfg(feature = "runtime")]
 mod queue;
 #[cfg(feature = "runtime")]
+mod status;
+#[cfg(feature = "runtime")]
 pub mod store;
 #[cfg(feature = "runtime")]
 pub mod sync;

@@ -56,9 +56,6 @@ fn refused(e: &SyncErrorSummary, message: &str) -> RecordOutcome {
 }
 
 /// The record `key` on `side`, if it exists.
-/// Removes coupling `c`; both records stay, remembered as left uncoupled as they are now
-/// (`records`: local, integration), so they are not created anew until they change.
-/// The record `key` on `side`, if it exists.
 pub(crate) async fn read_one(
     compiled: &Compiled,
     connector: &dyn Connector,

@@ -53,6 +53,8 @@ pub enum Command {
     Couplings(CouplingsArgs),
     /// Show a record's synchronization log.
     Log(LogArgs),
+    /// Why a record is or is not synchronizing: its state and every reason that holds.
+    Status(StatusArgs),
     /// Show a system's tables, or one table's columns, key and modified-on candidates.
     Inspect(crate::inspect::InspectArgs),
     /// Propose a mapping of two tables (`mapping suggest`).
@@ -429,6 +431,24 @@ pub struct LogArgs {
     pub json: bool,
 }
 
+/// Options of `coupler status`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("record").required(true).args(["local", "integration"])))]
+pub struct StatusArgs {
+    /// The mapping.
+    #[arg(long)]
+    pub mapping: String,
+    /// The local record's key.
+    #[arg(long)]
+    pub local: Option<String>,
+    /// The integration record's key.
+    #[arg(long)]
+    pub integration: Option<String>,
+    /// Print the status as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Parses the command line, runs the command, and turns any failure into one line.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -556,6 +576,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .record_log(&args.mapping, side, &key, args.limit)
                 .await?;
             report::print(args.json, &entries, report::log)?;
+        }
+        Command::Status(args) => {
+            let engine = open(&config, database_url).await?;
+            let (side, key) = match (args.local, args.integration) {
+                (Some(key), _) => (Side::Local, key),
+                (None, Some(key)) => (Side::Integration, key),
+                (None, None) => unreachable!("clap requires one of --local and --integration"),
+            };
+            let status = engine.record_status(&args.mapping, side, &key).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", report::status(&status));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,8 +1,8 @@
 //! What the CLI prints: aligned text for people, or JSON with `--json`.
 
 use engine::model::{
-    ActionAnswer, CouplingSummary, JobSummary, LogEntrySummary, SyncErrorSummary, UserSummary,
-    format_time,
+    ActionAnswer, CouplingSummary, Fix, JobSummary, LogEntrySummary, RecordStatus,
+    SyncErrorSummary, UserSummary, format_time,
 };
 use serde::Serialize;
 use std::io::Write;
@@ -173,6 +173,38 @@ pub fn log(entries: &[LogEntrySummary]) -> String {
         }
         if let Some(message) = &e.message {
             text.push_str(&format!("    {message}\n"));
+        }
+    }
+    text
+}
+
+/// A record's status: the state, then each reason with its facts and fix.
+pub fn status(status: &RecordStatus) -> String {
+    let partner = status
+        .partner
+        .as_deref()
+        .map(|p| format!(", coupled with {p}"))
+        .unwrap_or_default();
+    let mut text = format!(
+        "{} {} record {}{partner}: {} ({})\n",
+        status.mapping,
+        status.side,
+        status.key,
+        status.state.label(),
+        status.state.as_str()
+    );
+    for r in &status.reasons {
+        text.push_str(&format!("  {}: {}\n", r.code.as_str(), r.message));
+        if let Some(fix) = &r.fix {
+            let fix = match fix {
+                Fix::Retry { error_id, .. } => format!("coupler errors retry {error_id}"),
+                Fix::OpenError { error_id } => format!("coupler errors (error {error_id})"),
+                Fix::Resume { mapping } => format!("resume mapping {mapping} in the console"),
+                Fix::OpenRecord { mapping, side, key } => {
+                    format!("coupler status --mapping {mapping} --{side} {key}")
+                }
+            };
+            text.push_str(&format!("    fix: {fix}\n"));
         }
     }
     text

@@ -1,10 +1,25 @@
-//! `/records/:mapping/:side/:key/log`: one record's synchronization history.
+//! `/records/:mapping/:side/:key` (and `…/log`): one record's page — why it is or is not
+//! synchronizing, with the fix where there is one, then its synchronization history.
 
-use super::api::get_record_log;
-use engine::model::{LogEntrySummary, Side, format_time};
+use super::api::{StatusView, get_record_log, get_record_status};
+use crate::accounts::IfRole;
+use crate::errors::api::ActOnSyncErrors;
+use crate::errors::page::Answer;
+use crate::mappings::api::SetMappingPaused;
+use engine::model::{Fix, LogEntrySummary, Reason, Role, Side, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+
+/// The address of a record's page.
+pub fn record_href(mapping: &str, side: Side, key: &str) -> String {
+    format!(
+        "/records/{}/{}/{}",
+        encode(mapping),
+        side.as_str(),
+        encode(key)
+    )
+}
 
 /// The address of a record's log.
 pub fn log_href(mapping: &str, side: Side, key: &str) -> String {
@@ -30,9 +45,9 @@ pub fn encode(segment: &str) -> String {
     out
 }
 
-/// The record's log, newest first.
+/// The record's status, then its log, newest first.
 #[component]
-pub fn RecordLogPage() -> impl IntoView {
+pub fn RecordPage() -> impl IntoView {
     let params = use_params_map();
     let record = move || {
         let p = params.read();
@@ -42,19 +57,36 @@ pub fn RecordLogPage() -> impl IntoView {
             p.get("key").unwrap_or_default(),
         )
     };
-    let log = Resource::new(record, |(mapping, side, key)| {
-        get_record_log(mapping, side, key)
-    });
+    let act = ServerAction::<ActOnSyncErrors>::new();
+    let resume = ServerAction::<SetMappingPaused>::new();
+    let status = Resource::new(
+        move || (record(), act.version().get(), resume.version().get()),
+        |((mapping, side, key), _, _)| get_record_status(mapping, side, key),
+    );
+    let log = Resource::new(
+        move || (record(), act.version().get()),
+        |((mapping, side, key), _)| get_record_log(mapping, side, key),
+    );
     view! {
-        <Title text="Synchronization Log" />
-        <h1>"Synchronization Log"</h1>
+        <Title text="Record" />
+        <h1>"Record"</h1>
         <p class="record">
             {move || {
                 let (mapping, side, key) = record();
                 format!("Mapping {mapping}, {side} record {key}")
             }}
         </p>
-        <Suspense fallback=|| view! { <p>"Loading the log…"</p> }>
+        {move || act.value().get().map(|answer| view! { <Answer answer /> })}
+        <Transition fallback=|| view! { <p>"Finding out its status…"</p> }>
+            {move || Suspend::new(async move {
+                match status.await {
+                    Ok(shown) => view! { <Status shown act resume /> }.into_any(),
+                    Err(error) => error.alert(),
+                }
+            })}
+        </Transition>
+        <h2>"Synchronization Log"</h2>
+        <Transition fallback=|| view! { <p>"Loading the log…"</p> }>
             {move || Suspend::new(async move {
                 match log.await {
                     Ok(entries) if entries.is_empty() => {
@@ -64,7 +96,85 @@ pub fn RecordLogPage() -> impl IntoView {
                     Err(error) => error.alert(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// The record's state and every reason behind it, each with its fix.
+#[component]
+fn Status(
+    shown: StatusView,
+    act: ServerAction<ActOnSyncErrors>,
+    resume: ServerAction<SetMappingPaused>,
+) -> impl IntoView {
+    let StatusView { status, view } = shown;
+    let partner = status.partner.clone().map(|p| {
+        let href = record_href(&status.mapping, status.side.other(), &p);
+        view! { <p>"Coupled with the " {status.side.other().as_str()} " record " <a href=href>{p}</a></p> }
+    });
+    view! {
+        <section class="status" aria-labelledby="status-heading">
+            <h2 id="status-heading">
+                "Status: "
+                <span class=format!("badge state-{}", status.state.as_str())>{status.state.label()}</span>
+            </h2>
+            {partner}
+            <ul class="reasons">
+                {status
+                    .reasons
+                    .into_iter()
+                    .map(|r| view! { <ReasonItem r view=view.clone() act resume /> })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn ReasonItem(
+    r: Reason,
+    view: String,
+    act: ServerAction<ActOnSyncErrors>,
+    resume: ServerAction<SetMappingPaused>,
+) -> impl IntoView {
+    let fix = r.fix.map(|fix| match fix {
+        Fix::Retry { error_id, version } => view! {
+            <ActionForm action=act attr:class="inline">
+                <input type="hidden" name="view" value=view />
+                <input type="hidden" name="refs[]" value=format!("{error_id}:{version}") />
+                <IfRole role=Role::Operator>
+                    <button type="submit" name="action" value="retry">"Retry"</button>
+                </IfRole>
+            </ActionForm>
+            " "
+            <a href=format!("/errors/{error_id}")>"Open the error"</a>
+        }
+        .into_any(),
+        Fix::OpenError { error_id } => {
+            view! { <a href=format!("/errors/{error_id}")>"Open the error"</a> }.into_any()
+        }
+        Fix::Resume { mapping } => view! {
+            <ActionForm action=resume attr:class="inline">
+                <input type="hidden" name="name" value=mapping.clone() />
+                <input type="hidden" name="paused" value="false" />
+                <IfRole role=Role::Admin>
+                    <button type="submit">{format!("Resume {mapping}")}</button>
+                </IfRole>
+            </ActionForm>
+        }
+        .into_any(),
+        Fix::OpenRecord { mapping, side, key } => view! {
+            <a href=record_href(&mapping, side, &key)>{format!("Open {mapping} {side} record {key}")}</a>
+        }
+        .into_any(),
+    });
+    view! {
+        <li class=format!("reason reason-{}", r.code.as_str())>
+            <code>{r.code.as_str()}</code>
+            " "
+            {r.message}
+            {fix.map(|fix| view! { <div class="fix">{fix}</div> })}
+        </li>
     }
 }
 

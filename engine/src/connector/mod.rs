@@ -256,6 +256,10 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
         compare: Compare,
     ) -> Result<Vec<Record>, ConnectorError>;
 
+    /// Whether the record `key` exists but lies outside the table's filter, so that the
+    /// change feed never reads it (false for a table without a filter).
+    async fn outside_filter(&self, spec: &TableSpec, key: &str) -> Result<bool, ConnectorError>;
+
     /// Applies `ops` as one batch, answering an outcome for each, in order.
     async fn write(
         &self,

@@ -2,8 +2,8 @@
 //! Plain serde types: they compile to WebAssembly without any database code.
 //!
 //! Split by noun, one file each, so a type is found by its name: mappings and their
-//! sides, jobs, sync errors, actions on them, records and their couplings, the
-//! overview's numbers, console accounts, and times. Every type is re-exported here and
+//! sides, jobs, sync errors, actions on them, records and their couplings, a record's
+//! status, the overview's numbers, console accounts, and times. Every type is re-exported here and
 //! named `model::X` wherever it is used.
 
 mod accounts;
@@ -13,6 +13,7 @@ mod jobs;
 mod mappings;
 mod overview;
 mod records;
+mod status;
 mod time;
 
 pub use crate::value::Value;
@@ -29,4 +30,5 @@ pub use mappings::{
 };
 pub use overview::{ErrorTrend, MappingCounts};
 pub use records::{CouplingSummary, FieldChange, LogEntrySummary};
+pub use status::{Fix, Reason, RecordStatus, StatusCode};
 pub use time::{format_time, parse_time};

@@ -63,6 +63,35 @@ pub(super) enum Plan {
     Hold { message: String },
 }
 
+/// What the next run would do with one record, as its status tells it: a [`Plan`] in
+/// the words of the rest of the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Nothing: coupled and as at the last synchronization, a create in flight, or left
+    /// uncoupled and unchanged since.
+    Nothing,
+    /// Left alone: skipped, or not coupled where only coupled records synchronize.
+    LeftAlone,
+    /// Changed, but no mapped value differs from its partner's.
+    NothingToWrite,
+    /// Write these fields of the other side (and merged ones back).
+    Write { fields: Vec<String> },
+    /// Couple with this record of the other side, found by matching.
+    Couple { other: String },
+    /// Create the record on the other side.
+    Create,
+    /// Both records changed these fields differently.
+    Conflict { fields: Vec<String> },
+    /// Its partner is gone.
+    PartnerDeleted,
+    /// It fails, for this reason.
+    Fail { message: String },
+    /// It waits for a record it depends on.
+    Defer { reason: String },
+    /// Its match is ambiguous.
+    Hold { message: String },
+}
+
 /// Which coupling a plan works on.
 #[derive(Debug, Clone)]
 pub(super) enum Link {
@@ -185,6 +214,48 @@ impl Run<'_> {
         let position = cursor.map(|c| Position::Changes((c.modified, c.key.clone())));
         self.execute(from, items, &known.open, deferred, position)
             .await
+    }
+
+    /// What the next run reading `source`, a record of `from`, in its change feed would
+    /// do with it; nothing is written.
+    pub(crate) async fn preview(&self, from: Side, source: Record) -> Result<Next, RunError> {
+        let reading = Reading {
+            from,
+            revisit: false,
+            seen: None,
+        };
+        let records = [source];
+        let mut known = self.look_up(&reading, &records).await?;
+        let to = from.other();
+        let columns = &self.compiled.spec(to).columns;
+        Ok(match self.plan(&reading, &records[0], &mut known) {
+            Plan::Ignore => Next::Nothing,
+            Plan::Skipped => Next::LeftAlone,
+            Plan::Unchanged {
+                link: Link::New,
+                other,
+            } => Next::Couple { other: other.key },
+            Plan::Unchanged { .. } => Next::NothingToWrite,
+            Plan::Write {
+                link: Link::New,
+                other,
+                ..
+            } => Next::Couple { other: other.key },
+            Plan::Write {
+                to_other,
+                to_source,
+                ..
+            } if to_other.is_empty() && to_source.is_empty() => Next::NothingToWrite,
+            Plan::Write { to_other, .. } => Next::Write {
+                fields: to_other.iter().map(|(p, _)| columns[*p].clone()).collect(),
+            },
+            Plan::Create { .. } => Next::Create,
+            Plan::Conflict { fields, .. } => Next::Conflict { fields },
+            Plan::Deleted { .. } => Next::PartnerDeleted,
+            Plan::Fail { message, .. } => Next::Fail { message },
+            Plan::Defer { reason } => Next::Defer { reason },
+            Plan::Hold { message } => Next::Hold { message },
+        })
     }
 
     /// Looks up what the store and the other system know about `records`.

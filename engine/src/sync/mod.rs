@@ -24,6 +24,7 @@ pub mod plan {
 }
 
 pub(crate) use bookkeeping::synced_pair;
+pub(crate) use classify::Next;
 pub use classify::new_key;
 
 use crate::connector::{Connector, ConnectorError};

@@ -487,6 +487,23 @@ impl Connector for SqlConnector {
         self.select_in(spec, &column, (kind, field), values).await
     }
 
+    async fn outside_filter(&self, spec: &TableSpec, key: &str) -> Result<bool, ConnectorError> {
+        let Some(table_filter) = &spec.filter else {
+            return Ok(false);
+        };
+        let mut sql = Sql::new(format!(
+            "select 1 from {} where {} = ",
+            quote(&spec.table),
+            quote(&spec.key)
+        ));
+        sql.key(key, spec.key_kind).push(" and not coalesce((");
+        filter::push(&mut sql, self.backend, table_filter, &spec.filter_kinds);
+        sql.push("), false)");
+        let mut conn = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+        let rows = sql.fetch_all(&mut conn).await.map_err(|e| self.failed(e))?;
+        Ok(!rows.is_empty())
+    }
+
     async fn write(
         &self,
         spec: &TableSpec,
