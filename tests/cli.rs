@@ -955,6 +955,8 @@ fn bench_quick_prints_every_figure_and_the_targets() {
         Some(4)
     );
     assert!(number("/errors_page/rendered_p99_ms") > 0.0);
+    assert_eq!(number("/record_status/calls"), 300.0);
+    assert!(number("/record_status/p50_ms") <= number("/record_status/p99_ms"));
     assert!(number("/retry_all") >= 0.0);
     assert!(number("/concurrent_console/requests") > 0.0);
     assert_eq!(number("/concurrent_console/failed"), 0.0, "{figures:#}");

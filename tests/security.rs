@@ -49,6 +49,12 @@ const NEEDS: &[(&str, Option<Role>, &str)] = &[
         Some(Role::Viewer),
         "mapping=CUSTOMER&side=local&key=C000001",
     ),
+    (
+        "get_record_status",
+        Some(Role::Viewer),
+        "mapping=CUSTOMER&side=local&key=C000001",
+    ),
+    ("find_records", Some(Role::Viewer), "text=C000001"),
     ("list_audit", Some(Role::Viewer), ""),
     (
         "act_on_sync_errors",
@@ -615,6 +621,30 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing(kind: StoreKind) {
             "mapping=CUSTOMER&side=middle&key=C1".into(),
             StatusCode::BAD_REQUEST,
             "middle",
+        ),
+        (
+            "get_record_status",
+            "mapping=CUSTOMER&side=middle&key=C1".into(),
+            StatusCode::BAD_REQUEST,
+            "middle",
+        ),
+        (
+            "get_record_status",
+            "mapping=NOPE&side=local&key=C1".into(),
+            StatusCode::NOT_FOUND,
+            "NOPE",
+        ),
+        (
+            "get_record_status",
+            "mapping=CUSTOMER&side=local&key=a%0Ab".into(),
+            StatusCode::BAD_REQUEST,
+            "key",
+        ),
+        (
+            "find_records",
+            "text=%20".into(),
+            StatusCode::BAD_REQUEST,
+            "key or a name",
         ),
         // Wrong types.
         (

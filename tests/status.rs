@@ -22,6 +22,7 @@ on_both_stores!(
     a_failed_job_and_a_schedule_nobody_runs_are_told,
     a_create_in_flight_is_pending_create,
     a_key_on_neither_side_is_not_found_and_an_ambiguous_match_is_held,
+    the_finder_finds_records_by_key_on_either_side_and_by_an_errors_name,
 );
 
 async fn status(w: &World, mapping: &str, side: Side, key: &str) -> RecordStatus {
@@ -421,4 +422,45 @@ async fn a_key_on_neither_side_is_not_found_and_an_ambiguous_match_is_held(kind:
         .record_status("CUSTOMER", Side::Local, "a\nb")
         .await;
     assert!(format!("{:?}", bad.unwrap_err()).contains("key"));
+}
+
+async fn the_finder_finds_records_by_key_on_either_side_and_by_an_errors_name(kind: StoreKind) {
+    let w = synchronized(kind, |c| c).await;
+    let named = |found: &[engine::model::FoundRecord]| -> Vec<(String, Side, String)> {
+        found
+            .iter()
+            .map(|f| (f.mapping.clone(), f.side, f.key.clone()))
+            .collect()
+    };
+    let found = w.engine.find_records("C000001", 50).await.unwrap();
+    assert_eq!(
+        named(&found),
+        [("CUSTOMER".to_string(), Side::Local, "C000001".to_string())]
+    );
+    let account = w.account_of("C000002").await;
+    let found = w.engine.find_records(&account, 50).await.unwrap();
+    assert_eq!(
+        named(&found),
+        [("CUSTOMER".to_string(), Side::Integration, account.clone())]
+    );
+    // A record not coupled, found by the name its error keeps.
+    let long = format!("Findable {}", "L".repeat(200));
+    w.erp(&format!(
+        "insert into customer (no, name, email) values ('C900001', '{long}', 'find@new.example')"
+    ))
+    .await;
+    w.sync("CUSTOMER").await;
+    let found = w.engine.find_records("findable", 50).await.unwrap();
+    assert_eq!(
+        named(&found),
+        [("CUSTOMER".to_string(), Side::Local, "C900001".to_string())]
+    );
+    assert!(
+        w.engine
+            .find_records("nothing-by-this-name", 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(w.engine.find_records("  ", 50).await.is_err());
 }

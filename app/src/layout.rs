@@ -25,6 +25,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/audit">"Audit"</A>
                 <A href="/users">"Users"</A>
             </nav>
+            <form class="finder" action="/find" method="get" role="search">
+                <input type="search" name="text" aria-label="Find a record by key or name" placeholder="Find a record" />
+            </form>
             <div class="me">
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {

@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=overview::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/errors") view=errors::page::ErrorsPage ssr=SsrMode::Async />
                     <Route path=path!("/errors/:id") view=errors::detail::ErrorPage ssr=SsrMode::Async />
+                    <Route path=path!("/find") view=records::page::FindPage ssr=SsrMode::Async />
                     <Route path=path!("/records/:mapping/:side/:key") view=records::page::RecordPage ssr=SsrMode::Async />
                     <Route path=path!("/records/:mapping/:side/:key/log") view=records::page::RecordPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs") view=jobs::page::JobsPage ssr=SsrMode::Async />

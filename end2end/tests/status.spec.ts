@@ -38,3 +38,14 @@ test("a key on neither side is a status, and a wrong side is refused by name", a
   await page.goto("/records/CUSTOMER/sideways/C000001");
   await expect(page.getByRole("alert")).toContainText("not a side");
 });
+
+test("the finder in the header leads from a key to the record's status", async ({ page }, testInfo) => {
+  await open(page, testInfo, "/");
+  const finder = page.getByRole("searchbox", { name: "Find a record by key or name" });
+  await finder.fill("I0002");
+  await finder.press("Enter");
+  await expect(page).toHaveURL(/\/find\?text=I0002$/);
+  await page.getByRole("link", { name: "ITEM-PRODUCT local record I0002" }).click();
+  await expect(page.locator("section.status").getByRole("heading")).toContainText("Status:");
+  await expect(page.locator("p.record")).toContainText("local record I0002");
+});

@@ -6,6 +6,7 @@
 //! `initial_sync` (N customers synchronized to the CRM with couplings, base snapshots and
 //! log), `incremental` (1,000 changes among N and among N/10 coupled records),
 //! `errors_page` (the errors list through the real router with 100,000 open errors),
+//! `record_status` (a record's status through the router),
 //! `retry_all`, `concurrent_console` (50 clients reading pages) and `peak_rss_mb` of the
 //! initial synchronization.
 
@@ -72,6 +73,8 @@ pub struct Figures {
     pub incremental: Incremental,
     /// The errors list through the router.
     pub errors_page: ErrorsPage,
+    /// A record's status through the router.
+    pub record_status: RecordStatusCalls,
     /// Seconds until Retry All over every open error answered.
     pub retry_all: f64,
     /// Clients reading pages at once.
@@ -119,6 +122,18 @@ pub struct Incremental {
     pub seconds_tenth: f64,
     /// `seconds` / `seconds_tenth`: about 1 when cost follows changes, 10 when size.
     pub ratio: f64,
+}
+
+/// A record's status's figures: `get_record_status` through the router, in turn for a
+/// record in sync, one failing and a key on neither side.
+#[derive(Debug, Serialize)]
+pub struct RecordStatusCalls {
+    /// Calls made.
+    pub calls: usize,
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
 }
 
 /// The errors list's figures.
@@ -282,6 +297,13 @@ async fn measure(
         errors_page.rendered_p99_ms
     ));
 
+    // 4b. record_status: in sync, failing, and on neither side, in turn.
+    let record_status = record_status(&app, n, &cookies[0]).await?;
+    say(format!(
+        "record_status    p50 {:.2} ms  p99 {:.2} ms  ({} calls)",
+        record_status.p50_ms, record_status.p99_ms, record_status.calls
+    ));
+
     // 5. retry_all.
     let started = Instant::now();
     let filter = ErrorFilter {
@@ -336,10 +358,40 @@ async fn measure(
         initial_sync,
         incremental,
         errors_page,
+        record_status,
         retry_all,
         concurrent_console,
         deletion_scan,
         peak_rss_mb,
+    })
+}
+
+/// `get_record_status` 300 times through the router: the last customer (in sync), the
+/// first (failing: its name was lengthened) and a key that exists nowhere.
+async fn record_status(
+    app: &axum::Router,
+    n: u64,
+    cookie: &str,
+) -> anyhow::Result<RecordStatusCalls> {
+    let keys = [
+        format!("C{n:06}"),
+        "C000001".to_string(),
+        "NOBODY".to_string(),
+    ];
+    let mut times = Vec::with_capacity(300);
+    for i in 0..300 {
+        let form = format!("mapping=CUSTOMER&side=local&key={}", keys[i % keys.len()]);
+        let request = Request::post("/api/get_record_status")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(form))?;
+        times.push(timed(app, request).await?);
+    }
+    Ok(RecordStatusCalls {
+        calls: times.len(),
+        p50_ms: percentile(&mut times.clone(), 0.50),
+        p99_ms: percentile(&mut times, 0.99),
     })
 }
 

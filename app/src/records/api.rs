@@ -1,7 +1,8 @@
-//! Server functions for records, at `/api/get_record_log` and `/api/get_record_status`.
+//! Server functions for records, at `/api/get_record_log`, `/api/get_record_status` and
+//! `/api/find_records`.
 
 use crate::error::AppError;
-use engine::model::{LogEntrySummary, RecordStatus};
+use engine::model::{FoundRecord, LogEntrySummary, RecordStatus};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,14 @@ pub async fn get_record_status(
         status: engine.record_status(&mapping, side, &key).await?,
         view: crate::server::unique_token(),
     })
+}
+
+/// The records `text` names: by key in every mapping's two tables, coupled or not, and
+/// by the description or keys of open errors; 50 at most.
+#[server(endpoint = "find_records")]
+pub async fn find_records(text: String) -> Result<Vec<FoundRecord>, AppError> {
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
+    Ok(engine.find_records(&text, 50).await?)
 }
 
 #[cfg(feature = "ssr")]

@@ -1,7 +1,7 @@
 //! `/records/:mapping/:side/:key` (and `…/log`): one record's page — why it is or is not
 //! synchronizing, with the fix where there is one, then its synchronization history.
 
-use super::api::{StatusView, get_record_log, get_record_status};
+use super::api::{StatusView, find_records, get_record_log, get_record_status};
 use crate::accounts::IfRole;
 use crate::errors::api::ActOnSyncErrors;
 use crate::errors::page::Answer;
@@ -9,7 +9,7 @@ use crate::mappings::api::SetMappingPaused;
 use engine::model::{Fix, LogEntrySummary, Reason, Role, Side, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The address of a record's page.
 pub fn record_href(mapping: &str, side: Side, key: &str) -> String {
@@ -175,6 +175,55 @@ fn ReasonItem(
             {r.message}
             {fix.map(|fix| view! { <div class="fix">{fix}</div> })}
         </li>
+    }
+}
+
+/// `/find?text=…`: the records a key or a name names, each a link to its page.
+#[component]
+pub fn FindPage() -> impl IntoView {
+    let query = use_query_map();
+    let text = move || query.read().get("text").unwrap_or_default();
+    let found = Resource::new(text, |text| async move {
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        find_records(text).await
+    });
+    view! {
+        <Title text="Find a record" />
+        <h1>"Find a record"</h1>
+        <form class="finder-page" action="/find" method="get" role="search">
+            <label for="find-text">"Key or name"</label>
+            <input id="find-text" type="search" name="text" value=text />
+            <button type="submit">"Find"</button>
+        </form>
+        <Transition fallback=|| view! { <p>"Looking…"</p> }>
+            {move || Suspend::new(async move {
+                match found.await {
+                    Ok(records) if records.is_empty() && !text().trim().is_empty() => {
+                        view! { <p class="empty">{format!("No record of any mapping is named {:?}.", text().trim())}</p> }.into_any()
+                    }
+                    Ok(records) => view! {
+                        <ul class="found">
+                            {records
+                                .into_iter()
+                                .map(|r| {
+                                    let href = record_href(&r.mapping, r.side, &r.key);
+                                    view! {
+                                        <li>
+                                            <a href=href>{format!("{} {} record {}", r.mapping, r.side, r.key)}</a>
+                                            {r.description.map(|d| view! { " " <span class="muted">{d}</span> })}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any(),
+                    Err(error) => error.alert(),
+                }
+            })}
+        </Transition>
     }
 }
 

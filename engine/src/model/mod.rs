@@ -30,5 +30,5 @@ pub use mappings::{
 };
 pub use overview::{ErrorTrend, MappingCounts};
 pub use records::{CouplingSummary, FieldChange, LogEntrySummary};
-pub use status::{Fix, Reason, RecordStatus, StatusCode};
+pub use status::{Fix, FoundRecord, Reason, RecordStatus, StatusCode};
 pub use time::{format_time, parse_time};

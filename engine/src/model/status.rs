@@ -166,3 +166,16 @@ pub struct RecordStatus {
     /// Every reason that holds, the state's first.
     pub reasons: Vec<Reason>,
 }
+
+/// A record the finder found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundRecord {
+    /// Its mapping.
+    pub mapping: String,
+    /// Its side.
+    pub side: Side,
+    /// Its key.
+    pub key: String,
+    /// A readable description, such as its name, when known.
+    pub description: Option<String>,
+}

@@ -3,7 +3,9 @@
 //! the record (and with its partner) comes from the run's own decision, made as a run
 //! makes it and writing nothing ([`crate::sync::Next`]); the rest from the store and the
 //! systems: the mapping paused, the table's filter, the open errors, the coupling, the
-//! last job and the schedule.
+//! last job and the schedule. The record finder ([`find`]) leads to it.
+
+mod find;
 
 use crate::connector::{Connector, Record};
 use crate::error::EngineError;
