@@ -26,7 +26,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/users">"Users"</A>
             </nav>
             <form class="finder" action="/find" method="get" role="search">
-                <input type="search" name="text" aria-label="Find a record by key or name" placeholder="Find a record" />
+                <input type="search" name="text" aria-label="Find a record" placeholder="Find a record" />
             </form>
             <div class="me">
                 <Suspense fallback=|| ()>

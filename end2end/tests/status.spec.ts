@@ -41,7 +41,7 @@ test("a key on neither side is a status, and a wrong side is refused by name", a
 
 test("the finder in the header leads from a key to the record's status", async ({ page }, testInfo) => {
   await open(page, testInfo, "/");
-  const finder = page.getByRole("searchbox", { name: "Find a record by key or name" });
+  const finder = page.getByRole("searchbox", { name: "Find a record", exact: true });
   await finder.fill("I0002");
   await finder.press("Enter");
   await expect(page).toHaveURL(/\/find\?text=I0002$/);
