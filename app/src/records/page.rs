@@ -68,8 +68,8 @@ pub fn RecordPage() -> impl IntoView {
         |((mapping, side, key), _)| get_record_log(mapping, side, key),
     );
     view! {
-        <Title text="Record" />
-        <h1>"Record"</h1>
+        <Title text="Synchronization Log" />
+        <h1>"Synchronization Log"</h1>
         <p class="record">
             {move || {
                 let (mapping, side, key) = record();
@@ -85,7 +85,7 @@ pub fn RecordPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <h2>"Synchronization Log"</h2>
+        <h2>"History"</h2>
         <Transition fallback=|| view! { <p>"Loading the log…"</p> }>
             {move || Suspend::new(async move {
                 match log.await {
