@@ -7,7 +7,7 @@ use super::page::{Answer, kind_label};
 use crate::accounts::IfRole;
 use crate::live::use_live;
 use crate::mappings::api::SetUpCoupling;
-use crate::records::page::log_href;
+use crate::records::href::log_href;
 use engine::model::{
     Action, Candidate, FieldComparison, Resolution, Role, Side, SyncErrorKind, SyncErrorSummary,
     format_time,

@@ -5,7 +5,7 @@
 use super::api::{ActOnSyncErrors, ErrorList, MOST, PAGE, list_sync_errors};
 use crate::live::use_live;
 use crate::mappings::api::list_mappings;
-use crate::records::page::{encode, log_href};
+use crate::records::href::{encode, log_href};
 use engine::model::{
     Action, ActionAnswer, Outcome, Resolution, Role, Side, SyncErrorKind, SyncErrorSummary,
     format_time,

@@ -5,7 +5,7 @@ use crate::accounts::IfRole;
 use crate::errors::page::{kind_label, thousands};
 use crate::live::use_live;
 use crate::mappings::page::DirectionLabel;
-use crate::records::page::log_href;
+use crate::records::href::log_href;
 use engine::model::{Direction, JobState, JobSummary, Role, Side, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -5,7 +5,7 @@ use super::api::{RemoveOneCoupling, SetUpCoupling, list_couplings};
 use crate::accounts::IfRole;
 use crate::errors::page::{Answer, thousands};
 use crate::live::use_live;
-use crate::records::page::log_href;
+use crate::records::href::log_href;
 use engine::model::{CouplingSummary, Role, Side, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;

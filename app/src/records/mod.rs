@@ -1,4 +1,5 @@
 //! A record's Synchronization Log, reachable by a deep link.
 
 pub mod api;
+pub mod href;
 pub mod page;

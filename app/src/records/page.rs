@@ -2,48 +2,15 @@
 //! synchronizing, with the fix where there is one, then its synchronization history.
 
 use super::api::{StatusView, find_records, get_record_log, get_record_status};
+use super::href::record_href;
 use crate::accounts::IfRole;
 use crate::errors::api::ActOnSyncErrors;
 use crate::errors::page::Answer;
 use crate::mappings::api::SetMappingPaused;
-use engine::model::{Fix, LogEntrySummary, Reason, Role, Side, format_time};
+use engine::model::{Fix, LogEntrySummary, Reason, Role, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// The address of a record's page.
-pub fn record_href(mapping: &str, side: Side, key: &str) -> String {
-    format!(
-        "/records/{}/{}/{}",
-        encode(mapping),
-        side.as_str(),
-        encode(key)
-    )
-}
-
-/// The address of a record's log.
-pub fn log_href(mapping: &str, side: Side, key: &str) -> String {
-    format!(
-        "/records/{}/{}/{}/log",
-        encode(mapping),
-        side.as_str(),
-        encode(key)
-    )
-}
-
-/// Percent-encodes a path segment or a query value.
-pub fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
 
 /// The record's status, then its log, newest first.
 #[component]
