@@ -83,9 +83,9 @@ pub fn AuditPage() -> impl IntoView {
                         let older = list.next.map(|before| {
                             let href = format!(
                                 "/audit?actor={}&action={}&search={}&before={before}",
-                                crate::records::page::encode(&get("actor")),
-                                crate::records::page::encode(&get("action")),
-                                crate::records::page::encode(&get("search")),
+                                crate::records::href::encode(&get("actor")),
+                                crate::records::href::encode(&get("action")),
+                                crate::records::href::encode(&get("search")),
                             );
                             view! { <p class="more"><a class="button" href=href>"Older entries"</a></p> }
                         });

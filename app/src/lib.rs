@@ -32,7 +32,7 @@ pub use mappings::api::{
 };
 pub use overview::ErrorTrends;
 pub use records::api::GetRecordLog;
-pub use records::page::encode;
+pub use records::href::encode;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
