@@ -9,6 +9,7 @@ mod cli;
 mod deletions;
 mod faults;
 mod filters;
+mod health;
 mod inspect;
 mod matching;
 mod queue;

@@ -55,4 +55,6 @@ pub use handle::Engine;
 #[cfg(feature = "runtime")]
 pub use queue::{Targets, UncouplingScope};
 #[cfg(feature = "runtime")]
+pub use status::{CHANGES_COUNTED, ERRORS_GROWING_FROM};
+#[cfg(feature = "runtime")]
 pub use systems::Systems;

@@ -55,6 +55,8 @@ pub enum Command {
     Log(LogArgs),
     /// Why a record is or is not synchronizing: its state and every reason that holds.
     Status(StatusArgs),
+    /// Each mapping's health: whether it synchronizes as it should, and every problem.
+    Health(HealthArgs),
     /// Show a system's tables, or one table's columns, key and modified-on candidates.
     Inspect(crate::inspect::InspectArgs),
     /// Propose a mapping of two tables (`mapping suggest`).
@@ -410,10 +412,10 @@ pub enum JobsAction {
     },
 }
 
-/// Options of `coupler log`.
+/// Which record: a mapping and one side's key (`coupler log`, `coupler status`).
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("record").required(true).args(["local", "integration"])))]
-pub struct LogArgs {
+pub struct RecordArgs {
     /// The mapping.
     #[arg(long)]
     pub mapping: String,
@@ -423,6 +425,25 @@ pub struct LogArgs {
     /// The integration record's key.
     #[arg(long)]
     pub integration: Option<String>,
+}
+
+impl RecordArgs {
+    /// The record's side and key.
+    fn side_and_key(self) -> (Side, String) {
+        match (self.local, self.integration) {
+            (Some(key), _) => (Side::Local, key),
+            (None, Some(key)) => (Side::Integration, key),
+            (None, None) => unreachable!("clap requires one of --local and --integration"),
+        }
+    }
+}
+
+/// Options of `coupler log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The record.
+    #[command(flatten)]
+    pub record: RecordArgs,
     /// At most this many entries, newest first.
     #[arg(long, default_value_t = 200)]
     pub limit: i64,
@@ -433,18 +454,19 @@ pub struct LogArgs {
 
 /// Options of `coupler status`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("record").required(true).args(["local", "integration"])))]
 pub struct StatusArgs {
-    /// The mapping.
-    #[arg(long)]
-    pub mapping: String,
-    /// The local record's key.
-    #[arg(long)]
-    pub local: Option<String>,
-    /// The integration record's key.
-    #[arg(long)]
-    pub integration: Option<String>,
+    /// The record.
+    #[command(flatten)]
+    pub record: RecordArgs,
     /// Print the status as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `coupler health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Print each mapping's health as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -567,29 +589,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Log(args) => {
             let engine = open(&config, database_url).await?;
-            let (side, key) = match (args.local, args.integration) {
-                (Some(key), _) => (Side::Local, key),
-                (None, Some(key)) => (Side::Integration, key),
-                (None, None) => unreachable!("clap requires one of --local and --integration"),
-            };
-            let entries = engine
-                .record_log(&args.mapping, side, &key, args.limit)
-                .await?;
+            let mapping = args.record.mapping.clone();
+            let (side, key) = args.record.side_and_key();
+            let entries = engine.record_log(&mapping, side, &key, args.limit).await?;
             report::print(args.json, &entries, report::log)?;
         }
         Command::Status(args) => {
             let engine = open(&config, database_url).await?;
-            let (side, key) = match (args.local, args.integration) {
-                (Some(key), _) => (Side::Local, key),
-                (None, Some(key)) => (Side::Integration, key),
-                (None, None) => unreachable!("clap requires one of --local and --integration"),
-            };
-            let status = engine.record_status(&args.mapping, side, &key).await?;
+            let mapping = args.record.mapping.clone();
+            let (side, key) = args.record.side_and_key();
+            let status = engine.record_status(&mapping, side, &key).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
                 print!("{}", report::status(&status));
             }
+        }
+        Command::Health(args) => {
+            let engine = open(&config, database_url).await?;
+            let health = engine.mapping_health().await?;
+            report::print(args.json, &health, report::health)?;
         }
     }
     Ok(ExitCode::SUCCESS)

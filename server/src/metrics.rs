@@ -6,7 +6,7 @@ use app::server::ClientAddress;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use engine::model::{MappingCounts, Role, SignedIn};
+use engine::model::{MappingCounts, ProblemCode, Role, SignedIn};
 use std::fmt::Write;
 
 /// Answers the metrics, or 403.
@@ -84,6 +84,37 @@ pub async fn metrics(State(state): State<AppState>, request: Request) -> Respons
                     (
                         format!("mapping=\"{}\",kind=\"{}\"", c.mapping, kind.as_str()),
                         *n,
+                    )
+                })
+            })
+            .collect(),
+    );
+    gauge(
+        "records",
+        "Records by state (the sync health counts; changes are counted up to a limit).",
+        counts
+            .iter()
+            .flat_map(|c| {
+                c.by_state.iter().map(|n| {
+                    (
+                        format!("mapping=\"{}\",state=\"{}\"", c.mapping, n.code.as_str()),
+                        n.count,
+                    )
+                })
+            })
+            .collect(),
+    );
+    gauge(
+        "mapping_problem",
+        "1 when the problem holds for the mapping.",
+        counts
+            .iter()
+            .flat_map(|c| {
+                ProblemCode::ALL.into_iter().map(|code| {
+                    let holds = c.health.problems.iter().any(|p| p.code == code);
+                    (
+                        format!("mapping=\"{}\",problem=\"{}\"", c.mapping, code.as_str()),
+                        i64::from(holds),
                     )
                 })
             })

@@ -1,7 +1,7 @@
 //! What the CLI prints: aligned text for people, or JSON with `--json`.
 
 use engine::model::{
-    ActionAnswer, CouplingSummary, Fix, JobSummary, LogEntrySummary, RecordStatus,
+    ActionAnswer, CouplingSummary, Fix, JobSummary, LogEntrySummary, MappingHealth, RecordStatus,
     SyncErrorSummary, UserSummary, format_time,
 };
 use serde::Serialize;
@@ -205,6 +205,28 @@ pub fn status(status: &RecordStatus) -> String {
                 }
             };
             text.push_str(&format!("    fix: {fix}\n"));
+        }
+    }
+    text
+}
+
+/// Each mapping's health: one line each, then a line per problem.
+pub fn health(health: &[MappingHealth]) -> String {
+    let mut text = String::new();
+    for h in health {
+        let last = h.last_success_at.map_or("never".to_string(), format_time);
+        let state = if h.healthy() {
+            "healthy".to_string()
+        } else {
+            format!(
+                "{} problem{}",
+                h.problems.len(),
+                if h.problems.len() == 1 { "" } else { "s" }
+            )
+        };
+        text.push_str(&format!("{}: {state} (last success: {last})\n", h.mapping));
+        for p in &h.problems {
+            text.push_str(&format!("  {}: {}\n", p.code.as_str(), p.message));
         }
     }
     text

@@ -260,6 +260,16 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
     /// change feed never reads it (false for a table without a filter).
     async fn outside_filter(&self, spec: &TableSpec, key: &str) -> Result<bool, ConnectorError>;
 
+    /// How many records exist but lie outside the table's filter (none for a table
+    /// without one), and the keys of up to `limit` of them after the first `offset`, in
+    /// key order.
+    async fn outside_filter_keys(
+        &self,
+        spec: &TableSpec,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(i64, Vec<String>), ConnectorError>;
+
     /// Applies `ops` as one batch, answering an outcome for each, in order.
     async fn write(
         &self,

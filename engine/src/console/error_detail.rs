@@ -79,7 +79,7 @@ impl Engine {
         Ok(ErrorDetail {
             local_exists: exists(Side::Local, local),
             integration_exists: exists(Side::Integration, integration),
-            fields: compare(&compiled, &e, base.as_ref(), local, integration),
+            fields: compare(&compiled, &e.fields, base.as_ref(), local, integration),
             explanation: explain(&e),
             recommendation: recommend(&e.kind, held),
             candidates,
@@ -91,9 +91,11 @@ impl Engine {
     }
 }
 
-fn compare(
+/// Each mapped field of both records, now and at the last synchronization (`base`);
+/// `conflicts` names the fields in conflict.
+pub(crate) fn compare(
     compiled: &Compiled,
-    e: &SyncErrorSummary,
+    conflicts: &[String],
     base: Option<&Base>,
     local: &Option<Record>,
     integration: &Option<Record>,
@@ -124,7 +126,7 @@ fn compare(
                 integration: now(Side::Integration, integration),
                 local_changed,
                 integration_changed,
-                conflict: e.fields.iter().any(|c| c == f.name()),
+                conflict: conflicts.iter().any(|c| c == f.name()),
             }
         })
         .collect()

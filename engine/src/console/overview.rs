@@ -7,8 +7,8 @@ use crate::model::{ErrorTrend, MappingCounts, SyncErrorKind};
 use crate::store::{job, overview};
 
 impl Engine {
-    /// Each mapping's couplings, open errors by kind, skipped and deferred records, and
-    /// its last and next job, counted at most [`COUNTS_FOR`](super::counted::COUNTS_FOR) ago (see [`Counted`](super::counted::Counted)):
+    /// Each mapping's couplings, open errors by kind, skipped and deferred records, its
+    /// records by state and its health, and its last and next job, counted at most [`COUNTS_FOR`](super::counted::COUNTS_FOR) ago (see [`Counted`](super::counted::Counted)):
     /// counting a million couplings takes tens of milliseconds, and every open overview
     /// asks on every change.
     pub async fn mapping_counts(&self) -> Result<Vec<MappingCounts>, EngineError> {
@@ -61,6 +61,16 @@ impl Engine {
             })
             .collect();
             let last_job = job::latest(&mut conn, name).await?;
+            let state = self.inner.store.mapping_state(name).await?;
+            let (health, prepared) = self.health_and_prepared(name, &state).await?;
+            let by_state = match &prepared {
+                Some((compiled, local, integration)) => {
+                    self.count_by_state(compiled, [local.as_ref(), integration.as_ref()])
+                        .await?
+                }
+                // A system that does not answer has nothing to count.
+                None => Vec::new(),
+            };
             let coupled = c.all - c.pending;
             counts.push(MappingCounts {
                 in_sync: (coupled - c.with_errors).max(0),
@@ -72,6 +82,8 @@ impl Engine {
                 last_job,
                 next_run_at: m.next_run_at,
                 paused: m.paused,
+                by_state,
+                health,
             });
         }
         Ok(counts)

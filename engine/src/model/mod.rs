@@ -3,12 +3,13 @@
 //!
 //! Split by noun, one file each, so a type is found by its name: mappings and their
 //! sides, jobs, sync errors, actions on them, records and their couplings, a record's
-//! status, the overview's numbers, console accounts, and times. Every type is re-exported here and
+//! status, a mapping's health, the overview's numbers, console accounts, and times. Every type is re-exported here and
 //! named `model::X` wherever it is used.
 
 mod accounts;
 mod actions;
 mod errors;
+mod health;
 mod jobs;
 mod mappings;
 mod overview;
@@ -23,12 +24,15 @@ pub use errors::{
     Candidate, ErrorCursor, ErrorDetail, ErrorFilter, ErrorRef, FieldComparison, SyncErrorKind,
     SyncErrorSummary,
 };
+pub use health::{
+    COUNTED_STATES, HealthCount, MappingHealth, Problem, ProblemCode, RecordsByStatus,
+};
 pub use jobs::{Counters, JobKind, JobState, JobSummary, Trigger};
 pub use mappings::{
     DeletionConflictPolicy, Direction, FieldSummary, MappingSummary, OnMatch, Side, TableSummary,
     UpdateConflictPolicy,
 };
 pub use overview::{ErrorTrend, MappingCounts};
-pub use records::{CouplingSummary, FieldChange, LogEntrySummary};
+pub use records::{CouplingSummary, FieldChange, LogEntrySummary, RecordPair};
 pub use status::{Fix, FoundRecord, Reason, RecordStatus, StatusCode};
 pub use time::{format_time, parse_time};

@@ -1,6 +1,7 @@
 //! The overview: each mapping's state in numbers, and the error trend.
 
 use super::errors::SyncErrorKind;
+use super::health::{HealthCount, MappingHealth};
 use super::jobs::JobSummary;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,11 @@ pub struct MappingCounts {
     pub next_run_at: Option<i64>,
     /// Whether scheduled synchronization is paused.
     pub paused: bool,
+    /// Its records counted by state, in the order of
+    /// [`COUNTED_STATES`](super::health::COUNTED_STATES).
+    pub by_state: Vec<HealthCount>,
+    /// Whether it synchronizes as it should.
+    pub health: MappingHealth,
 }
 
 /// Errors found per period: the error trend.

@@ -69,3 +69,19 @@ pub struct LogEntrySummary {
     /// Who or what caused it.
     pub actor: String,
 }
+
+/// A record and its partner, field by field: both as they are now, with the values of
+/// their last synchronization.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordPair {
+    /// The local record's key, when known.
+    pub local_key: Option<String>,
+    /// The integration record's key, when known.
+    pub integration_key: Option<String>,
+    /// Whether the local record exists now.
+    pub local_exists: bool,
+    /// Whether the integration record exists now.
+    pub integration_exists: bool,
+    /// Each mapped field of both.
+    pub fields: Vec<super::FieldComparison>,
+}

@@ -52,6 +52,30 @@ pub enum StatusCode {
 }
 
 impl StatusCode {
+    /// Every code.
+    pub const ALL: [StatusCode; 20] = [
+        StatusCode::InSync,
+        StatusCode::Pending,
+        StatusCode::New,
+        StatusCode::Failing,
+        StatusCode::Skipped,
+        StatusCode::UpdateConflict,
+        StatusCode::DeletedLocal,
+        StatusCode::DeletedIntegration,
+        StatusCode::Deferred,
+        StatusCode::AmbiguousMatch,
+        StatusCode::ExcludedByFilter,
+        StatusCode::OnlyCoupled,
+        StatusCode::Direction,
+        StatusCode::UnmappedChange,
+        StatusCode::Uncoupled,
+        StatusCode::MappingPaused,
+        StatusCode::SystemUnreachable,
+        StatusCode::NoWorker,
+        StatusCode::PendingCreate,
+        StatusCode::NotFound,
+    ];
+
     /// The code as written in the API, the command line and the console.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -76,6 +100,11 @@ impl StatusCode {
             StatusCode::PendingCreate => "pending_create",
             StatusCode::NotFound => "not_found",
         }
+    }
+
+    /// The code written as [`as_str`](Self::as_str) writes it.
+    pub fn parse(text: &str) -> Option<StatusCode> {
+        Self::ALL.into_iter().find(|code| code.as_str() == text)
     }
 
     /// The state in a few words, for a badge.

@@ -5,7 +5,12 @@
 //! systems: the mapping paused, the table's filter, the open errors, the coupling, the
 //! last job and the schedule. The record finder ([`find`]) leads to it.
 
+mod counts;
 mod find;
+mod health;
+
+pub use counts::CHANGES_COUNTED;
+pub use health::ERRORS_GROWING_FROM;
 
 use crate::connector::{Connector, Record};
 use crate::error::EngineError;
@@ -294,17 +299,7 @@ impl Engine {
             )
             .fact("fields", fields.join(", ")),
             Next::PartnerDeleted => {
-                let partner = f.coupling.as_ref().map(|c| c.key(other)).unwrap_or("?");
-                reason(
-                    match other {
-                        Side::Local => StatusCode::DeletedLocal,
-                        Side::Integration => StatusCode::DeletedIntegration,
-                    },
-                    format!(
-                        "its partner, the {other} record {partner}, is gone; the next run \
-                         reports it deleted"
-                    ),
-                )
+                partner_gone(other, f.coupling.as_ref().map_or("?", |c| c.key(other)))
             }
             Next::Fail { message } => match failed {
                 Some(e) => error_reason(e, StatusCode::Failing)
@@ -375,15 +370,7 @@ impl Engine {
             Some(_) => Next::Nothing,
         };
         Ok(match next {
-            Next::PartnerDeleted => reason(
-                match other {
-                    Side::Local => StatusCode::DeletedLocal,
-                    Side::Integration => StatusCode::DeletedIntegration,
-                },
-                format!(
-                    "its partner, the {other} record {partner}, is gone; the next run reports it deleted"
-                ),
-            ),
+            Next::PartnerDeleted => partner_gone(other, partner),
             Next::Write { fields } => reason(
                 StatusCode::Pending,
                 format!(
@@ -473,7 +460,6 @@ impl Engine {
 /// it can be moved first), a job that could not reach a system, a schedule nobody runs.
 fn context(f: &Facts<'_>) -> Vec<Reason> {
     let mapping = &f.compiled.mapping;
-    let now = now_millis();
     let mut reasons = Vec::new();
     if let Some(job) = f.last_job.as_ref().filter(|j| j.state == JobState::Failed) {
         let at = job.finished_at.unwrap_or(job.created_at);
@@ -491,11 +477,7 @@ fn context(f: &Facts<'_>) -> Vec<Reason> {
             .fact("at", at),
         );
     }
-    let interval = mapping.interval.as_millis() as i64;
-    if let Some(due) = f.state.next_run_at
-        && !f.state.paused
-        && now - due > 3 * interval
-    {
+    if let Some(due) = overdue_since(&f.state, mapping.interval, now_millis()) {
         reasons.push(
             reason(
                 StatusCode::NoWorker,
@@ -522,6 +504,13 @@ fn context(f: &Facts<'_>) -> Vec<Reason> {
         );
     }
     reasons
+}
+
+/// When the mapping's scheduled run was due, if nothing has run it for more than three
+/// intervals since and it is not paused.
+fn overdue_since(state: &MappingState, interval: std::time::Duration, now: i64) -> Option<i64> {
+    let due = state.next_run_at?;
+    (!state.paused && now - due > 3 * interval.as_millis() as i64).then_some(due)
 }
 
 /// The status of a record whose system does not answer now.
@@ -554,6 +543,19 @@ fn waits_for_a_run(state: StatusCode) -> bool {
             | StatusCode::Deferred
             | StatusCode::PendingCreate
             | StatusCode::AmbiguousMatch
+    )
+}
+
+/// The reason of a record whose partner on `other`, `partner`, is gone.
+fn partner_gone(other: Side, partner: &str) -> Reason {
+    reason(
+        match other {
+            Side::Local => StatusCode::DeletedLocal,
+            Side::Integration => StatusCode::DeletedIntegration,
+        },
+        format!(
+            "its partner, the {other} record {partner}, is gone; the next run reports it deleted"
+        ),
     )
 }
 

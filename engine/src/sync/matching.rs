@@ -345,12 +345,16 @@ pub(super) fn shared(fields: &[String], from: Side, found: &Found) -> String {
         ("records", "match")
     };
     format!(
-        "{} record {other} matches on {}, and {from} {noun} {} {verb} it too; couple one by hand",
+        "{} record {other} matches on {}, and {from} {noun} {} {verb} it too{HELD}",
         from.other(),
         fields.join(", "),
         found.rivals.join(", ")
     )
 }
+
+/// How the message of every record held by an ambiguous match ends: the store tells held
+/// records from other failures by it.
+pub const HELD: &str = "; couple one by hand";
 
 /// Why a record waits that several records of `to`, `hits`, match on `fields`.
 pub(super) fn several(fields: &[String], to: Side, hits: &[Record]) -> String {
@@ -358,7 +362,7 @@ pub(super) fn several(fields: &[String], to: Side, hits: &[Record]) -> String {
     let mut keys: Vec<&str> = hits.iter().map(|r| r.key.as_str()).collect();
     keys.sort_unstable();
     format!(
-        "{} {to} records match on {}: {}; couple one by hand",
+        "{} {to} records match on {}: {}{HELD}",
         hits.len(),
         fields.join(", "),
         keys.join(", ")

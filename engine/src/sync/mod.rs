@@ -26,6 +26,8 @@ pub mod plan {
 pub(crate) use bookkeeping::synced_pair;
 pub(crate) use classify::Next;
 pub use classify::new_key;
+pub(crate) use matching::HELD;
+pub(crate) use passes::feed_from;
 
 use crate::connector::{Connector, ConnectorError};
 use crate::model::{Counters, Side};

@@ -31,6 +31,27 @@ struct Start {
     started: i64,
 }
 
+/// Where a change feed is read from after `watermark`: the watermark itself once
+/// `settled` there, else its overlap window too (see [`OVERLAP_MS`]); the beginning
+/// without one.
+pub(crate) fn feed_from(
+    watermark: Option<&(i64, String)>,
+    settled: Option<i64>,
+    ticks_per_ms: i64,
+) -> (i64, Option<ChangeCursor>) {
+    match watermark {
+        None => (i64::MIN, None),
+        Some((modified, key)) if settled == Some(*modified) => (
+            *modified,
+            Some(ChangeCursor {
+                modified: *modified,
+                key: key.clone(),
+            }),
+        ),
+        Some((modified, _)) => (modified.saturating_sub(OVERLAP_MS * ticks_per_ms), None),
+    }
+}
+
 impl Run<'_> {
     /// Synchronizes records changed on `from` to the other side: first the records to
     /// look at again (failed, deferred, creates in flight), then the changes since the
@@ -162,20 +183,11 @@ impl Run<'_> {
     async fn changes(&mut self, from: Side, start: &Start) -> Result<(), RunError> {
         // The overlap window is read again until a run has read it long enough after
         // the watermark that nothing older can still arrive; then it is settled.
-        let (since, mut cursor) = match &start.watermark {
-            None => (i64::MIN, None),
-            Some((modified, key)) if start.settled == Some(*modified) => (
-                *modified,
-                Some(ChangeCursor {
-                    modified: *modified,
-                    key: key.clone(),
-                }),
-            ),
-            Some((modified, _)) => (
-                modified.saturating_sub(OVERLAP_MS * self.compiled.spec(from).ticks_per_ms()),
-                None,
-            ),
-        };
+        let (since, mut cursor) = feed_from(
+            start.watermark.as_ref(),
+            start.settled,
+            self.compiled.spec(from).ticks_per_ms(),
+        );
         loop {
             let records = self
                 .connector(from)

@@ -504,6 +504,51 @@ impl Connector for SqlConnector {
         Ok(!rows.is_empty())
     }
 
+    async fn outside_filter_keys(
+        &self,
+        spec: &TableSpec,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(i64, Vec<String>), ConnectorError> {
+        let Some(table_filter) = &spec.filter else {
+            return Ok((0, Vec::new()));
+        };
+        let outside = |select: &str| {
+            let mut sql = Sql::new(format!(
+                "select {select} from {} where not coalesce((",
+                quote(&spec.table)
+            ));
+            filter::push(&mut sql, self.backend, table_filter, &spec.filter_kinds);
+            sql.push("), false)");
+            sql
+        };
+        let mut conn = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+        let count = outside("count(*)")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| self.failed(e))?
+            .first()
+            .map(|row| row.try_get::<i64, _>(0))
+            .transpose()
+            .map_err(|e| self.failed(e))?
+            .unwrap_or(0);
+        if limit == 0 {
+            return Ok((count, Vec::new()));
+        }
+        let mut sql = outside(&self.select_list(spec));
+        sql.push(&format!(" order by {} limit ", quote(&spec.key)))
+            .bind(limit as i64)
+            .push(" offset ")
+            .bind(offset as i64);
+        let rows = sql.fetch_all(&mut conn).await.map_err(|e| self.failed(e))?;
+        let keys = rows
+            .iter()
+            .map(|row| rows::record(row, spec).map(|r| r.key))
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.failed(e))?;
+        Ok((count, keys))
+    }
+
     async fn write(
         &self,
         spec: &TableSpec,
