@@ -55,6 +55,12 @@ const NEEDS: &[(&str, Option<Role>, &str)] = &[
         "mapping=CUSTOMER&side=local&key=C000001",
     ),
     ("find_records", Some(Role::Viewer), "text=C000001"),
+    (
+        "list_records_by_status",
+        Some(Role::Viewer),
+        "mapping=CUSTOMER&status=in_sync",
+    ),
+    ("get_mapping_health", Some(Role::Viewer), ""),
     ("list_audit", Some(Role::Viewer), ""),
     (
         "act_on_sync_errors",
@@ -641,6 +647,30 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing(kind: StoreKind) {
             "key",
         ),
         (
+            "list_records_by_status",
+            "mapping=CUSTOMER&status=sleepy".into(),
+            StatusCode::BAD_REQUEST,
+            "sleepy",
+        ),
+        (
+            "list_records_by_status",
+            "mapping=CUSTOMER&status=not_found".into(),
+            StatusCode::BAD_REQUEST,
+            "in_sync",
+        ),
+        (
+            "list_records_by_status",
+            "mapping=NOPE&status=pending".into(),
+            StatusCode::NOT_FOUND,
+            "NOPE",
+        ),
+        (
+            "list_records_by_status",
+            "mapping=CUSTOMER&status=pending&page=two".into(),
+            StatusCode::BAD_REQUEST,
+            "two",
+        ),
+        (
             "find_records",
             "text=%20".into(),
             StatusCode::BAD_REQUEST,
@@ -855,6 +885,20 @@ async fn a_page_shows_only_the_error_of_this_browsers_own_form_post(kind: StoreK
     let injected = app.get(made_up).await;
     assert!(injected.status.is_redirection(), "{}", injected.status);
     assert_eq!(injected.headers[header::LOCATION], "/errors");
+    // A form that succeeds goes back to its page's own address, not one with an empty
+    // query.
+    let fine = app
+        .post_form(
+            "set_mapping_paused",
+            "name=CUSTOMER&paused=false",
+            "http://localhost/records/CUSTOMER/local/C000001",
+        )
+        .await;
+    assert!(fine.status.is_redirection(), "{}", fine.status);
+    assert_eq!(
+        fine.headers[header::LOCATION],
+        "http://localhost/records/CUSTOMER/local/C000001"
+    );
 }
 
 async fn metrics_answer_admins_and_this_machine_only(kind: StoreKind) {

@@ -93,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/jobs/:id") view=jobs::page::JobPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings") view=mappings::page::MappingsPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings/:name") view=mappings::page::MappingPage ssr=SsrMode::Async />
+                    <Route path=path!("/mappings/:name/records") view=records::list::RecordsByStatusPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings/:name/couplings") view=mappings::couplings::CouplingsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=accounts::page::UsersPage ssr=SsrMode::Async />

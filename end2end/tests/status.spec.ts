@@ -1,8 +1,6 @@
 import { expect, hasJavaScript, open, test } from "./support";
 
-// A record's page opens with why it is or is not synchronizing. With WebAssembly only:
-// the page without JavaScript fails these specs for a reason not yet found.
-test.beforeEach(({}, testInfo) => test.skip(!hasJavaScript(testInfo), "not yet passing without JavaScript"));
+// A record's page opens with why it is or is not synchronizing.
 
 test("a record's page says why it is not synchronizing, and offers Retry", async ({ page }, testInfo) => {
   await open(page, testInfo, "/errors?kind=failed&mapping=CUSTOMER&search=takes%20at%20most%20160");

@@ -44,6 +44,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         };
         if posted {
             remember_form_error(&mut response);
+            drop_empty_query(&mut response);
         } else if shown == FormError::Own {
             forget_form_error(&mut response);
         }
@@ -137,6 +138,20 @@ fn remember_form_error(response: &mut Response) {
         ))
     {
         response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// A form post's redirect back to a page without a query goes to the page's own address,
+/// not to the address with an empty query that the answer writes (`/records/…?`).
+fn drop_empty_query(response: &mut Response) {
+    let bare = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.strip_suffix('?'))
+        .and_then(|l| HeaderValue::from_str(l).ok());
+    if let Some(bare) = bare {
+        response.headers_mut().insert(header::LOCATION, bare);
     }
 }
 

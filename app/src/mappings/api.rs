@@ -1,8 +1,10 @@
-//! Server functions for mappings: listing them with their counts, their settings, the
+//! Server functions for mappings: listing them with their counts and health, their settings, the
 //! jobs they run, and their couplings.
 
 use crate::error::AppError;
-use engine::model::{ActionAnswer, CouplingSummary, JobSummary, MappingCounts, MappingSummary};
+use engine::model::{
+    ActionAnswer, CouplingSummary, JobSummary, MappingCounts, MappingHealth, MappingSummary,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,14 @@ pub async fn list_mappings() -> Result<Vec<MappingSummary>, AppError> {
 pub async fn get_mapping_counts() -> Result<Vec<MappingCounts>, AppError> {
     let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     Ok(engine.mapping_counts().await?)
+}
+
+/// Each mapping's health: its last success, and every problem that holds (paused, runs
+/// failing, a system unreachable, no worker, errors growing, a column gone).
+#[server(endpoint = "get_mapping_health")]
+pub async fn get_mapping_health() -> Result<Vec<MappingHealth>, AppError> {
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
+    Ok(engine.mapping_health().await?)
 }
 
 /// One mapping with its field mappings.

@@ -4,6 +4,7 @@ use super::api::{
     RemoveAllCouplings, RunMapping, SetMappingPaused, SetMappingSettings, get_mapping,
     get_mapping_counts, list_mappings,
 };
+use super::health::{HealthBadge, HealthCounts};
 use crate::accounts::IfRole;
 use crate::errors::page::{kind_label, thousands};
 use crate::live::use_live;
@@ -69,6 +70,7 @@ fn MappingTable(
                     <th scope="col">"Deletion conflict"</th>
                     <th scope="col">"Interval"</th>
                     <th scope="col">"State"</th>
+                    <th scope="col">"Health"</th>
                     <th scope="col">"Open errors"</th>
                     <th scope="col">"Skipped"</th>
                     <th scope="col"><span class="visually-hidden">"Actions"</span></th>
@@ -89,6 +91,7 @@ fn MappingTable(
                         let c = counts.iter().find(|c| c.mapping == m.name);
                         let errors: i64 = c.map_or(0, |c| c.errors.iter().map(|(_, n)| n).sum());
                         let skipped = c.map_or(0, |c| c.skipped);
+                        let health = c.map(|c| c.health.clone());
                         let errors_href = format!("/errors?mapping={}", m.name);
                         view! {
                             <tr hidden=hidden data-mapping=m.name.clone()>
@@ -102,6 +105,7 @@ fn MappingTable(
                                 <td>{m.deletion_conflict.as_str()}</td>
                                 <td>{interval(m.interval_secs)}</td>
                                 <td><StateBadge paused=m.paused /></td>
+                                <td>{health.map(|health| view! { <HealthBadge health brief=true /> })}</td>
                                 <td><a href=errors_href>{thousands(errors)}</a></td>
                                 <td>{thousands(skipped)}</td>
                                 <td><PauseForm name=m.name.clone() paused=m.paused toggle /></td>
@@ -330,7 +334,8 @@ fn RemoveAll(
     }
 }
 
-/// A mapping's numbers: couplings, errors by kind, skipped and deferred, last job.
+/// A mapping's numbers: couplings, errors by kind, last and next job; then its health
+/// and its records counted by state.
 #[component]
 pub fn Numbers(c: MappingCounts) -> impl IntoView {
     let errors = c
@@ -351,14 +356,13 @@ pub fn Numbers(c: MappingCounts) -> impl IntoView {
     view! {
         <dl class="numbers">
             <dt>"Coupled"</dt><dd>{thousands(c.coupled)}</dd>
-            <dt>"In sync"</dt><dd>{thousands(c.in_sync)}</dd>
             {errors}
-            <dt>"Skipped"</dt><dd>{thousands(c.skipped)}</dd>
-            <dt>"Deferred"</dt><dd>{thousands(c.deferred)}</dd>
             <dt>"Last job"</dt><dd>{last.map_or_else(|| view! { "none yet" }.into_any(), |v| v.into_any())}</dd>
             <dt>"Next job"</dt>
             <dd>{if c.paused { "paused".to_string() } else { c.next_run_at.map_or_else(|| "not scheduled".into(), format_time) }}</dd>
         </dl>
+        <HealthBadge health=c.health />
+        <HealthCounts mapping=c.mapping counts=c.by_state />
     }
 }
 

@@ -1,16 +1,19 @@
-//! Server functions for records, at `/api/get_record_log`, `/api/get_record_status` and
-//! `/api/find_records`.
+//! Server functions for records, at `/api/get_record_log`, `/api/get_record_status`,
+//! `/api/find_records` and `/api/list_records_by_status`.
 
 use crate::error::AppError;
-use engine::model::{FoundRecord, LogEntrySummary, RecordStatus};
+use engine::model::{FoundRecord, LogEntrySummary, RecordPair, RecordStatus, RecordsByStatus};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A record's status with a view token for the fixes sent from it.
+/// A record's status and the record beside its partner, with a view token for the fixes
+/// sent from it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StatusView {
     /// The status.
     pub status: RecordStatus,
+    /// The record and its partner, field by field; none when they cannot be read now.
+    pub pair: Option<RecordPair>,
     /// Names this rendering, for the action ids of its fixes.
     pub view: String,
 }
@@ -29,8 +32,8 @@ pub async fn get_record_log(
 }
 
 /// Why the record `key` on `side` of `mapping` is or is not synchronizing: its state and
-/// every reason that holds, each with its code, facts and fix. A key on neither side is a
-/// status (`not_found`).
+/// every reason that holds, each with its code, facts and fix; and the record beside its
+/// partner. A key on neither side is a status (`not_found`).
 #[server(endpoint = "get_record_status")]
 pub async fn get_record_status(
     mapping: String,
@@ -39,8 +42,15 @@ pub async fn get_record_status(
 ) -> Result<StatusView, AppError> {
     let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     let side = side_named(&side)?;
+    let status = engine.record_status(&mapping, side, &key).await?;
+    // A system that does not answer has no records to show.
+    let pair = match status.state {
+        engine::model::StatusCode::SystemUnreachable => None,
+        _ => engine.record_pair(&mapping, side, &key).await.ok(),
+    };
     Ok(StatusView {
-        status: engine.record_status(&mapping, side, &key).await?,
+        pair,
+        status,
         view: crate::server::unique_token(),
     })
 }
@@ -51,6 +61,28 @@ pub async fn get_record_status(
 pub async fn find_records(text: String) -> Result<Vec<FoundRecord>, AppError> {
     let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
     Ok(engine.find_records(&text, 50).await?)
+}
+
+/// Page `page` (from 0, 25 a page) of `mapping`'s records in the state `status` (one of
+/// the states the sync health counts: `in_sync`, `pending`, `new`, `failing`, …), each
+/// with its status now.
+#[server(endpoint = "list_records_by_status")]
+pub async fn list_records_by_status(
+    mapping: String,
+    status: String,
+    page: Option<String>,
+) -> Result<RecordsByStatus, AppError> {
+    use crate::input;
+    use engine::model::StatusCode;
+    let (engine, _) = crate::server::engine_as(engine::model::Role::Viewer)?;
+    let state = input::choice(
+        status.trim(),
+        "status",
+        StatusCode::parse,
+        "a record's state",
+    )?;
+    let page = input::number(page, "page", "a page number")?.unwrap_or(0);
+    Ok(engine.list_records_by_status(&mapping, state, page).await?)
 }
 
 #[cfg(feature = "ssr")]

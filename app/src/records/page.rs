@@ -1,5 +1,6 @@
 //! `/records/:mapping/:side/:key` (and `…/log`): one record's page — why it is or is not
-//! synchronizing, with the fix where there is one, then its synchronization history.
+//! synchronizing, with the fix where there is one, both records side by side, then its
+//! synchronization history.
 
 use super::api::{StatusView, find_records, get_record_log, get_record_status};
 use super::href::record_href;
@@ -7,7 +8,7 @@ use crate::accounts::IfRole;
 use crate::errors::api::ActOnSyncErrors;
 use crate::errors::page::Answer;
 use crate::mappings::api::SetMappingPaused;
-use engine::model::{Fix, LogEntrySummary, Reason, Role, format_time};
+use engine::model::{Fix, LogEntrySummary, Reason, RecordPair, Role, Side, format_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -74,7 +75,7 @@ fn Status(
     act: ServerAction<ActOnSyncErrors>,
     resume: ServerAction<SetMappingPaused>,
 ) -> impl IntoView {
-    let StatusView { status, view } = shown;
+    let StatusView { status, pair, view } = shown;
     let partner = status.partner.clone().map(|p| {
         let href = record_href(&status.mapping, status.side.other(), &p);
         view! { <p>"Coupled with the " {status.side.other().as_str()} " record " <a href=href>{p}</a></p> }
@@ -94,6 +95,66 @@ fn Status(
                     .collect_view()}
             </ul>
         </section>
+        {pair.map(|pair| view! { <SideBySide pair /> })}
+    }
+}
+
+/// The record and its partner side by side: each mapped field as it is now, marked where
+/// it changed since the last synchronization.
+#[component]
+fn SideBySide(pair: RecordPair) -> impl IntoView {
+    let column = |side: Side| {
+        let (key, exists) = match side {
+            Side::Local => (pair.local_key.clone(), pair.local_exists),
+            Side::Integration => (pair.integration_key.clone(), pair.integration_exists),
+        };
+        let heading = match &key {
+            Some(key) => format!("The {side} record {key}"),
+            None => format!("The {side} record: none coupled"),
+        };
+        let body = match (key, exists) {
+            (None, _) => {
+                view! { <p class="empty">"Not coupled: no record on this side yet."</p> }.into_any()
+            }
+            (Some(_), false) => view! { <p class="empty">"It does not exist now."</p> }.into_any(),
+            (Some(_), true) => {
+                let fields = pair
+                    .fields
+                    .iter()
+                    .filter_map(|f| {
+                        let (name, value, changed) = match side {
+                            Side::Local => (f.local_field.clone()?, f.local.clone(), f.local_changed),
+                            Side::Integration => {
+                                (f.integration_field.clone()?, f.integration.clone(), f.integration_changed)
+                            }
+                        };
+                        let text = value.map_or_else(|| "—".to_string(), |v| v.as_text());
+                        Some(view! {
+                            <dt>{name}</dt>
+                            <dd class:changed=changed>
+                                {text}
+                                {changed.then(|| view! { " " <span class="badge changed">"changed"</span> })}
+                            </dd>
+                        })
+                    })
+                    .collect_view();
+                view! { <dl class="fields">{fields}</dl> }.into_any()
+            }
+        };
+        let label = heading.clone();
+        view! {
+            <section aria-label=label>
+                <h3>{heading}</h3>
+                {body}
+            </section>
+        }
+    };
+    view! {
+        <h2>"Both records"</h2>
+        <div class="records-side-by-side">
+            {column(Side::Local)}
+            {column(Side::Integration)}
+        </div>
     }
 }
 
