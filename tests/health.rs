@@ -76,19 +76,7 @@ async fn each_state_is_counted_and_its_count_lists_those_records(kind: StoreKind
     .await;
     w.sync("CUSTOMER").await;
     // Someone uncouples C000004; then records change without a run.
-    let targets = engine::Targets {
-        local: vec!["C000004".to_string()],
-        integration: Vec::new(),
-    };
-    w.engine
-        .remove_couplings(
-            "alice",
-            "CUSTOMER",
-            engine::UncouplingScope::Keys(targets),
-            true,
-        )
-        .await
-        .unwrap();
+    w.uncouple_customer("alice", "C000004").await;
     w.erp("update customer set city = 'Tromsø', modified_at = modified_at + 1000 where no = 'C000001'")
         .await;
     w.erp("insert into customer (no, name, city, email) values ('C900001', 'Fresh Co', 'Oslo', 'fresh@new.example')")

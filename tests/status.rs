@@ -266,19 +266,7 @@ async fn a_change_only_to_a_field_mapped_the_other_way_is_unmapped(kind: StoreKi
 
 async fn an_uncoupled_record_names_who_uncoupled_it(kind: StoreKind) {
     let w = synchronized(kind, |c| c).await;
-    let targets = engine::Targets {
-        local: vec!["C000004".to_string()],
-        integration: Vec::new(),
-    };
-    w.engine
-        .remove_couplings(
-            "alice",
-            "CUSTOMER",
-            engine::UncouplingScope::Keys(targets),
-            true,
-        )
-        .await
-        .unwrap();
+    w.uncouple_customer("alice", "C000004").await;
     let s = status(&w, "CUSTOMER", Side::Local, "C000004").await;
     assert_eq!(s.state, StatusCode::Uncoupled, "{s:?}");
     assert_eq!(s.reasons[0].facts["by"], "alice");

@@ -202,6 +202,19 @@ impl World {
             .unwrap_or_else(|| panic!("customer {no} is not coupled"))
     }
 
+    /// Removes the coupling of CUSTOMER's local record `no` as `by` would in the console:
+    /// both records stay, left uncoupled.
+    pub async fn uncouple_customer(&self, by: &str, no: &str) {
+        let targets = engine::Targets {
+            local: vec![no.to_string()],
+            integration: Vec::new(),
+        };
+        self.engine
+            .remove_couplings(by, "CUSTOMER", engine::UncouplingScope::Keys(targets), true)
+            .await
+            .unwrap();
+    }
+
     /// How many couplings `mapping` has.
     pub async fn couplings(&self, mapping: &str) -> i64 {
         let mut conn = self.engine.store().conn().await.unwrap();

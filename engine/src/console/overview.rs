@@ -107,7 +107,8 @@ impl Engine {
         let start = end - period * periods;
         let mut conn = self.inner.store.conn().await?;
         let mut counts = vec![0; periods.max(0) as usize];
-        for (bucket, n) in overview::errors_first_found(&mut conn, start, period, end).await? {
+        for (bucket, n) in overview::errors_first_found(&mut conn, None, start, period, end).await?
+        {
             if let Some(slot) = counts.get_mut(bucket as usize) {
                 *slot = n;
             }

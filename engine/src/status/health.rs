@@ -10,7 +10,7 @@ use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{MappingHealth, Problem, ProblemCode, Side, format_time};
 use crate::queue::schedule::backoff;
-use crate::store::{MappingState, by_status, now_millis};
+use crate::store::{MappingState, by_status, now_millis, overview};
 use crate::sync::plan::Compiled;
 use std::sync::Arc;
 
@@ -43,7 +43,8 @@ impl Engine {
         let mut conn = self.inner.store.conn().await?;
         let (last_success_at, failed) = by_status::runs_since_success(&mut conn, name).await?;
         let hours =
-            by_status::errors_first_found(&mut conn, name, now - 24 * HOUR, 12 * HOUR, now).await?;
+            overview::errors_first_found(&mut conn, Some(name), now - 24 * HOUR, 12 * HOUR, now)
+                .await?;
         drop(conn);
         let expected = backoff(interval, state.idle_runs).as_millis() as i64;
         if let Some(at) = last_success_at

@@ -167,27 +167,3 @@ pub async fn runs_since_success(
     .try_get(0)?;
     Ok((success, failed))
 }
-
-/// Errors of `mapping` first found from `start` to `end`, per period of `period` ms:
-/// `(period's index, count)`, periods with none left out.
-pub async fn errors_first_found(
-    conn: &mut AnyConnection,
-    mapping: &str,
-    start: i64,
-    period: i64,
-    end: i64,
-) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select (first_failed_at - $2) / $3 as bucket, count(*) from sync_error \
-         where mapping = $1 and first_failed_at >= $2 and first_failed_at < $4 group by bucket",
-    )
-    .bind(mapping)
-    .bind(start)
-    .bind(period)
-    .bind(end)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
-}

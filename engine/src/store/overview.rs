@@ -90,23 +90,29 @@ pub async fn open_errors_by_kind(
         .collect()
 }
 
-/// Errors first found from `start` to `end`, per period of `period` ms: `(period's
-/// index, count)`, periods with none left out.
+/// Errors first found from `start` to `end` (of `mapping` only, if given), per period of
+/// `period` ms: `(period's index, count)`, periods with none left out.
 pub async fn errors_first_found(
     conn: &mut AnyConnection,
+    mapping: Option<&str>,
     start: i64,
     period: i64,
     end: i64,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    let rows = sqlx::query(
+    let sql = format!(
         "select (first_failed_at - $1) / $2 as bucket, count(*) from sync_error \
-         where first_failed_at >= $1 and first_failed_at < $3 group by bucket",
-    )
-    .bind(start)
-    .bind(period)
-    .bind(end)
-    .fetch_all(&mut *conn)
-    .await?;
+         where first_failed_at >= $1 and first_failed_at < $3{} group by bucket",
+        if mapping.is_some() {
+            " and mapping = $4"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query(&sql).bind(start).bind(period).bind(end);
+    if let Some(mapping) = mapping {
+        query = query.bind(mapping);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
