@@ -658,6 +658,52 @@ fn status_says_why_a_record_is_or_is_not_synchronizing() {
     assert!(!neither.status.success());
 }
 
+#[test]
+fn health_says_whether_each_mapping_synchronizes_as_it_should() {
+    let dir = temp_dir("cli-health");
+    demo(&dir);
+    assert!(run_in(&dir, &["sync"]).status.success());
+    let healthy = run_in(&dir, &["health", "--json"]);
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+    let health: serde_json::Value = serde_json::from_slice(&healthy.stdout).unwrap();
+    let mut names: Vec<&str> = health
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["mapping"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["CONTACT", "CUSTOMER", "ITEM-PRODUCT"]);
+    assert!(
+        health
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["problems"] == serde_json::json!([])),
+        "just synchronized, every mapping is healthy: {health}"
+    );
+    assert!(health[0]["last_success_at"].is_i64(), "{health}");
+
+    // The CRM's account table loses a mapped column.
+    sql(
+        &dir.join("crm.db"),
+        "alter table account drop column telephone1",
+    );
+    let text = run_in(&dir, &["health"]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.starts_with("CUSTOMER: 1 problem (last success: 20"),
+        "{text}"
+    );
+    assert!(text.contains("\n  missing_column: system crm: "), "{text}");
+    assert!(text.contains("telephone1"), "{text}");
+}
+
 /// `coupler sync` refusing a configuration: one line, and nothing written to the store
 /// (the demo made it for its accounts).
 fn sync_refused(dir: &Path) -> String {

@@ -150,9 +150,12 @@ impl Engine {
             }
             Err(EngineError::System { source, .. }) => {
                 let mapping = self.configured(name)?;
+                let mut conn = self.inner.store.conn().await?;
+                let (last_success_at, _) = by_status::runs_since_success(&mut conn, name).await?;
+                drop(conn);
                 let health = MappingHealth {
                     mapping: name.to_string(),
-                    last_success_at: None,
+                    last_success_at,
                     interval_ms: mapping.interval.as_millis() as i64,
                     problems: vec![Problem {
                         code: match source {
