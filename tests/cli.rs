@@ -659,6 +659,42 @@ fn status_says_why_a_record_is_or_is_not_synchronizing() {
 }
 
 #[test]
+fn backup_writes_a_new_file_and_restore_fills_only_an_empty_store() {
+    let dir = temp_dir("cli-backup");
+    demo(&dir);
+    assert!(run_in(&dir, &["sync"]).status.success());
+    let file = dir.join("store-backup.db");
+    let file_arg = file.to_str().unwrap();
+    let backed = run_in(&dir, &["backup", file_arg]);
+    assert!(
+        backed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backed.stderr)
+    );
+    let said = String::from_utf8(backed.stdout).unwrap();
+    assert!(said.starts_with("backed up the store to "), "{said}");
+    assert!(said.contains(" couplings, "), "{said}");
+    let again = refused(run_in(&dir, &["backup", file_arg]));
+    assert!(again.contains("exists already"), "{again}");
+
+    let over = refused(run_in(&dir, &["restore", file_arg]));
+    assert!(over.contains("is not empty"), "{over}");
+    let fresh = format!("sqlite://{}", dir.join("fresh.db").display());
+    let restored = run_in(&dir, &["--database-url", &fresh, "restore", file_arg]);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let couplings = count(&dir.join("fresh.db"), "select count(*) from coupling");
+    assert_eq!(
+        couplings,
+        count(&dir.join("coupler.db"), "select count(*) from coupling")
+    );
+    assert!(couplings > 0);
+}
+
+#[test]
 fn health_says_whether_each_mapping_synchronizes_as_it_should() {
     let dir = temp_dir("cli-health");
     demo(&dir);

@@ -5,6 +5,7 @@
 mod support;
 
 mod actions;
+mod backup;
 mod cli;
 mod deletions;
 mod faults;

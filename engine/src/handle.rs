@@ -33,7 +33,7 @@ pub(crate) struct Inner {
     /// How long this engine's claims last without a heartbeat.
     lease_ms: std::sync::atomic::AtomicI64,
     /// The overview's counts: see `Engine::mapping_counts`.
-    pub(crate) counts: Counted<(), Vec<MappingCounts>>,
+    pub(crate) counts: Arc<Counted<(), Vec<MappingCounts>>>,
     /// Counts of open errors per filter: see `Engine::sync_error_count`.
     pub(crate) error_counts: Mutex<HashMap<ErrorFilter, KeptCount>>,
     /// The overview's error trends, for the hour they end in: see `Engine::error_trends`.
@@ -70,7 +70,7 @@ impl Engine {
                 fault: Mutex::new(None),
                 owner,
                 lease_ms: std::sync::atomic::AtomicI64::new(LEASE_MS),
-                counts: Counted::new(),
+                counts: Arc::new(Counted::new()),
                 trends: Counted::new(),
                 error_counts: Mutex::new(HashMap::new()),
                 sign_in_limits: SignInLimits::new(),

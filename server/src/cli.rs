@@ -57,6 +57,16 @@ pub enum Command {
     Status(StatusArgs),
     /// Each mapping's health: whether it synchronizes as it should, and every problem.
     Health(HealthArgs),
+    /// Write a consistent copy of the store (SQLite) to a new file, while it serves.
+    Backup {
+        /// The new file.
+        file: PathBuf,
+    },
+    /// Restore a backup into an empty store (the configuration's, or --database-url).
+    Restore {
+        /// The backup.
+        file: PathBuf,
+    },
     /// Show a system's tables, or one table's columns, key and modified-on candidates.
     Inspect(crate::inspect::InspectArgs),
     /// Propose a mapping of two tables (`mapping suggest`).
@@ -604,6 +614,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", report::status(&status));
             }
+        }
+        Command::Backup { file } => {
+            let engine = open(&config, database_url).await?;
+            let summary = engine.store().backup(&file).await?;
+            println!(
+                "backed up the store to {}: {} couplings, {} open errors, {} bytes",
+                file.display(),
+                summary.couplings,
+                summary.open_errors,
+                summary.bytes
+            );
+        }
+        Command::Restore { file } => {
+            let loaded = Config::load(&config)?;
+            let url = crate::serve::store_url(&loaded, database_url);
+            let summary = engine::store::backup::restore(&file, &url).await?;
+            println!(
+                "restored {} into the store: {} couplings, {} open errors",
+                file.display(),
+                summary.couplings,
+                summary.open_errors
+            );
         }
         Command::Health(args) => {
             let engine = open(&config, database_url).await?;

@@ -17,6 +17,8 @@ pub(crate) struct Counted<K, T> {
     last: std::sync::RwLock<Option<(Instant, K, T)>>,
     /// Held by the reader counting again.
     counting: tokio::sync::Mutex<()>,
+    /// Whether a count runs in the background ([`Counted::refresh`]).
+    refreshing: std::sync::atomic::AtomicBool,
 }
 
 impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
@@ -24,7 +26,45 @@ impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
         Counted {
             last: std::sync::RwLock::new(None),
             counting: tokio::sync::Mutex::new(()),
+            refreshing: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The last count for `key` however old, counted again in the background by
+    /// `count` when it is not recent (once at a time), so that no reader waits for a
+    /// count but the first ones. `None` when there is no count for `key` yet.
+    pub(crate) fn refresh<F>(self: &std::sync::Arc<Self>, key: &K, count: F) -> Option<T>
+    where
+        K: Send + Sync + 'static,
+        T: Send + Sync + 'static,
+        F: Future<Output = Option<T>> + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        let (value, recent) = self.last(key)?;
+        if !recent
+            && self
+                .refreshing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            let counted = self.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                // Cleared however the count ends, so that a failed count is tried again.
+                struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+                impl Drop for Done<'_> {
+                    fn drop(&mut self) {
+                        self.0.store(false, Ordering::Release);
+                    }
+                }
+                let _done = Done(&counted.refreshing);
+                if let Some(value) = count.await {
+                    *counted.last.write().unwrap_or_else(|e| e.into_inner()) =
+                        Some((Instant::now(), key, value));
+                }
+            });
+        }
+        Some(value)
     }
 
     /// The last count for `key`, however old, and whether it is recent.

@@ -8,10 +8,25 @@ use crate::store::{job, overview};
 
 impl Engine {
     /// Each mapping's couplings, open errors by kind, skipped and deferred records, its
-    /// records by state and its health, and its last and next job, counted at most [`COUNTS_FOR`](super::counted::COUNTS_FOR) ago (see [`Counted`](super::counted::Counted)):
-    /// counting a million couplings takes tens of milliseconds, and every open overview
-    /// asks on every change.
+    /// records by state and its health, and its last and next job, as counted last:
+    /// counted again in the background once the last count is older than
+    /// [`COUNTS_FOR`](super::counted::COUNTS_FOR) (see [`Counted::refresh`](super::counted::Counted::refresh)),
+    /// so that only the first readers wait for a count. Counting a million couplings
+    /// takes a few hundred milliseconds, and every open overview asks on every change.
     pub async fn mapping_counts(&self) -> Result<Vec<MappingCounts>, EngineError> {
+        let engine = self.clone();
+        let again = async move {
+            match engine.count_mappings().await {
+                Ok(counts) => Some(counts),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot count the overview's numbers");
+                    None
+                }
+            }
+        };
+        if let Some(counts) = self.inner.counts.refresh(&(), again) {
+            return Ok(counts);
+        }
         self.inner
             .counts
             .get((), async || self.count_mappings().await)
