@@ -145,6 +145,33 @@ async fn each_state_is_counted_and_its_count_lists_those_records(kind: StoreKind
         5,
         "C000001 and C900001 in sync: {after:?}"
     );
+
+    // A customer whose e-mail two accounts share is held, and counted as such, not as
+    // failing.
+    w.erp("insert into customer (no, name, city, email) values ('C900003', 'Twin Co', 'Oslo', 'twin@new.example')")
+        .await;
+    for id in ["twin-a", "twin-b"] {
+        w.crm(&format!(
+            "insert into account (accountid, name, emailaddress1) values ('{id}', 'Twin', 'twin@new.example')"
+        ))
+        .await;
+    }
+    w.sync("CUSTOMER").await;
+    let held = counts(&w).await;
+    // The customer and both accounts.
+    assert_eq!(held[&StatusCode::AmbiguousMatch].0, 3, "{held:?}");
+    // C900009 failed a second time: skipped now, and nothing else fails.
+    assert_eq!(held[&StatusCode::Failing].0, 0, "{held:?}");
+    assert_eq!(held[&StatusCode::Skipped].0, 1, "{held:?}");
+    let listed_held = listed(&w, StatusCode::AmbiguousMatch).await;
+    assert!(
+        listed_held.contains(&local("C900003", StatusCode::AmbiguousMatch)),
+        "{listed_held:?}"
+    );
+    assert_eq!(
+        listed(&w, StatusCode::Skipped).await,
+        [local("C900009", StatusCode::Skipped)]
+    );
 }
 
 async fn the_records_in_sync_are_listed_a_page_at_a_time(kind: StoreKind) {
@@ -235,16 +262,9 @@ async fn each_problem_of_a_mapping_is_told_and_goes_when_fixed(kind: StoreKind) 
     assert!(health(&w).await.healthy());
 
     // Nothing has run the schedule for an hour, nor has any run succeeded.
-    let mut conn = w.engine.store().conn().await.unwrap();
     let hour_ago = engine::store::now_millis() - 3_600_000;
-    sqlx::query(
-        "insert into mapping_state (name, paused, updated_at, next_run_at) values ('CUSTOMER', 0, $1, $1) \
-         on conflict (name) do update set next_run_at = excluded.next_run_at",
-    )
-    .bind(hour_ago)
-    .execute(&mut *conn)
-    .await
-    .unwrap();
+    w.schedule_customer_due(hour_ago).await;
+    let mut conn = w.engine.store().conn().await.unwrap();
     sqlx::query("update job set finished_at = $1 where mapping = 'CUSTOMER'")
         .bind(hour_ago)
         .execute(&mut *conn)

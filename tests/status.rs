@@ -312,17 +312,8 @@ async fn a_paused_mapping_decides_and_resume_lets_the_change_through(kind: Store
 async fn a_failed_job_and_a_schedule_nobody_runs_are_told(kind: StoreKind) {
     let w = synchronized(kind, |c| c).await;
     // Every scheduled run was due an hour ago: nothing runs the schedule.
-    let mut conn = w.engine.store().conn().await.unwrap();
-    let hour_ago = engine::store::now_millis() - 3_600_000;
-    sqlx::query(
-        "insert into mapping_state (name, paused, updated_at, next_run_at) values ('CUSTOMER', 0, $1, $1) \
-         on conflict (name) do update set next_run_at = excluded.next_run_at",
-    )
-    .bind(hour_ago)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
+    w.schedule_customer_due(engine::store::now_millis() - 3_600_000)
+        .await;
     let s = status(&w, "CUSTOMER", Side::Local, "C000001").await;
     assert_eq!(
         codes(&s),

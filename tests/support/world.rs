@@ -215,6 +215,20 @@ impl World {
             .unwrap();
     }
 
+    /// Makes CUSTOMER's next scheduled run due at `at` (ms since 1970), as if nothing
+    /// had run the schedule since.
+    pub async fn schedule_customer_due(&self, at: i64) {
+        let mut conn = self.engine.store().conn().await.unwrap();
+        sqlx::query(
+            "insert into mapping_state (name, paused, updated_at, next_run_at) values ('CUSTOMER', 0, $1, $1) \
+             on conflict (name) do update set next_run_at = excluded.next_run_at",
+        )
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+
     /// How many couplings `mapping` has.
     pub async fn couplings(&self, mapping: &str) -> i64 {
         let mut conn = self.engine.store().conn().await.unwrap();

@@ -61,10 +61,7 @@ impl Engine {
             let (count, _) = connector
                 .outside_filter_keys(compiled.spec(side), 0, 0)
                 .await
-                .map_err(|source| EngineError::System {
-                    mapping: name.to_string(),
-                    source,
-                })?;
+                .map_err(|source| system(name, source))?;
             excluded += count;
         }
         let pending = waiting.pending.len() as i64;
@@ -123,31 +120,8 @@ impl Engine {
         let mut keys = match stored {
             Some(keys) => keys,
             None if state == StatusCode::ExcludedByFilter => {
-                let mut keys = Vec::new();
-                let mut skip = offset as usize;
-                for (side, connector) in
-                    [Side::Local, Side::Integration].into_iter().zip(connectors)
-                {
-                    let spec = compiled.spec(side);
-                    let (count, _) = connector
-                        .outside_filter_keys(spec, 0, 0)
-                        .await
-                        .map_err(|source| system(mapping, source))?;
-                    if skip >= count as usize {
-                        skip -= count as usize;
-                        continue;
-                    }
-                    let (_, found) = connector
-                        .outside_filter_keys(spec, skip, wanted as usize - keys.len())
-                        .await
-                        .map_err(|source| system(mapping, source))?;
-                    skip = 0;
-                    keys.extend(found.into_iter().map(|key| (side, key)));
-                    if keys.len() as i64 >= wanted {
-                        break;
-                    }
-                }
-                keys
+                self.excluded_page(&compiled, connectors, offset as usize, wanted as usize)
+                    .await?
             }
             None => {
                 let waiting = self.waiting(&compiled, connectors).await?;
@@ -174,6 +148,30 @@ impl Engine {
             more,
             rows,
         })
+    }
+
+    /// Up to `wanted` of the records outside their side's filter after the first `skip`,
+    /// the local side's first, each side's by key.
+    async fn excluded_page(
+        &self,
+        compiled: &Compiled,
+        connectors: [&dyn Connector; 2],
+        mut skip: usize,
+        wanted: usize,
+    ) -> Result<Vec<(Side, String)>, EngineError> {
+        let mut keys = Vec::new();
+        for (side, connector) in [Side::Local, Side::Integration].into_iter().zip(connectors) {
+            let (count, found) = connector
+                .outside_filter_keys(compiled.spec(side), skip, wanted - keys.len())
+                .await
+                .map_err(|source| system(&compiled.mapping.name, source))?;
+            skip = skip.saturating_sub(count as usize);
+            keys.extend(found.into_iter().map(|key| (side, key)));
+            if keys.len() >= wanted {
+                break;
+            }
+        }
+        Ok(keys)
     }
 
     /// The changes after each side's watermark that the next run would take up (up to

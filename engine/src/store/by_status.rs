@@ -85,34 +85,45 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> Result<Option<Vec<(Side, String)>>, sqlx::Error> {
+    // A condition on the held records' message ending names it as `$4`.
     let errors = |condition: &str| {
-        format!(
+        let sql = format!(
             "select side, case when side = 'local' then coalesce(local_key, integration_key) \
              else coalesce(integration_key, local_key) end from sync_error \
              where mapping = $1 and resolved_at is null and {condition} \
              order by id limit $2 offset $3"
-        )
+        );
+        (sql, condition.contains("$4"))
     };
-    let sql = match state {
-        StatusCode::InSync => {
-            format!("select 'local', c.local_key {IN_SYNC} order by c.local_key limit $2 offset $3")
-        }
+    let (sql, held) = match state {
+        StatusCode::InSync => (
+            format!(
+                "select 'local', c.local_key {IN_SYNC} order by c.local_key limit $2 offset $3"
+            ),
+            false,
+        ),
         StatusCode::Failing => errors("kind = 'failed' and skipped = 0 and message not like $4"),
         StatusCode::AmbiguousMatch => errors("kind = 'failed' and message like $4"),
         StatusCode::Skipped => errors("kind = 'failed' and skipped <> 0"),
         StatusCode::UpdateConflict => errors("kind = 'update_conflict'"),
         StatusCode::DeletedLocal => errors("kind = 'deleted_local'"),
         StatusCode::DeletedIntegration => errors("kind = 'deleted_integration'"),
-        StatusCode::Deferred => "select side, record_key from deferral where mapping = $1 \
+        StatusCode::Deferred => (
+            "select side, record_key from deferral where mapping = $1 \
              order by side, record_key limit $2 offset $3"
-            .to_string(),
-        StatusCode::Uncoupled => "select side, record_key from uncoupled_record \
+                .to_string(),
+            false,
+        ),
+        StatusCode::Uncoupled => (
+            "select side, record_key from uncoupled_record \
              where mapping = $1 order by side, record_key limit $2 offset $3"
-            .to_string(),
+                .to_string(),
+            false,
+        ),
         _ => return Ok(None),
     };
     let mut query = sqlx::query(&sql).bind(mapping).bind(limit).bind(offset);
-    if sql.contains("$4") {
+    if held {
         query = query.bind(held_pattern());
     }
     let rows = query.fetch_all(&mut *conn).await?;
