@@ -1042,6 +1042,7 @@ fn bench_quick_prints_every_figure_and_the_targets() {
     assert_eq!(number("/health/calls"), 20.0);
     assert!(number("/health/by_state_p50_ms") <= number("/health/by_state_p99_ms"));
     assert!(number("/health/health_p50_ms") > 0.0);
+    assert!(number("/health/overview_first_count_ms") > 0.0);
     assert!(number("/retry_all") >= 0.0);
     assert!(number("/concurrent_console/requests") > 0.0);
     assert_eq!(number("/concurrent_console/failed"), 0.0, "{figures:#}");

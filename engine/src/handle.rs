@@ -4,7 +4,8 @@
 
 use crate::accounts::limits::SignInLimits;
 use crate::config::{Config, Mapping};
-use crate::console::counted::{Counted, KeptCount};
+use crate::console::counted::{COUNTS_FOR, Counted, KeptCount, STATES_COUNT_FOR};
+use crate::console::overview::MappingStates;
 use crate::error::EngineError;
 use crate::model::{ErrorTrend, MappingCounts};
 use crate::queue::lease::{LEASE_MS, this_host};
@@ -34,6 +35,8 @@ pub(crate) struct Inner {
     lease_ms: std::sync::atomic::AtomicI64,
     /// The overview's counts: see `Engine::mapping_counts`.
     pub(crate) counts: Arc<Counted<(), Vec<MappingCounts>>>,
+    /// The overview's records by state and health: see `Engine::mapping_counts`.
+    pub(crate) states: Arc<Counted<(), Vec<MappingStates>>>,
     /// Counts of open errors per filter: see `Engine::sync_error_count`.
     pub(crate) error_counts: Mutex<HashMap<ErrorFilter, KeptCount>>,
     /// The overview's error trends, for the hour they end in: see `Engine::error_trends`.
@@ -70,8 +73,9 @@ impl Engine {
                 fault: Mutex::new(None),
                 owner,
                 lease_ms: std::sync::atomic::AtomicI64::new(LEASE_MS),
-                counts: Arc::new(Counted::new()),
-                trends: Counted::new(),
+                counts: Arc::new(Counted::new(COUNTS_FOR)),
+                states: Arc::new(Counted::new(STATES_COUNT_FOR)),
+                trends: Counted::new(COUNTS_FOR),
                 error_counts: Mutex::new(HashMap::new()),
                 sign_in_limits: SignInLimits::new(),
             }),

@@ -86,6 +86,15 @@ pub async fn serve(
             "the console's WebAssembly is not built here: pages are served but not hydrated (build it with `cargo xtask site`)"
         );
     }
+    {
+        // Counted once now, so that the first readers of the overview do not wait for it.
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            if let Err(error) = engine.mapping_counts().await {
+                tracing::warn!(%error, "cannot count the overview's numbers");
+            }
+        });
+    }
     let workers: Vec<_> = (0..args.workers)
         .map(|_| {
             let engine = engine.clone();

@@ -1,19 +1,26 @@
-//! Counts shared by every reader: [`Counted`], one figure per key counted at most
-//! [`COUNTS_FOR`] ago, and [`KeptCount`], a count kept while what it counts is unchanged.
+//! Counts shared by every reader: [`Counted`], one figure per key counted at most a
+//! period ago, and [`KeptCount`], a count kept while what it counts is unchanged.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How long the overview's counts serve before they are counted again.
-pub const COUNTS_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+pub const COUNTS_FOR: Duration = Duration::from_secs(2);
 
-/// A figure counted at most [`COUNTS_FOR`] ago for a key (such as the period it covers),
+/// How long the records counted by state and the mappings' health serve before they are
+/// counted again: they read both systems and every open error, so they are counted less
+/// often than the overview's other numbers.
+pub const STATES_COUNT_FOR: Duration = Duration::from_secs(10);
+
+/// A figure counted at most a period ago for a key (such as the period it covers),
 /// shared by every reader. One reader counts it again while the others take the last
 /// count for the same key, so a slow count holds up only the reader who started it.
 /// Readers who have nothing to take yet (the first ones, or a new period) wait for the
 /// count under way, so that a crowd arriving together counts once, but no longer than
-/// [`COUNTS_FOR`]: then they count for themselves.
+/// the period: then they count for themselves.
 #[derive(Debug)]
 pub(crate) struct Counted<K, T> {
+    /// How long a count serves.
+    period: Duration,
     last: std::sync::RwLock<Option<(Instant, K, T)>>,
     /// Held by the reader counting again.
     counting: tokio::sync::Mutex<()>,
@@ -22,8 +29,9 @@ pub(crate) struct Counted<K, T> {
 }
 
 impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(period: Duration) -> Self {
         Counted {
+            period,
             last: std::sync::RwLock::new(None),
             counting: tokio::sync::Mutex::new(()),
             refreshing: std::sync::atomic::AtomicBool::new(false),
@@ -71,9 +79,38 @@ impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
     fn last(&self, key: &K) -> Option<(T, bool)> {
         let last = self.last.read().unwrap_or_else(|e| e.into_inner());
         match last.as_ref() {
-            Some((at, k, value)) if k == key => Some((value.clone(), at.elapsed() < COUNTS_FOR)),
+            Some((at, k, value)) if k == key => Some((value.clone(), at.elapsed() < self.period)),
             _ => None,
         }
+    }
+
+    /// The last count for `key` if there is one (counted again in the background, as
+    /// [`Counted::refresh`] does, when not recent), else counted by `count` now (as
+    /// [`Counted::get`] does). A failed count in the background is logged and tried
+    /// again by the next reader.
+    pub(crate) async fn kept<E, F, Fut>(
+        self: &std::sync::Arc<Self>,
+        key: K,
+        count: F,
+    ) -> Result<T, E>
+    where
+        K: Send + Sync + 'static,
+        T: Send + Sync + 'static,
+        E: std::fmt::Display,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let again = count();
+        let again = async move {
+            again
+                .await
+                .inspect_err(|error| tracing::warn!(%error, "cannot count the overview's numbers"))
+                .ok()
+        };
+        if let Some(value) = self.refresh(&key, again) {
+            return Ok(value);
+        }
+        self.get(key, async || count().await).await
     }
 
     /// The figure for `key`: the last count if recent, else counted again with `count`.
@@ -89,7 +126,7 @@ impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
         let _counting = match (self.counting.try_lock(), last) {
             (Ok(guard), _) => Some(guard),
             (Err(_), Some((value, _))) => return Ok(value),
-            (Err(_), None) => match tokio::time::timeout(COUNTS_FOR, self.counting.lock()).await {
+            (Err(_), None) => match tokio::time::timeout(self.period, self.counting.lock()).await {
                 Ok(guard) => match self.last(&key) {
                     Some((value, true)) => return Ok(value),
                     _ => Some(guard),

@@ -6,6 +6,6 @@
 pub(crate) mod counted;
 mod error_detail;
 mod errors;
-mod overview;
+pub(crate) mod overview;
 mod records;
 mod stamp;

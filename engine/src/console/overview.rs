@@ -3,34 +3,57 @@
 
 use crate::error::EngineError;
 use crate::handle::Engine;
-use crate::model::{ErrorTrend, MappingCounts, SyncErrorKind};
+use crate::model::{
+    ErrorTrend, HealthCount, MappingCounts, MappingHealth, ProblemCode, SyncErrorKind,
+};
+use crate::status::health::paused_problem;
 use crate::store::{job, overview};
+
+/// A mapping's records by state and its health, as the overview counted them last.
+#[derive(Clone, Debug)]
+pub(crate) struct MappingStates {
+    mapping: String,
+    by_state: Vec<HealthCount>,
+    health: MappingHealth,
+}
 
 impl Engine {
     /// Each mapping's couplings, open errors by kind, skipped and deferred records, its
     /// records by state and its health, and its last and next job, as counted last:
     /// counted again in the background once the last count is older than
-    /// [`COUNTS_FOR`](super::counted::COUNTS_FOR) (see [`Counted::refresh`](super::counted::Counted::refresh)),
-    /// so that only the first readers wait for a count. Counting a million couplings
-    /// takes a few hundred milliseconds, and every open overview asks on every change.
+    /// [`COUNTS_FOR`](super::counted::COUNTS_FOR) (the records by state and the health:
+    /// [`STATES_COUNT_FOR`](super::counted::STATES_COUNT_FOR)), so that only the first
+    /// readers wait for a count (see [`Counted::kept`](super::counted::Counted::kept)).
+    /// Counting a million couplings takes a few hundred milliseconds, and every open
+    /// overview asks on every change. Whether a mapping is paused is always as counted
+    /// last, its health's problem included.
     pub async fn mapping_counts(&self) -> Result<Vec<MappingCounts>, EngineError> {
-        let engine = self.clone();
-        let again = async move {
-            match engine.count_mappings().await {
-                Ok(counts) => Some(counts),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot count the overview's numbers");
-                    None
-                }
-            }
+        let counts = {
+            let engine = self.clone();
+            self.inner.counts.kept((), move || {
+                let engine = engine.clone();
+                async move { engine.count_mappings().await }
+            })
         };
-        if let Some(counts) = self.inner.counts.refresh(&(), again) {
-            return Ok(counts);
+        let states = {
+            let engine = self.clone();
+            self.inner.states.kept((), move || {
+                let engine = engine.clone();
+                async move { engine.count_states().await }
+            })
+        };
+        let (mut counts, states) = tokio::try_join!(counts, states)?;
+        for c in &mut counts {
+            if let Some(s) = states.iter().find(|s| s.mapping == c.mapping) {
+                c.by_state = s.by_state.clone();
+                c.health = s.health.clone();
+            }
+            c.health.problems.retain(|p| p.code != ProblemCode::Paused);
+            if c.paused {
+                c.health.problems.insert(0, paused_problem());
+            }
         }
-        self.inner
-            .counts
-            .get((), async || self.count_mappings().await)
-            .await
+        Ok(counts)
     }
 
     /// Errors first found per hour over the 24 hours to the end of `now`'s hour, and per
@@ -76,6 +99,32 @@ impl Engine {
             })
             .collect();
             let last_job = job::latest(&mut conn, name).await?;
+            let coupled = c.all - c.pending;
+            counts.push(MappingCounts {
+                in_sync: (coupled - c.with_errors).max(0),
+                mapping: m.name.clone(),
+                coupled,
+                errors,
+                skipped: c.skipped,
+                deferred: c.deferred,
+                last_job,
+                next_run_at: m.next_run_at,
+                paused: m.paused,
+                by_state: Vec::new(),
+                health: MappingHealth {
+                    mapping: m.name.clone(),
+                    ..MappingHealth::default()
+                },
+            });
+        }
+        Ok(counts)
+    }
+
+    /// Each mapping's records by state and its health.
+    async fn count_states(&self) -> Result<Vec<MappingStates>, EngineError> {
+        let mut states = Vec::with_capacity(self.inner.config.mappings.len());
+        for mapping in &self.inner.config.mappings {
+            let name = mapping.name.as_str();
             let state = self.inner.store.mapping_state(name).await?;
             let (health, prepared) = self.health_and_prepared(name, &state).await?;
             let by_state = match &prepared {
@@ -86,22 +135,13 @@ impl Engine {
                 // A system that does not answer has nothing to count.
                 None => Vec::new(),
             };
-            let coupled = c.all - c.pending;
-            counts.push(MappingCounts {
-                in_sync: (coupled - c.with_errors).max(0),
-                mapping: m.name,
-                coupled,
-                errors,
-                skipped: c.skipped,
-                deferred: c.deferred,
-                last_job,
-                next_run_at: m.next_run_at,
-                paused: m.paused,
+            states.push(MappingStates {
+                mapping: mapping.name.clone(),
                 by_state,
                 health,
             });
         }
-        Ok(counts)
+        Ok(states)
     }
 
     /// How many couplings `mapping` has (pending ones included).

@@ -60,7 +60,7 @@ pub struct Problem {
 }
 
 /// Whether a mapping synchronizes as it should.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MappingHealth {
     /// The mapping.
     pub mapping: String,

@@ -32,14 +32,8 @@ impl Engine {
         let name = mapping.name.as_str();
         let now = now_millis();
         let interval = mapping.interval;
-        let mut problems = Vec::new();
+        let mut problems = Vec::from_iter(state.paused.then(paused_problem));
         let mut problem = |code, message: String| problems.push(Problem { code, message });
-        if state.paused {
-            problem(
-                ProblemCode::Paused,
-                "scheduled synchronization is paused: changes wait until someone resumes it".into(),
-            );
-        }
         let mut conn = self.inner.store.conn().await?;
         let (last_success_at, failed) = by_status::runs_since_success(&mut conn, name).await?;
         let hours =
@@ -174,3 +168,12 @@ impl Engine {
 
 /// A mapping compiled against its tables, with the connectors of its two sides.
 pub(crate) type Prepared = (Compiled, Arc<dyn Connector>, Arc<dyn Connector>);
+
+/// The problem of a paused mapping.
+pub(crate) fn paused_problem() -> Problem {
+    Problem {
+        code: ProblemCode::Paused,
+        message: "scheduled synchronization is paused: changes wait until someone resumes it"
+            .into(),
+    }
+}

@@ -7,7 +7,7 @@
 
 mod counts;
 mod find;
-mod health;
+pub(crate) mod health;
 
 pub use counts::CHANGES_COUNTED;
 pub use health::ERRORS_GROWING_FROM;
