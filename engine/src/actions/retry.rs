@@ -9,7 +9,7 @@ use crate::model::{
     Action, ActionAnswer, JobKind, Outcome, RecordOutcome, Selection, Side, SyncErrorSummary,
 };
 use crate::queue::Targets;
-use crate::store::{StoreError, sync_error};
+use crate::store::{self, StoreError, sync_error};
 use crate::sync::RecordResult;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -52,9 +52,23 @@ impl Engine {
                 }
             }
             let ids: Vec<i64> = retry.iter().map(|e| e.id).collect();
-            let mut tx = self.inner.store.begin().await?;
-            sync_error::unskip(&mut tx, &ids, actor).await?;
-            tx.commit().await.map_err(StoreError::from)?;
+            // Only store writes: done again when PostgreSQL ended it to break a deadlock.
+            let mut attempt = 0;
+            loop {
+                let mut tx = self.inner.store.begin().await?;
+                let done = match sync_error::unskip(&mut tx, &ids, actor).await {
+                    Ok(()) => tx.commit().await,
+                    Err(error) => Err(error),
+                };
+                match done {
+                    Err(error) if attempt < 4 && store::conflicted(&error) => {
+                        attempt += 1;
+                        tracing::info!(%error, attempt, "retry ended by the store: once more");
+                        store::Store::back_off(attempt).await;
+                    }
+                    done => break done.map_err(StoreError::from)?,
+                }
+            }
             let (answered, job) = self.synchronize_again(actor, &retry).await?;
             outcomes.extend(answered);
             Ok((outcomes, job))

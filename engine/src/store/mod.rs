@@ -11,6 +11,7 @@ pub mod job;
 pub mod log;
 pub mod overview;
 pub mod progress;
+pub mod prune;
 pub mod sync_error;
 
 pub use crate::db::Backend;
@@ -55,6 +56,17 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
+/// Whether `error` is PostgreSQL ending a transaction that may succeed when run again:
+/// a deadlock broken (40P01) or a serialization failure (40001). Two people's Retry All,
+/// or an action and a run's batch, can take the same couplings and errors in different
+/// orders.
+pub fn conflicted(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
 /// A handle to the store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -83,6 +95,14 @@ pub struct MappingState {
     pub idle_runs: i64,
     /// When the next scheduled scan for deleted records is due.
     pub next_scan_at: Option<i64>,
+    /// Who paused it (`coupler` when a burst of errors did), while paused.
+    pub paused_by: Option<String>,
+    /// When it was paused, while paused.
+    pub paused_at: Option<i64>,
+    /// Why it was paused, when Coupler paused it.
+    pub pause_reason: Option<String>,
+    /// When it was last resumed.
+    pub resumed_at: Option<i64>,
 }
 
 impl Store {
@@ -168,6 +188,17 @@ impl Store {
         })
     }
 
+    /// Waits before a transaction PostgreSQL ended (see [`conflicted`]) is run once more:
+    /// longer after each of `attempt`s, and by a little that differs between processes
+    /// and moments, so that two transactions that met do not meet again.
+    pub async fn back_off(attempt: u32) {
+        let jitter = now_millis().rem_euclid(20) as u64;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            20 * u64::from(attempt) + jitter,
+        ))
+        .await;
+    }
+
     /// Has PostgreSQL read the tables a synchronization grows again, so that it plans
     /// for them as they are now. Its own refresh comes about once a minute, and a plan it
     /// keeps for a statement was made for the table as it was then: a look-up planned for
@@ -192,7 +223,7 @@ impl Store {
     pub async fn mapping_states(&self) -> Result<Vec<MappingState>, StoreError> {
         let rows = sqlx::query(
             r"select name, paused, update_conflict, deletion_conflict, interval_ms, next_run_at, idle_runs,
-                     next_scan_at
+                     next_scan_at, paused_by, paused_at, pause_reason, resumed_at
               from mapping_state order by name",
         )
         .fetch_all(&self.pool)
@@ -208,6 +239,10 @@ impl Store {
                     next_run_at: row.try_get("next_run_at")?,
                     idle_runs: row.try_get("idle_runs")?,
                     next_scan_at: row.try_get("next_scan_at")?,
+                    paused_by: row.try_get("paused_by")?,
+                    paused_at: row.try_get("paused_at")?,
+                    pause_reason: row.try_get("pause_reason")?,
+                    resumed_at: row.try_get("resumed_at")?,
                 })
             })
             .collect()
@@ -226,7 +261,7 @@ impl Store {
             }))
     }
 
-    /// Pauses or resumes scheduled synchronization of the mapping `name`.
+    /// Pauses or resumes scheduled synchronization of the mapping `name`, by `actor`.
     pub async fn set_mapping_paused(
         &self,
         actor: &str,
@@ -234,19 +269,56 @@ impl Store {
         paused: bool,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        let now = now_millis();
         sqlx::query(
-            r"insert into mapping_state (name, paused, updated_at) values ($1, $2, $3)
-              on conflict (name) do update set paused = excluded.paused, updated_at = excluded.updated_at",
+            r"insert into mapping_state (name, paused, updated_at, paused_by, paused_at, resumed_at)
+              values ($1, $2, $3, $4, $5, $6)
+              on conflict (name) do update set paused = excluded.paused,
+                  updated_at = excluded.updated_at, paused_by = excluded.paused_by,
+                  paused_at = excluded.paused_at, pause_reason = null,
+                  resumed_at = coalesce(excluded.resumed_at, mapping_state.resumed_at)",
         )
         .bind(name)
         .bind(i64::from(paused))
-        .bind(now_millis())
+        .bind(now)
+        .bind(paused.then_some(actor))
+        .bind(paused.then_some(now))
+        .bind((!paused).then_some(now))
         .execute(&mut *tx)
         .await?;
         let what = if paused { "pause" } else { "resume" };
         action::audit(&mut tx, actor, what, name, "done", None).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Pauses the mapping `name` for `reason`, by Coupler itself, unless it is paused
+    /// already. Answers whether this paused it.
+    pub async fn pause_for(&self, name: &str, reason: &str) -> Result<bool, StoreError> {
+        const ACTOR: &str = "coupler";
+        let mut tx = self.pool.begin().await?;
+        let now = now_millis();
+        let paused = sqlx::query(
+            r"insert into mapping_state (name, paused, updated_at, paused_by, paused_at, pause_reason)
+              values ($1, 1, $2, $3, $2, $4)
+              on conflict (name) do update set paused = 1, updated_at = excluded.updated_at,
+                  paused_by = excluded.paused_by, paused_at = excluded.paused_at,
+                  pause_reason = excluded.pause_reason
+              where mapping_state.paused = 0",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(ACTOR)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if paused {
+            action::audit(&mut tx, ACTOR, "pause", name, reason, None).await?;
+        }
+        tx.commit().await?;
+        Ok(paused)
     }
 
     /// Changes a mapping's policies and interval at run time (`None` keeps the file's).
