@@ -1047,6 +1047,15 @@ fn bench_quick_prints_every_figure_and_the_targets() {
     assert!(number("/concurrent_console/requests") > 0.0);
     assert_eq!(number("/concurrent_console/failed"), 0.0, "{figures:#}");
     assert!(number("/peak_rss_mb") > 0.0);
+    // Twenty old entries for each of a tenth of the records, ten kept: half went, and
+    // the console answered every request meanwhile.
+    assert!(number("/prune/added") > 0.0);
+    assert_eq!(
+        number("/prune/rows"),
+        number("/prune/added") / 2.0,
+        "{figures:#}"
+    );
+    assert_eq!(number("/prune/console/failed"), 0.0, "{figures:#}");
     // The scan looked at every coupling there was.
     assert_eq!(number("/deletion_scan/couplings"), coupled, "{figures:#}");
     assert!(number("/deletion_scan/seconds") > 0.0);

@@ -294,6 +294,11 @@ async fn a_paused_mapping_decides_and_resume_lets_the_change_through(kind: Store
             mapping: "CUSTOMER".into()
         })
     );
+    assert_eq!(s.reasons[0].facts["paused_by"], "alice", "{s:?}");
+    assert!(
+        s.reasons[0].message.contains("paused by alice since"),
+        "{s:?}"
+    );
     // An unchanged record is in sync whether or not the mapping runs.
     assert_eq!(
         status(&w, "CUSTOMER", Side::Local, "C000002").await.state,

@@ -40,7 +40,7 @@ pub(crate) struct Inner {
     /// Counts of open errors per filter: see `Engine::sync_error_count`.
     pub(crate) error_counts: Mutex<HashMap<ErrorFilter, KeptCount>>,
     /// The overview's error trends, for the hour they end in: see `Engine::error_trends`.
-    pub(crate) trends: Counted<i64, [ErrorTrend; 2]>,
+    pub(crate) trends: Arc<Counted<i64, [ErrorTrend; 2]>>,
     /// Failed sign-ins of this process, per account and address.
     pub(crate) sign_in_limits: SignInLimits,
 }
@@ -75,7 +75,7 @@ impl Engine {
                 lease_ms: std::sync::atomic::AtomicI64::new(LEASE_MS),
                 counts: Arc::new(Counted::new(COUNTS_FOR)),
                 states: Arc::new(Counted::new(STATES_COUNT_FOR)),
-                trends: Counted::new(COUNTS_FOR),
+                trends: Arc::new(Counted::new(COUNTS_FOR)),
                 error_counts: Mutex::new(HashMap::new()),
                 sign_in_limits: SignInLimits::new(),
             }),

@@ -38,6 +38,8 @@ mod pair;
 #[cfg(feature = "runtime")]
 mod queue;
 #[cfg(feature = "runtime")]
+pub mod retention;
+#[cfg(feature = "runtime")]
 mod status;
 #[cfg(feature = "runtime")]
 pub mod store;
@@ -45,6 +47,8 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "runtime")]
 mod systems;
+#[cfg(feature = "runtime")]
+mod watch;
 
 #[cfg(feature = "runtime")]
 pub use actions::action_id;

@@ -22,6 +22,8 @@ use engine::config::Config;
 use engine::model::{ErrorFilter, Selection, SyncErrorKind};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
@@ -84,8 +86,26 @@ pub struct Figures {
     pub concurrent_console: Concurrent,
     /// Find for Deleted over every coupling, as a mapping's `deletion_scan` runs it.
     pub deletion_scan: DeletionScan,
+    /// Pruning old log entries while the console is read.
+    pub prune: PruneFigures,
     /// The process's peak resident memory during the initial synchronization, MiB.
     pub peak_rss_mb: f64,
+}
+
+/// Pruning's figures: old log entries (20 for each of N/10 records) pruned down to each
+/// record's floor while 50 clients read the console.
+#[derive(Debug, Serialize)]
+pub struct PruneFigures {
+    /// Old log entries added before pruning.
+    pub added: u64,
+    /// Rows pruned.
+    pub rows: u64,
+    /// Seconds the prune took.
+    pub seconds: f64,
+    /// Rows pruned per second.
+    pub rows_per_s: f64,
+    /// The console read meanwhile.
+    pub console: Concurrent,
 }
 
 /// The scan for deleted records' figures.
@@ -377,7 +397,7 @@ async fn measure(
     ));
 
     // 6. concurrent_console.
-    let concurrent_console = concurrent(&app, if quick { 3 } else { 20 }, cookies).await;
+    let concurrent_console = concurrent(&app, if quick { 3 } else { 20 }, cookies.clone()).await;
     say(format!(
         "concurrent       p99 {:.2} ms  ({} clients × {}/s for {:.0} s: {} requests, {} failed; {})",
         concurrent_console.p99_ms,
@@ -407,6 +427,40 @@ async fn measure(
         "deletion_scan    {seconds:>12.3} s  ({} couplings, {:.0}/s)",
         deletion_scan.couplings, deletion_scan.couplings_per_s
     ));
+    // 8. prune: old history pruned down to each record's floor, the console read meanwhile.
+    let records = (n / 10).max(1);
+    let added = engine::demo::add_old_log_entries(
+        world.engine.store(),
+        "CUSTOMER",
+        records,
+        20,
+        Duration::from_secs(200 * 24 * 3600),
+    )
+    .await?;
+    let done = Arc::new(AtomicBool::new(false));
+    let readers = {
+        let (app, cookies, done) = (app.clone(), cookies.clone(), done.clone());
+        tokio::spawn(async move {
+            concurrent_until(&app, cookies, Duration::from_secs(600), done).await
+        })
+    };
+    let started = Instant::now();
+    let pruned = world.engine.prune("bench", false, |_| {}).await;
+    let seconds = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Release);
+    let console = readers.await?;
+    let rows = pruned?.rows();
+    let prune = PruneFigures {
+        added,
+        rows,
+        seconds,
+        rows_per_s: rows as f64 / seconds,
+        console,
+    };
+    say(format!(
+        "prune            {:>12.0} rows/s  ({rows} of {added} old log entries pruned in {seconds:.2} s); console meanwhile p99 {:.2} ms ({} requests, {} failed)",
+        prune.rows_per_s, prune.console.p99_ms, prune.console.requests, prune.console.failed
+    ));
     Ok(Figures {
         records: n,
         store: scratch.kind,
@@ -419,6 +473,7 @@ async fn measure(
         retry_all,
         concurrent_console,
         deletion_scan,
+        prune,
         peak_rss_mb,
     })
 }
@@ -615,6 +670,18 @@ const CLIENTS: usize = 50;
 /// 50 signed-in clients (one session each in `cookies`), each reading a page every
 /// 200 ms for `seconds`.
 async fn concurrent(app: &axum::Router, seconds: u64, cookies: Vec<String>) -> Concurrent {
+    let never = Arc::new(AtomicBool::new(false));
+    concurrent_until(app, cookies, Duration::from_secs(seconds), never).await
+}
+
+/// The clients of [`concurrent`], reading for at most `most`, or until `done` is set.
+async fn concurrent_until(
+    app: &axum::Router,
+    cookies: Vec<String>,
+    most: Duration,
+    done: Arc<AtomicBool>,
+) -> Concurrent {
+    let started = Instant::now();
     const PER_S: u32 = 5;
     const PAGES: [&str; 5] = [
         "/",
@@ -623,16 +690,16 @@ async fn concurrent(app: &axum::Router, seconds: u64, cookies: Vec<String>) -> C
         "/jobs",
         "/mappings/CUSTOMER",
     ];
-    let until = Instant::now() + Duration::from_secs(seconds);
+    let until = started + most;
     let mut clients = Vec::with_capacity(CLIENTS);
     for (client, cookie) in cookies.into_iter().enumerate() {
-        let app = app.clone();
+        let (app, done) = (app.clone(), done.clone());
         clients.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(1000 / u64::from(PER_S)));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let (mut times, mut failed) = (Vec::new(), 0);
             let mut i = client;
-            while Instant::now() < until {
+            while Instant::now() < until && !done.load(Ordering::Acquire) {
                 tick.tick().await;
                 let page = i % PAGES.len();
                 let request = Request::get(PAGES[page])
@@ -669,7 +736,7 @@ async fn concurrent(app: &axum::Router, seconds: u64, cookies: Vec<String>) -> C
     Concurrent {
         clients: CLIENTS,
         per_client_per_s: PER_S,
-        seconds: seconds as f64,
+        seconds: started.elapsed().as_secs_f64(),
         requests: times.len() + failed,
         p99_ms: percentile(&mut times, 0.99),
         p99_by_page_ms,

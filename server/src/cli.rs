@@ -62,6 +62,16 @@ pub enum Command {
         /// The new file.
         file: PathBuf,
     },
+    /// Prune history older than [retention] allows (log entries, finished jobs, resolved
+    /// errors, audit entries), as `coupler serve` does every hour.
+    Prune {
+        /// Count what would be pruned, and prune nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON object (progress goes to standard error).
+        #[arg(long)]
+        json: bool,
+    },
     /// Restore a backup into an empty store (the configuration's, or --database-url).
     Restore {
         /// The backup.
@@ -636,6 +646,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 summary.couplings,
                 summary.open_errors
             );
+        }
+        Command::Prune { dry_run, json } => {
+            let engine = open(&config, database_url).await?;
+            let verb = if dry_run { "would prune" } else { "pruned" };
+            let report = engine
+                .prune(ACTOR, dry_run, |p| {
+                    let line = format!(
+                        "{verb} {} {} older than {}",
+                        p.rows,
+                        p.history.label(),
+                        p.older_than
+                    );
+                    if json {
+                        eprintln!("{line}");
+                    } else {
+                        println!("{line}");
+                    }
+                })
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{verb} {} rows in {:.2} s", report.rows(), report.seconds);
+            }
         }
         Command::Health(args) => {
             let engine = open(&config, database_url).await?;

@@ -128,6 +128,21 @@ pub async fn serve(
             }
         })
     };
+    let pruner = {
+        let engine = state.engine.clone();
+        tokio::spawn(async move {
+            // History past its retention goes a minute after start, then every hour.
+            let every = engine::retention::PRUNE_EVERY;
+            let first = tokio::time::Instant::now() + Duration::from_secs(60);
+            let mut tick = tokio::time::interval_at(first, every);
+            loop {
+                tick.tick().await;
+                if let Err(error) = engine.prune("coupler", false, |_| {}).await {
+                    tracing::warn!(%error, "cannot prune history");
+                }
+            }
+        })
+    };
     let app = router(state);
     println!("Coupler console: http://{address}");
     let limits = crate::listen::Limits {
@@ -136,6 +151,7 @@ pub async fn serve(
     };
     crate::listen::serve(listener, app, limits, shutdown()).await;
     sweeper.abort();
+    pruner.abort();
     for worker in workers {
         worker.abort();
     }

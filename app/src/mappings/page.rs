@@ -285,7 +285,14 @@ fn MappingDetail(
             <dt>"On a match"</dt>
             <dd>{m.on_match.as_str()} ": " {on_match_meaning(m.on_match)}</dd>
             <dt>"State"</dt>
-            <dd><StateBadge paused=m.paused /></dd>
+            <dd>
+                <StateBadge paused=m.paused />
+                {m.paused_by.clone().map(|by| format!(" by {by}"))}
+                {m.paused_at.map(|at| format!(" since {}", format_time(at)))}
+                {m.pause_reason.clone().map(|reason| view! { <p class="pause-reason">{reason}</p> })}
+            </dd>
+            <dt>"Pause after"</dt>
+            <dd>{m.pause_after.clone().unwrap_or_else(|| "never (no pause_after)".into())}</dd>
         </dl>
         <IfRole role=Role::Admin>
             <h2>"Settings"</h2>

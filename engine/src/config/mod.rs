@@ -1,12 +1,14 @@
 //! `coupler.toml`: the systems Coupler reads and writes and the integration table
 //! mappings between them. Parsed and checked once; everything after trusts it.
 
+mod retention;
 mod shape;
 
 use crate::model::{
     DeletionConflictPolicy, Direction, FieldSummary, OnMatch, Side, TableSummary,
     UpdateConflictPolicy,
 };
+pub use retention::Retention;
 use serde::Deserialize;
 use shape::{FieldShape, FileShape, match_sets};
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +27,8 @@ pub struct Config {
     pub systems: BTreeMap<String, System>,
     /// The mappings, in dependency order: every mapping after those it depends on.
     pub mappings: Vec<Mapping>,
+    /// How long history is kept (`[retention]`).
+    pub retention: Retention,
 }
 
 /// One business system: a database Coupler reads and writes.
@@ -60,6 +64,9 @@ pub struct Mapping {
     /// How often its couplings are scanned for deleted records (Find for Deleted on a
     /// schedule), for systems that keep no tombstones; `None`: only on demand.
     pub deletion_scan: Option<Duration>,
+    /// Pause the mapping's schedule when this many errors are first found within a
+    /// window (`pause_after = { errors = 10, within = "15m" }`); `None`: never.
+    pub pause_after: Option<PauseAfter>,
     /// Mappings that must run before this one.
     pub depends_on: Vec<String>,
     /// The local table.
@@ -73,6 +80,44 @@ pub struct Mapping {
     pub on_match: OnMatch,
     /// The field mappings.
     pub fields: Vec<FieldMapping>,
+}
+
+/// When a burst of new errors pauses a mapping's schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PauseAfter {
+    /// Errors first found...
+    pub errors: u32,
+    /// ...within this long (counted from the mapping's last resume at the earliest).
+    pub within: Duration,
+}
+
+impl fmt::Display for PauseAfter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors = self.errors;
+        let within = shown_duration(self.within);
+        write!(
+            f,
+            "{errors} error{} within {within}",
+            if errors == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// `d` as [`parse_duration`] reads it, in its largest whole unit (`15m`, `90d`).
+pub fn shown_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ]
+    .into_iter()
+    .find(|(unit, _)| ms.is_multiple_of(*unit))
+    .map_or_else(
+        || format!("{ms}ms"),
+        |(unit, name)| format!("{}{name}", ms / unit),
+    )
 }
 
 /// A table in a system, with its key and modified-on columns.
@@ -214,6 +259,20 @@ impl Config {
                 .as_deref()
                 .map(|text| parse_duration(text).map_err(|e| at(format!("deletion_scan: {e}"))))
                 .transpose()?;
+            let pause_after = m
+                .pause_after
+                .map(|p| {
+                    if p.errors == 0 {
+                        return Err(at("pause_after: errors must be at least 1".into()));
+                    }
+                    let within = parse_duration(&p.within)
+                        .map_err(|e| at(format!("pause_after: within: {e}")))?;
+                    Ok(PauseAfter {
+                        errors: p.errors,
+                        within,
+                    })
+                })
+                .transpose()?;
             let fields = m
                 .fields
                 .into_iter()
@@ -305,6 +364,7 @@ impl Config {
                 sync_only_coupled: m.sync_only_coupled,
                 interval,
                 deletion_scan,
+                pause_after,
                 depends_on: m.depends_on,
                 local: m.local,
                 integration: m.integration,
@@ -314,6 +374,11 @@ impl Config {
             });
         }
         let mappings = dependency_order(mappings).map_err(|message| fail(None, message))?;
+        let retention = shape
+            .retention
+            .unwrap_or_default()
+            .settings()
+            .map_err(|message| fail(None, message))?;
         let store_url = shape
             .store
             .and_then(|s| s.url)
@@ -323,6 +388,7 @@ impl Config {
             store_url,
             systems,
             mappings,
+            retention,
         })
     }
 
@@ -459,7 +525,7 @@ pub fn resolve_url(folder: &Path, url: &str) -> String {
     }
 }
 
-/// Parses durations such as `500ms`, `30s`, `5m`, `1h`.
+/// Parses durations such as `500ms`, `30s`, `5m`, `1h`, `90d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -474,6 +540,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => Duration::from_secs(number),
         "m" => Duration::from_secs(number * 60),
         "h" => Duration::from_secs(number * 3600),
+        "d" => Duration::from_secs(number * 24 * 3600),
         _ => {
             return Err(format!(
                 "{text:?} is not a duration such as \"30s\", \"5m\" or \"1h\""
@@ -809,7 +876,14 @@ integration = "emailaddress1"
     fn durations() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(
+            parse_duration("90d"),
+            Ok(Duration::from_secs(90 * 24 * 3600))
+        );
         assert!(parse_duration("0s").is_err());
+        for text in ["500ms", "30s", "15m", "2h", "90d"] {
+            assert_eq!(shown_duration(parse_duration(text).unwrap()), text);
+        }
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 days").is_err());
     }

@@ -16,6 +16,8 @@ pub(super) struct FileShape {
     pub(super) systems: BTreeMap<String, SystemShape>,
     #[serde(default, rename = "mapping")]
     pub(super) mappings: Vec<MappingShape>,
+    #[serde(default)]
+    pub(super) retention: Option<super::retention::RetentionShape>,
 }
 
 /// `[store]`.
@@ -50,6 +52,7 @@ pub(super) struct MappingShape {
     #[serde(default)]
     pub(super) interval: Option<String>,
     pub(super) deletion_scan: Option<String>,
+    pub(super) pause_after: Option<PauseAfterShape>,
     #[serde(default)]
     pub(super) depends_on: Vec<String>,
     pub(super) local: TableRef,
@@ -59,6 +62,14 @@ pub(super) struct MappingShape {
     pub(super) on_match: OnMatch,
     #[serde(default, rename = "field")]
     pub(super) fields: Vec<FieldShape>,
+}
+
+/// `pause_after = { errors = 10, within = "15m" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PauseAfterShape {
+    pub(super) errors: u32,
+    pub(super) within: String,
 }
 
 /// `[[mapping.field]]`.

@@ -57,20 +57,25 @@ impl Engine {
     }
 
     /// Errors first found per hour over the 24 hours to the end of `now`'s hour, and per
-    /// day over the 7 days to the end of its day (UTC), counted at most [`COUNTS_FOR`](super::counted::COUNTS_FOR)
-    /// ago: each reads every error of the week.
+    /// day over the 7 days to the end of its day (UTC), as counted last for this hour and
+    /// counted again in the background once older than [`COUNTS_FOR`](super::counted::COUNTS_FOR):
+    /// each count reads every error of the week.
     pub async fn error_trends(&self, now: i64) -> Result<[ErrorTrend; 2], EngineError> {
         const HOUR: i64 = 3_600_000;
         // Periods end on whole hours (and days), so bars do not shift as the clock moves.
         let hour_end = (now / HOUR + 1) * HOUR;
         let day_end = (now / (24 * HOUR) + 1) * 24 * HOUR;
+        let engine = self.clone();
         self.inner
             .trends
-            .get(hour_end, async || {
-                Ok([
-                    self.error_trend(hour_end, HOUR, 24).await?,
-                    self.error_trend(day_end, 24 * HOUR, 7).await?,
-                ])
+            .kept(hour_end, move || {
+                let engine = engine.clone();
+                async move {
+                    Ok([
+                        engine.error_trend(hour_end, HOUR, 24).await?,
+                        engine.error_trend(day_end, 24 * HOUR, 7).await?,
+                    ])
+                }
             })
             .await
     }

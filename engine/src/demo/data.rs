@@ -494,3 +494,32 @@ const ITEMS: &[(&str, &str)] = &[
     ("Work Gloves, Size L", "BOX"),
     ("Cable Ties 200 mm", "BOX"),
 ];
+
+/// Adds `per_record` log entries to each of `records` records of `mapping` in the store
+/// (their local keys `OLD-0`, `OLD-1`, …), all older than `age`: history for the
+/// benchmark to prune. Answers how many it added.
+pub async fn add_old_log_entries(
+    store: &crate::store::Store,
+    mapping: &str,
+    records: u64,
+    per_record: u64,
+    age: std::time::Duration,
+) -> Result<u64, crate::store::StoreError> {
+    let rows = records * per_record;
+    let at = crate::store::now_millis() - age.as_millis() as i64 - rows as i64;
+    let mut conn = store.conn().await?;
+    sqlx::query(
+        "with recursive n(i) as (select cast(0 as bigint) union all \
+                                 select i + 1 from n where i + 1 < $1) \
+         insert into log_entry (mapping, at, local_key, direction, action, result, actor) \
+         select $2, $3 + i, 'OLD-' || cast(i % $4 as text), 'to_integration', 'modified', 'ok', \
+                'bench' from n",
+    )
+    .bind(rows as i64)
+    .bind(mapping)
+    .bind(at)
+    .bind(records as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(rows)
+}

@@ -11,7 +11,9 @@ mod data;
 mod schema;
 mod simulate;
 
-pub use data::{age_customers, fill_accounts, lengthen_names, touch_customers};
+pub use data::{
+    add_old_log_entries, age_customers, fill_accounts, lengthen_names, touch_customers,
+};
 pub use simulate::{Simulation, simulate, simulate_dir};
 
 use crate::db::{OpenError, open_pool};

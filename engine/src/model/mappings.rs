@@ -255,6 +255,14 @@ pub struct MappingSummary {
     pub on_match: OnMatch,
     /// Whether scheduled synchronization is paused.
     pub paused: bool,
+    /// Who paused it (`coupler` when a burst of errors did), while paused.
+    pub paused_by: Option<String>,
+    /// When it was paused (milliseconds since the epoch), while paused.
+    pub paused_at: Option<i64>,
+    /// Why Coupler paused it, when it did.
+    pub pause_reason: Option<String>,
+    /// The burst of errors that pauses it (`10 errors within 15m`), if any.
+    pub pause_after: Option<String>,
     /// Settings changed at run time, which now differ from the file's
     /// (`update_conflict`, `deletion_conflict`, `interval`).
     pub overridden: Vec<String>,

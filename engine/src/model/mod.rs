@@ -3,7 +3,7 @@
 //!
 //! Split by noun, one file each, so a type is found by its name: mappings and their
 //! sides, jobs, sync errors, actions on them, records and their couplings, a record's
-//! status, a mapping's health, the overview's numbers, console accounts, and times. Every type is re-exported here and
+//! status, a mapping's health, the overview's numbers, pruned history, console accounts, and times. Every type is re-exported here and
 //! named `model::X` wherever it is used.
 
 mod accounts;
@@ -14,6 +14,7 @@ mod jobs;
 mod mappings;
 mod overview;
 mod records;
+mod retention;
 mod status;
 mod time;
 
@@ -34,5 +35,6 @@ pub use mappings::{
 };
 pub use overview::{ErrorTrend, MappingCounts};
 pub use records::{CouplingSummary, FieldChange, LogEntrySummary, RecordPair};
+pub use retention::{History, PruneReport, Pruned};
 pub use status::{Fix, FoundRecord, Reason, RecordStatus, StatusCode};
 pub use time::{format_time, parse_time};

@@ -80,6 +80,7 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("job {} vanished", claimed.id)))?;
         drop(conn);
+        self.pause_after_burst(&claimed.mapping).await?;
         // A scheduled scan for deleted records keeps its own time; a run's back-off is the
         // synchronization's.
         if claimed.trigger() == Trigger::Schedule && claimed.kind != JobKind::FindForDeleted {

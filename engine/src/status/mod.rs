@@ -491,17 +491,33 @@ fn context(f: &Facts<'_>) -> Vec<Reason> {
         );
     }
     if f.state.paused {
-        reasons.push(
-            reason(
-                StatusCode::MappingPaused,
-                "the mapping is paused: scheduled runs leave its records alone until someone \
-                 resumes it (changes are found then; nothing is lost)"
-                    .into(),
-            )
-            .fix(Fix::Resume {
-                mapping: mapping.name.clone(),
-            }),
-        );
+        let mut paused = reason(
+            StatusCode::MappingPaused,
+            format!(
+                "the mapping is paused{}{}: scheduled runs leave its records alone until \
+                 someone resumes it (changes are found then; nothing is lost)",
+                f.state
+                    .paused_by
+                    .as_deref()
+                    .map_or_else(String::new, |by| format!(" by {by}")),
+                f.state
+                    .paused_at
+                    .map_or_else(String::new, |at| format!(" since {}", format_time(at))),
+            ),
+        )
+        .fix(Fix::Resume {
+            mapping: mapping.name.clone(),
+        });
+        for (name, value) in [
+            ("paused_by", f.state.paused_by.clone()),
+            ("paused_at", f.state.paused_at.map(|at| at.to_string())),
+            ("pause_reason", f.state.pause_reason.clone()),
+        ] {
+            if let Some(value) = value {
+                paused = paused.fact(name, value);
+            }
+        }
+        reasons.push(paused);
     }
     reasons
 }
