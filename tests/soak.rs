@@ -1,15 +1,36 @@
 //! A soak of a real `coupler serve`: fifty signed-in clients reading pages and calling
 //! actions for a minute while its workers run jobs and the demo systems change, on each
-//! store. Every request must be answered, none after more than five seconds: a request
+//! store, one store after the other. Every request must be answered, none after more than five seconds: a request
 //! that waits on the server for ever (a hang) fails it.
 
-use crate::on_both_stores;
 use crate::support::{PASSWORD, StoreKind, fresh_store_url, spawn_serve, temp_dir};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-on_both_stores!(fifty_clients_reading_and_acting_for_a_minute_are_all_answered);
+// A soak measures the server, not the test command's other tests sharing its two cores:
+// the test command runs these alone, after the others (`-- --ignored soak::`).
+mod sqlite {
+    #[tokio::test]
+    #[ignore = "a soak: the test command runs it alone"]
+    async fn fifty_clients_reading_and_acting_for_a_minute_are_all_answered() {
+        super::fifty_clients_reading_and_acting_for_a_minute_are_all_answered(
+            crate::support::StoreKind::Sqlite,
+        )
+        .await
+    }
+}
+
+mod postgres {
+    #[tokio::test]
+    #[ignore = "a soak: the test command runs it alone"]
+    async fn fifty_clients_reading_and_acting_for_a_minute_are_all_answered() {
+        super::fifty_clients_reading_and_acting_for_a_minute_are_all_answered(
+            crate::support::StoreKind::Postgres,
+        )
+        .await
+    }
+}
 
 /// How long the clients keep at it (`COUPLER_SOAK_SECONDS`, 60 by default).
 fn soak_seconds() -> u64 {
