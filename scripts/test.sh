@@ -32,9 +32,6 @@ step "Rust tests (stores: SQLite and $COUPLER_TEST_POSTGRES_URL)"
 # server-side app, which then tries to hydrate instead of render.
 timeout 1200 cargo test --workspace --exclude frontend --quiet
 
-step "soak: fifty clients against coupler serve for a minute, on each store, alone"
-timeout 600 cargo test -p server --test integration --quiet -- --ignored --test-threads 1 --nocapture soak::
-
 build_release
 
 step "the release binary alone in an empty folder"
