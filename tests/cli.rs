@@ -192,7 +192,7 @@ fn resident_mib(pid: u32) -> u64 {
         .map_or(0, |kib| kib / 1024)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crowd_of_sign_ins_does_not_take_the_servers_memory() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -281,7 +281,7 @@ async fn pause_others(engine: &Engine) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_of_an_initial_synchronization_loses_and_duplicates_nothing() {
     // How long an uninterrupted run takes, to kill within it.
     let clean = Site::new(StoreKind::Sqlite, "faults-clean", CUSTOMERS, |t| t).await;
@@ -382,7 +382,7 @@ async fn succeeded(engine: &Engine, id: i64, limit: Duration) -> engine::model::
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_of_a_killed_process_is_taken_over_by_another_and_its_counters_add_up() {
     let (site, engine, store) = postgres_site("faults-takeover", CUSTOMERS, "1h").await;
     engine
@@ -434,7 +434,7 @@ async fn a_job_of_a_killed_process_is_taken_over_by_another_and_its_counters_add
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_worker_cannot_commit_after_its_lease_is_taken_over() {
     let (site, engine, store) = postgres_site("faults-stall", CUSTOMERS, "1h").await;
     engine
@@ -464,7 +464,7 @@ async fn a_stalled_worker_cannot_commit_after_its_lease_is_taken_over() {
     stalled.kill();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_store_connection_and_an_unreachable_system_are_retried_to_the_same_end() {
     let (site, engine, store) = postgres_site("faults-cut", CUSTOMERS, "1s").await;
     let _server = site.serve(&[]);
@@ -613,7 +613,7 @@ fn sign_in(address: &str, name: &str) -> String {
         .to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_administrators_on_two_processes_act_on_one_error_and_exactly_one_wins() {
     let (site, engine, _store) = postgres_site("faults-two", 500, "1h").await;
     engine

@@ -2,7 +2,7 @@
 //! rendered on the server, and the server functions under `/api/`.
 
 use crate::on_both_stores;
-use crate::support::{StoreKind, TestApp};
+use crate::support::{StoreKind, TestApp, router_over};
 use axum::http::{StatusCode, header};
 
 on_both_stores!(
@@ -21,6 +21,7 @@ on_both_stores!(
     the_errors_export_is_csv_and_refuses_a_bad_filter,
     live_events_are_a_server_sent_event_stream,
     live_events_end_when_their_session_does,
+    pages_answer_while_other_routers_are_built,
 );
 
 async fn health_answers_once_the_store_does(kind: StoreKind) {
@@ -449,4 +450,24 @@ async fn live_events_end_when_their_session_does(kind: StoreKind) {
     })
     .await;
     assert!(ended.is_ok(), "the stream ends once its session has");
+}
+
+/// Building a router lists the console's routes by rendering the app with resource
+/// loading suppressed for the whole process; a page whose resource was first polled
+/// meanwhile never answered. Several routers in one process (tests, the benchmark) must
+/// not stop each other's pages.
+async fn pages_answer_while_other_routers_are_built(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    let (engine, dir) = (app.engine.clone(), app.dir.clone());
+    let building = tokio::task::spawn_blocking(move || {
+        for _ in 0..40 {
+            drop(router_over(&engine, &dir));
+        }
+    });
+    let pages = ["/", "/mappings/CUSTOMER", "/errors", "/jobs"];
+    for path in pages.iter().cycle().take(40) {
+        let response = app.get(path).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.body);
+    }
+    building.await.expect("the routers are built");
 }

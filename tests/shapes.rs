@@ -262,7 +262,7 @@ async fn a_modified_on_column_that_cannot_order_changes_is_refused(kind: StoreKi
 /// The CRM's `timestamp` column stamped in New York wall-clock time, the database's
 /// own zone: Coupler reads it in that zone (the version is now, not five hours off), and
 /// stamps its own writes there too.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timestamp_is_read_in_the_databases_zone() {
     let kind = StoreKind::Postgres;
     let world = World::with_tables(kind, &erp_ddl(kind), &crm_ddl(kind), MAPPING, |c| c)
@@ -322,7 +322,7 @@ async fn a_timestamp_is_read_in_the_databases_zone() {
 
 /// A system's `time_zone` setting overrides the database's, and a zone the database does
 /// not know is refused at start, named.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_systems_time_zone_setting_is_used_and_checked() {
     let kind = StoreKind::Postgres;
     let tokyo = postgres_table(

@@ -52,7 +52,7 @@ async fn mapping_state_survives_a_restart(kind: StoreKind) {
 /// transaction idle while it writes the other's: here the limit is 200 ms, the databases'
 /// own, which Coupler keeps as it is shorter than its 15 s; the
 /// ERP's 40,000 customers take several times that to write.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_demo_taking_longer_than_the_idle_limit_is_created_on_postgres() {
     let dir = temp_dir("idle");
     let mut admin = PgConnection::connect(&postgres_admin_url()).await.unwrap();

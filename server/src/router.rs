@@ -11,11 +11,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, generate_route_list, handle_server_fns_with_context,
+};
+use std::sync::LazyLock;
+
+/// The console's routes, listed once per process. Listing them renders the whole app with
+/// resource loading suppressed by a flag every thread shares: a resource first polled
+/// while any router lists its routes waits forever, and so does its request. Listed once,
+/// before any router exists, no listing overlaps a request.
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let engine = state.engine.clone();
     let context = move || provide_context(engine.clone());
     let leptos = state.leptos.clone();

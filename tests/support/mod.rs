@@ -28,18 +28,19 @@ pub enum StoreKind {
     Postgres,
 }
 
-/// Generates one `#[tokio::test]` per store kind for each named scenario
-/// `async fn name(kind: StoreKind)`: `sqlite::name` and `postgres::name`.
+/// Generates one test per store kind for each named scenario `async fn name(kind:
+/// StoreKind)`: `sqlite::name` and `postgres::name`, each on the multi-threaded runtime
+/// `coupler serve` runs on.
 #[macro_export]
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
-            $(#[tokio::test]
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { super::$name($crate::support::StoreKind::Sqlite).await }
             )*
         }
         mod postgres {
-            $(#[tokio::test]
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { super::$name($crate::support::StoreKind::Postgres).await }
             )*
         }
@@ -173,6 +174,12 @@ impl TestResponse {
     }
 }
 
+/// The router over `engine`, as `coupler serve` builds it, serving the site of the test
+/// folder `dir`.
+pub fn router_over(engine: &Engine, dir: &Path) -> Router {
+    router(AppState::new(engine.clone(), site(dir)))
+}
+
 impl TestApp {
     /// A demo with a few customers and the router on a fresh store of `kind`.
     pub async fn spawn(kind: StoreKind) -> TestApp {
@@ -193,7 +200,7 @@ impl TestApp {
         let engine = Engine::open(config, &store_url)
             .await
             .expect("open the store");
-        let router = router(AppState::new(engine.clone(), site(&dir)));
+        let router = router_over(&engine, &dir);
         let mut app = TestApp {
             router,
             engine,

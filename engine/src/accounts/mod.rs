@@ -486,7 +486,7 @@ impl Engine {
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn passwords_hashed_by_the_argon2_crate_itself_still_verify() {
         use argon2::password_hash::PasswordHasher;
         let salt = SaltString::generate(&mut OsRng);

@@ -284,7 +284,7 @@ mod tests {
         open(&format!("sqlite://{}", path.display())).await.unwrap()
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn creates_both_systems_with_change_tracking_and_a_valid_configuration() {
         let dir = std::env::temp_dir().join(format!("coupler-demo-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
