@@ -62,6 +62,7 @@ const NEEDS: &[(&str, Option<Role>, &str)] = &[
     ),
     ("get_mapping_health", Some(Role::Viewer), ""),
     ("list_audit", Some(Role::Viewer), ""),
+    ("list_alerts", Some(Role::Viewer), ""),
     (
         "act_on_sync_errors",
         Some(Role::Operator),

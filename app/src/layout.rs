@@ -22,6 +22,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/errors">"Synchronization Errors"</A>
                 <A href="/jobs">"Synchronization Jobs"</A>
                 <A href="/mappings">"Table Mappings"</A>
+                <A href="/alerts">"Alerts"</A>
                 <A href="/audit">"Audit"</A>
                 <A href="/users">"Users"</A>
             </nav>

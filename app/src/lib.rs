@@ -3,6 +3,7 @@
 //! are thin: they take the [`engine::Engine`] from context, call it, and map its errors.
 
 mod accounts;
+mod alerts;
 mod audit;
 pub mod error;
 mod errors;
@@ -21,6 +22,7 @@ pub mod server;
 pub use accounts::api::{
     AddUser, CurrentUser, ListUsers, RemoveUser, SetUserRole, SignIn, SignOut, SignOutUser,
 };
+pub use alerts::ListAlerts;
 pub use audit::ListAudit;
 pub use errors::api::{ActOnSyncErrors, GetSyncError, ListSyncErrors};
 #[cfg(feature = "ssr")]
@@ -96,6 +98,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/mappings/:name/records") view=records::list::RecordsByStatusPage ssr=SsrMode::Async />
                     <Route path=path!("/mappings/:name/couplings") view=mappings::couplings::CouplingsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/alerts") view=alerts::AlertsPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=accounts::page::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=accounts::page::LoginPage ssr=SsrMode::Async />
                 </Routes>

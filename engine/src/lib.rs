@@ -14,6 +14,8 @@ pub mod accounts;
 #[cfg(feature = "runtime")]
 mod actions;
 #[cfg(feature = "runtime")]
+pub mod alerts;
+#[cfg(feature = "runtime")]
 pub mod config;
 #[cfg(feature = "runtime")]
 pub mod connector;

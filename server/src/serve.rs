@@ -143,6 +143,10 @@ pub async fn serve(
             }
         })
     };
+    let alerter = {
+        let engine = state.engine.clone();
+        tokio::spawn(async move { engine.run_alerts().await })
+    };
     let app = router(state);
     println!("Coupler console: http://{address}");
     let limits = crate::listen::Limits {
@@ -152,6 +156,7 @@ pub async fn serve(
     crate::listen::serve(listener, app, limits, shutdown()).await;
     sweeper.abort();
     pruner.abort();
+    alerter.abort();
     for worker in workers {
         worker.abort();
     }

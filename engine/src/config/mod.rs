@@ -1,6 +1,7 @@
 //! `coupler.toml`: the systems Coupler reads and writes and the integration table
 //! mappings between them. Parsed and checked once; everything after trusts it.
 
+mod alerts;
 mod retention;
 mod shape;
 
@@ -8,6 +9,7 @@ use crate::model::{
     DeletionConflictPolicy, Direction, FieldSummary, OnMatch, Side, TableSummary,
     UpdateConflictPolicy,
 };
+pub use alerts::{AlertRule, Alerts, Condition, Smtp, SmtpTls, Webhook};
 pub use retention::Retention;
 use serde::Deserialize;
 use shape::{FieldShape, FileShape, match_sets};
@@ -29,6 +31,8 @@ pub struct Config {
     pub mappings: Vec<Mapping>,
     /// How long history is kept (`[retention]`).
     pub retention: Retention,
+    /// The alert rules and their deliveries (`[alerts]`, `[[alert]]`).
+    pub alerts: Alerts,
 }
 
 /// One business system: a database Coupler reads and writes.
@@ -379,6 +383,12 @@ impl Config {
             .unwrap_or_default()
             .settings()
             .map_err(|message| fail(None, message))?;
+        let alerts = alerts::settings(
+            shape.alerts,
+            shape.alert_rules,
+            &mappings.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+        )
+        .map_err(|message| fail(None, message))?;
         let store_url = shape
             .store
             .and_then(|s| s.url)
@@ -389,6 +399,7 @@ impl Config {
             systems,
             mappings,
             retention,
+            alerts,
         })
     }
 
@@ -669,6 +680,76 @@ integration = "emailaddress1"
             config.mapping("CONTACT").unwrap().interval,
             DEFAULT_INTERVAL
         );
+    }
+
+    #[test]
+    fn alert_rules_are_read_with_their_deliveries_and_bad_ones_are_refused() {
+        let with = |alerts: &str| {
+            parse(&format!("{GOOD}\n{alerts}"))
+                .map(|c| c.alerts)
+                .map_err(|e| e.to_string())
+        };
+        let hook = r#"webhook = { url = "https://hooks.example/a/SECRET", secret_env = "HOOK" }"#;
+        let alerts = with(&format!(
+            "[alerts]\nconsole_url = \"https://coupler.example/\"\n\
+             [alerts.smtp]\nhost = \"mail.example\"\nfrom = \"c@example.com\"\n\
+             [[alert]]\nname = \"errors\"\nwhen = \"new_errors\"\nabove = 5\nwithin = \"15m\"\n{hook}\n\
+             email = [\"ops@example.com\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            alerts.console_url.as_deref(),
+            Some("https://coupler.example")
+        );
+        assert_eq!(alerts.every, alerts::DEFAULT_CHECK_EVERY);
+        let smtp = alerts.smtp.unwrap();
+        assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::Starttls));
+        let rule = &alerts.rules[0];
+        assert_eq!(
+            rule.condition,
+            Condition::NewErrors {
+                above: 5,
+                within: Duration::from_secs(900)
+            }
+        );
+        assert_eq!(rule.mapping, None);
+        let webhook = rule.webhook.as_ref().unwrap();
+        assert_eq!(webhook.shown(), "https://hooks.example");
+        assert_eq!(webhook.secret_env.as_deref(), Some("HOOK"));
+
+        for (rule, refusal) in [
+            (
+                format!("when = \"open_errors\"\n{hook}"),
+                "when = \"open_errors\" needs above",
+            ),
+            (
+                format!("when = \"open_errors\"\nabove = 1\ntimes = 2\n{hook}"),
+                "takes no times",
+            ),
+            (
+                format!("when = \"sometimes\"\n{hook}"),
+                "is not a condition",
+            ),
+            (
+                format!("when = \"paused\"\nmapping = \"NOPE\"\n{hook}"),
+                "unknown mapping \"NOPE\"",
+            ),
+            ("when = \"paused\"".to_string(), "delivered nowhere"),
+            (
+                "when = \"paused\"\nemail = [\"ops@example.com\"]".to_string(),
+                "[alerts.smtp] names no server",
+            ),
+            (
+                "when = \"paused\"\nwebhook = { url = \"ftp://x\" }".to_string(),
+                "http:// or https://",
+            ),
+        ] {
+            let error = with(&format!("[[alert]]\nname = \"a\"\n{rule}\n")).unwrap_err();
+            assert!(
+                error.contains("alert a: ") && error.contains(refusal),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub struct Retention {
     pub jobs: Duration,
     /// Sync errors resolved (default 30 days); open ones are never pruned.
     pub resolved_errors: Duration,
-    /// Audit entries and the answers kept for repeated actions (default 400 days).
+    /// Audit entries, the answers kept for repeated actions and alert firings (default
+    /// 400 days).
     pub audit_entries: Duration,
     /// The log entries every record keeps however old (default 10).
     pub log_floor: u32,

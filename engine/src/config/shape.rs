@@ -18,6 +18,10 @@ pub(super) struct FileShape {
     pub(super) mappings: Vec<MappingShape>,
     #[serde(default)]
     pub(super) retention: Option<super::retention::RetentionShape>,
+    #[serde(default)]
+    pub(super) alerts: Option<super::alerts::AlertsShape>,
+    #[serde(default, rename = "alert")]
+    pub(super) alert_rules: Vec<super::alerts::AlertShape>,
 }
 
 /// `[store]`.

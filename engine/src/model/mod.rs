@@ -3,13 +3,16 @@
 //!
 //! Split by noun, one file each, so a type is found by its name: mappings and their
 //! sides, jobs, sync errors, actions on them, records and their couplings, a record's
-//! status, a mapping's health, the overview's numbers, pruned history, console accounts, and times. Every type is re-exported here and
+//! status, a mapping's health, the overview's numbers, pruned history, alerts, console
+//! accounts, and times. Every type is re-exported here and
 //! named `model::X` wherever it is used.
 
 mod accounts;
 mod actions;
+mod alerts;
 mod errors;
 mod health;
+mod href;
 mod jobs;
 mod mappings;
 mod overview;
@@ -21,6 +24,9 @@ mod time;
 pub use crate::value::Value;
 pub use accounts::{AuditEntry, AuditFilter, Role, SignedIn, UserSummary};
 pub use actions::{Action, ActionAnswer, Outcome, RecordOutcome, Resolution, Selection};
+pub use alerts::{
+    AlertDelivery, AlertFiring, AlertRuleSummary, AlertsView, DeliveryStatus, FiringState,
+};
 pub use errors::{
     Candidate, ErrorCursor, ErrorDetail, ErrorFilter, ErrorRef, FieldComparison, SyncErrorKind,
     SyncErrorSummary,
@@ -28,6 +34,7 @@ pub use errors::{
 pub use health::{
     COUNTED_STATES, HealthCount, MappingHealth, Problem, ProblemCode, RecordsByStatus,
 };
+pub use href::encode;
 pub use jobs::{Counters, JobKind, JobState, JobSummary, Trigger};
 pub use mappings::{
     DeletionConflictPolicy, Direction, FieldSummary, MappingSummary, OnMatch, Side, TableSummary,

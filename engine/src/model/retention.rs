@@ -16,16 +16,19 @@ pub enum History {
     AuditEntries,
     /// The answers kept so that a repeated action is not done twice.
     ActionAnswers,
+    /// Alert firings, with their deliveries.
+    AlertFirings,
 }
 
 impl History {
     /// Every kind, in the order they are pruned.
-    pub const ALL: [History; 5] = [
+    pub const ALL: [History; 6] = [
         History::LogEntries,
         History::Jobs,
         History::ResolvedErrors,
         History::AuditEntries,
         History::ActionAnswers,
+        History::AlertFirings,
     ];
 
     /// Its name in the configuration and in JSON (`log_entries`).
@@ -36,6 +39,7 @@ impl History {
             History::ResolvedErrors => "resolved_errors",
             History::AuditEntries => "audit_entries",
             History::ActionAnswers => "action_answers",
+            History::AlertFirings => "alert_firings",
         }
     }
 
@@ -47,6 +51,7 @@ impl History {
             History::ResolvedErrors => "resolved errors",
             History::AuditEntries => "audit entries",
             History::ActionAnswers => "action answers",
+            History::AlertFirings => "alert firings",
         }
     }
 }

@@ -32,7 +32,9 @@ impl Engine {
                 History::LogEntries => retention.log_entries,
                 History::Jobs => retention.jobs,
                 History::ResolvedErrors => retention.resolved_errors,
-                History::AuditEntries | History::ActionAnswers => retention.audit_entries,
+                History::AuditEntries | History::ActionAnswers | History::AlertFirings => {
+                    retention.audit_entries
+                }
             };
             let cutoff = now - keep.as_millis() as i64;
             let rows = self.prune_history(history, cutoff, dry_run).await?;

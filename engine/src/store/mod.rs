@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod action;
+pub mod alert;
 pub mod backup;
 pub mod by_status;
 pub mod coupling;

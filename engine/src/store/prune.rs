@@ -32,7 +32,7 @@ fn condition(history: History) -> &'static str {
                   where j.mapping = job.mapping and j.state = 'succeeded'), 0)"
         }
         History::ResolvedErrors => "resolved_at is not null and resolved_at < $3 and $4 >= 0",
-        History::AuditEntries => "at < $3 and $4 >= 0",
+        History::AuditEntries | History::AlertFirings => "at < $3 and $4 >= 0",
         History::ActionAnswers => "started_at < $1",
     }
 }
@@ -44,6 +44,8 @@ fn table(history: History) -> &'static str {
         History::ResolvedErrors => "sync_error",
         History::AuditEntries => "audit_entry",
         History::ActionAnswers => "action_run",
+        // Its deliveries go with it (`on delete cascade`).
+        History::AlertFirings => "alert_firing",
     }
 }
 

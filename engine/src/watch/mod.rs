@@ -1,6 +1,7 @@
 //! Watching a mapping left alone: a burst of new errors pauses its schedule by itself
 //! (`pause_after`), so that a failing integration stops before it fills the errors list,
-//! and nothing is lost: changes are found when someone resumes it.
+//! and nothing is lost: changes are found when someone resumes it. The pause fires the
+//! rules that watch for it at once.
 
 use crate::config::shown_duration;
 use crate::error::EngineError;
@@ -46,6 +47,10 @@ impl Engine {
             return Ok(None);
         }
         tracing::warn!(mapping, %reason, "mapping paused");
+        // Its `paused` alert fires now rather than at the next check.
+        if let Err(error) = self.check_alerts().await {
+            tracing::warn!(%error, "cannot check the alert rules");
+        }
         Ok(Some(reason))
     }
 }
