@@ -229,7 +229,8 @@ async fn a_burst_of_errors_pauses_the_mapping_and_resume_loses_nothing(kind: Sto
             "name = \"CUSTOMER\"",
             "name = \"CUSTOMER\"\npause_after = { errors = 3, within = \"15m\" }",
             1,
-        )
+        ) + "\n[[alert]]\nname = \"paused\"\nwhen = \"paused\"\nmapping = \"CUSTOMER\"\n\
+             webhook = { url = \"http://127.0.0.1:9/hooks\" }\n"
     })
     .await;
     w.sync("CUSTOMER").await;
@@ -259,6 +260,11 @@ async fn a_burst_of_errors_pauses_the_mapping_and_resume_loses_nothing(kind: Sto
         reason.contains("3 errors were first found within 15m"),
         "{reason}"
     );
+    // The pause fires its alert at once, with the reason.
+    let firings = w.engine.alerts_view().await.unwrap().firings;
+    assert_eq!(firings.len(), 1, "{firings:?}");
+    assert_eq!(firings[0].state, engine::model::FiringState::Firing);
+    assert!(firings[0].message.contains(&reason), "{firings:?}");
     let health = w.engine.mapping_health().await.unwrap();
     assert!(
         health.iter().any(|h| h.mapping == "CUSTOMER"
