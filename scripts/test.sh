@@ -32,6 +32,10 @@ step "Rust tests (stores: SQLite and $COUPLER_TEST_POSTGRES_URL)"
 # server-side app, which then tries to hydrate instead of render.
 timeout 1200 cargo test --workspace --exclude frontend --quiet
 
+step "the soak: fifty clients for a minute against coupler serve, on each store, alone"
+# Alone, so that it measures the server and not other tests sharing the cores.
+timeout 600 cargo test -p server --test integration --quiet -- --ignored --test-threads 1 --nocapture soak::
+
 build_release
 
 step "the release binary alone in an empty folder"

@@ -232,13 +232,16 @@ pub async fn record(
 }
 
 /// Lets scheduled synchronization take up again the records of the open errors `ids`,
-/// and their couplings; `by` is recorded as who changed them.
+/// and their couplings; `by` is recorded as who changed them. Rows let back already are
+/// left as they are: several people's Retry All of the same errors then wait on none of
+/// each other's rows (on PostgreSQL such waits held every connection of the pool).
 pub async fn unskip(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<(), sqlx::Error> {
     let now = now_millis();
     for chunk in ids.chunks(super::CHUNK) {
         let mut sql = Sql::new(
             "update coupling set skipped = 0, failures = 0, failure = null, version = version + 1 \
-             where id in (select coupling_id from sync_error where id in ",
+             where (skipped <> 0 or failures <> 0 or failure is not null) \
+             and id in (select coupling_id from sync_error where id in ",
         );
         sql.list(chunk, |sql, id| {
             sql.bind(*id);
@@ -249,7 +252,7 @@ pub async fn unskip(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<(
             "update sync_error set skipped = 0, attempts = 0, version = version + 1, changed_by = ",
         );
         sql.bind(by.to_string()).push(", changed_at = ").bind(now);
-        sql.push(" where resolved_at is null and id in ");
+        sql.push(" where resolved_at is null and (skipped <> 0 or attempts <> 0) and id in ");
         sql.list(chunk, |sql, id| {
             sql.bind(*id);
         });
