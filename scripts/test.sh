@@ -46,6 +46,17 @@ target/release/coupler demo --dir "$work/demo" --customers 300 >/dev/null
 # Scheduled runs once an hour, not every 30 s: a run retries the failures a spec has on
 # screen, and its fix would then be answered "already handled by someone else".
 sed -i 's/^interval = .*/interval = "1h"/' "$work/demo/coupler.toml"
+# An alert rule that holds from the start, delivered to a port nobody listens on: the
+# Alerts page has a rule, a firing and a delivery being retried to show.
+cat >>"$work/demo/coupler.toml" <<'TOML'
+
+[[alert]]
+name = "customer errors"
+when = "open_errors"
+mapping = "CUSTOMER"
+above = 0
+webhook = { url = "http://127.0.0.1:9/hooks/coupler" }
+TOML
 # One account per role for the specs, with a password made for this run.
 COUPLER_E2E_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 export COUPLER_E2E_PASSWORD

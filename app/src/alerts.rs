@@ -97,7 +97,8 @@ fn Firings(firings: Vec<AlertFiring>) -> impl IntoView {
                                                 (DeliveryStatus::Sent, 1) => format!("sent {}", d.sent_at.map(format_time).unwrap_or_default()),
                                                 (DeliveryStatus::Sent, n) => format!("sent {} after {n} attempts", d.sent_at.map(format_time).unwrap_or_default()),
                                                 (DeliveryStatus::Pending, 0) => "pending".to_string(),
-                                                (DeliveryStatus::Pending, n) => format!("retried: {n} attempts failed"),
+                                                (DeliveryStatus::Pending, 1) => "retrying: 1 attempt failed".to_string(),
+                                                (DeliveryStatus::Pending, n) => format!("retrying: {n} attempts failed"),
                                                 (DeliveryStatus::Failed, n) => format!("failed after {n} attempts"),
                                             };
                                             let error = d.last_error.map(|e| match d.status {

@@ -167,3 +167,27 @@ test("removing all couplings names the count and asks first", async ({ page }, t
     await expect(page.getByText("No coupling matches.")).toBeVisible({ timeout: 500 });
   }).toPass({ timeout: 10_000 });
 });
+
+test("the alerts page lists each rule and its firings with their deliveries", async ({ page }, testInfo) => {
+  await open(page, testInfo, "/");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Alerts" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Alerts");
+  const rule = page.locator("table.alert-rules tbody tr", { hasText: "customer errors" });
+  await expect(rule).toContainText("more than 0 open errors");
+  await expect(rule).toContainText("webhook http://127.0.0.1:9");
+  await expect(rule).not.toContainText("/hooks/coupler");
+  // The rule fired when the server started; its delivery has nobody to answer it, so it
+  // is being retried, or has failed for good once the suite has run for a minute.
+  await expect(async () => {
+    await open(page, testInfo, "/alerts");
+    const firing = page.locator("table.firings tbody tr", { hasText: "customer errors" }).first();
+    await expect(firing).toContainText(/CUSTOMER: \d+ open errors/, { timeout: 1000 });
+    await expect(firing.locator("td.state")).toHaveText("firing", { timeout: 1000 });
+    await expect(firing.locator("li.delivery")).toContainText(
+      /webhook http:\/\/127\.0\.0\.1:9: (retrying: \d+ attempts? failed|failed after \d+ attempts) \(last: .*Connection refused/,
+      { timeout: 1000 },
+    );
+  }).toPass({ timeout: 20000 });
+  await expect(rule).toContainText("CUSTOMER");
+});
