@@ -202,9 +202,10 @@ pub struct Touched {
     pub result: RecordResult,
 }
 
-impl Run<'_> {
-    /// The connector of `side`.
-    pub(crate) fn connector(&self, side: Side) -> &dyn Connector {
+impl<'a> Run<'a> {
+    /// The connector of `side`, borrowed for the whole run rather than from the run, so
+    /// that it can read while the run writes.
+    pub(crate) fn connector(&self, side: Side) -> &'a dyn Connector {
         match side {
             Side::Local => self.local,
             Side::Integration => self.integration,

@@ -179,21 +179,23 @@ impl Run<'_> {
     }
 
     /// Reads `from`'s change feed from the watermark to its end, batch by batch; the
-    /// records read again already are left out.
+    /// records read again already are left out. The next page is read while a batch is
+    /// decided and written: reading changes nothing, and every record of the next page
+    /// comes after the batch's in the feed, so none of them is one the batch writes; the
+    /// next page is decided only once the batch has committed, so whatever it looks up in
+    /// the store is as the batch left it. At most two pages are held at once.
     async fn changes(&mut self, from: Side, start: &Start) -> Result<(), RunError> {
         // The overlap window is read again until a run has read it long enough after
         // the watermark that nothing older can still arrive; then it is settled.
-        let (since, mut cursor) = feed_from(
-            start.watermark.as_ref(),
-            start.settled,
-            self.compiled.spec(from).ticks_per_ms(),
-        );
-        loop {
-            let records = self
-                .connector(from)
-                .changes(self.compiled.spec(from), since, cursor.as_ref(), BATCH)
-                .await?;
-            let Some(last) = records.last() else { break };
+        let compiled = self.compiled;
+        let spec = compiled.spec(from);
+        let (since, cursor) =
+            feed_from(start.watermark.as_ref(), start.settled, spec.ticks_per_ms());
+        let connector = self.connector(from);
+        let mut records = connector
+            .changes(spec, since, cursor.as_ref(), BATCH)
+            .await?;
+        while let Some(last) = records.last() {
             let next = ChangeCursor {
                 modified: last.modified,
                 key: last.key.clone(),
@@ -202,16 +204,18 @@ impl Run<'_> {
                 .into_iter()
                 .filter(|r| !start.revisit.contains(&r.key) && !start.failed_here.contains(&r.key))
                 .collect();
-            self.batch(
+            let batch = self.batch(
                 from,
                 fresh,
                 false,
                 &start.deferred,
                 Some(&next),
                 start.watermark.as_ref(),
-            )
-            .await?;
-            cursor = Some(next);
+            );
+            let ahead = connector.changes(spec, since, Some(&next), BATCH);
+            let (written, ahead) = tokio::join!(batch, ahead);
+            written?;
+            records = ahead?;
         }
         Ok(())
     }
