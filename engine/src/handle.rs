@@ -4,8 +4,7 @@
 
 use crate::accounts::limits::SignInLimits;
 use crate::config::{Config, Mapping};
-use crate::console::counted::{COUNTS_FOR, Counted, KeptCount, STATES_COUNT_FOR};
-use crate::console::overview::MappingStates;
+use crate::console::counted::{COUNTS_FOR, Counted, KeptCount, MappingStates, STATES_COUNT_FOR};
 use crate::error::EngineError;
 use crate::model::{ErrorTrend, MappingCounts};
 use crate::queue::lease::{LEASE_MS, this_host};

@@ -1,6 +1,7 @@
 //! Counts shared by every reader: [`Counted`], one figure per key counted at most a
 //! period ago, and [`KeptCount`], a count kept while what it counts is unchanged.
 
+use crate::model::{HealthCount, MappingHealth};
 use std::time::{Duration, Instant};
 
 /// How long the overview's counts serve before they are counted again.
@@ -147,4 +148,12 @@ pub(crate) struct KeptCount {
     pub(crate) stamp: [i64; 2],
     pub(crate) count: i64,
     pub(crate) at: Instant,
+}
+
+/// A mapping's records by state and its health, as the overview counted them last.
+#[derive(Clone, Debug)]
+pub(crate) struct MappingStates {
+    pub(crate) mapping: String,
+    pub(crate) by_state: Vec<HealthCount>,
+    pub(crate) health: MappingHealth,
 }

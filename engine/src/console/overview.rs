@@ -1,21 +1,12 @@
 //! What the overview shows: each mapping's state in numbers, and the error trend, counted
 //! once for every reader (see [`Counted`](super::counted::Counted)).
 
+use super::counted::MappingStates;
 use crate::error::EngineError;
 use crate::handle::Engine;
-use crate::model::{
-    ErrorTrend, HealthCount, MappingCounts, MappingHealth, ProblemCode, SyncErrorKind,
-};
+use crate::model::{ErrorTrend, MappingCounts, MappingHealth, ProblemCode, SyncErrorKind};
 use crate::status::health::paused_problem;
 use crate::store::{job, overview};
-
-/// A mapping's records by state and its health, as the overview counted them last.
-#[derive(Clone, Debug)]
-pub(crate) struct MappingStates {
-    mapping: String,
-    by_state: Vec<HealthCount>,
-    health: MappingHealth,
-}
 
 impl Engine {
     /// Each mapping's couplings, open errors by kind, skipped and deferred records, its
