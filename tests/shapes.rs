@@ -2,7 +2,9 @@
 //! (PostgreSQL) and `datetime` text (SQLite), kept by the system's own defaults and
 //! triggers. Changes flow both ways, echoes are recognised, sub-second changes are seen,
 //! records sharing one instant across a page are all read, a `timestamp` is read in its
-//! system's zone, and a column that cannot order changes is refused.
+//! system's zone, and a column that cannot order changes is refused. Integer seconds
+//! (`modified_unit = "seconds"`) are read as milliseconds, and a change within the
+//! second Coupler last saw is still seen.
 
 use crate::on_both_stores;
 use crate::support::StoreKind;
@@ -16,6 +18,8 @@ on_both_stores!(
     versions_keep_sub_second_precision,
     records_sharing_an_instant_across_a_page_are_all_read,
     a_modified_on_column_that_cannot_order_changes_is_refused,
+    changes_flow_both_ways_on_integer_seconds,
+    seconds_on_a_column_that_is_no_integer_are_refused,
 );
 
 const MAPPING: &str = r#"
@@ -372,6 +376,125 @@ async fn a_systems_time_zone_setting_is_used_and_checked() {
         .to_string();
     assert!(
         message.contains(r#"time zone "Mars/Olympus" is unknown"#),
+        "{message}"
+    );
+}
+
+/// The ERP's customer table with a modified-on column of integer seconds (Unix time),
+/// stamped by a default and a trigger as the others are.
+fn seconds_ddl(kind: StoreKind) -> String {
+    match kind {
+        StoreKind::Postgres => postgres_table(
+            "customer",
+            "no",
+            "bigint not null default extract(epoch from clock_timestamp())::bigint",
+            "extract(epoch from clock_timestamp())::bigint",
+        ),
+        StoreKind::Sqlite => "create table customer (no text primary key, name text, city text,
+               modified integer not null default (cast(strftime('%s', 'now') as integer)));
+             create trigger customer_modified after update on customer
+               when new.modified is old.modified
+               begin update customer set modified = cast(strftime('%s', 'now') as integer)
+                 where no = new.no; end;"
+            .to_string(),
+    }
+}
+
+/// [`MAPPING`] with the ERP's modified-on column in seconds.
+fn in_seconds() -> String {
+    MAPPING.replace(
+        r#"key = "no", modified = "modified" }"#,
+        r#"key = "no", modified = "modified", modified_unit = "seconds" }"#,
+    )
+}
+
+async fn changes_flow_both_ways_on_integer_seconds(kind: StoreKind) {
+    let world = World::with_tables(
+        kind,
+        &seconds_ddl(kind),
+        &crm_ddl(kind),
+        &in_seconds(),
+        |c| c,
+    )
+    .await
+    .expect("the tables check");
+    exec(
+        &world.erp,
+        "insert into customer (no, name, city) values ('C1', 'Ada', 'Oslo'), ('C2', 'Bea', 'Rome')",
+    )
+    .await;
+    let first = world.sync("CUSTOMER").await;
+    assert_eq!(first.counters.inserted, 2, "{first:?}");
+
+    // The version kept is the column's seconds, in milliseconds.
+    let stamped = World::count(&world.erp, "select modified from customer where no = 'C1'").await;
+    let version = version_of(&world.engine, "C1", Side::Local).await;
+    assert_eq!(version, stamped * 1000);
+    let now = engine::store::now_millis();
+    assert!((now - version).abs() < 60_000, "{version} near {now}");
+
+    // Nothing changed: the records Coupler wrote are its own, both ways.
+    let quiet = world.sync("CUSTOMER").await;
+    assert_eq!(
+        (quiet.counters.inserted, quiet.counters.modified),
+        (0, 0),
+        "{quiet:?}"
+    );
+
+    // A change stamped with the very second the coupling knows is still synchronized.
+    // (The trigger is dropped so that the stamp stays that second however long this
+    // takes.)
+    exec(
+        &world.erp,
+        match kind {
+            StoreKind::Postgres => "drop trigger customer_modified on customer",
+            StoreKind::Sqlite => "drop trigger customer_modified",
+        },
+    )
+    .await;
+    exec(
+        &world.erp,
+        &format!("update customer set city = 'Bergen', modified = {stamped} where no = 'C1'"),
+    )
+    .await;
+    let same_second = world.sync("CUSTOMER").await;
+    assert_eq!(same_second.counters.modified, 1, "{same_second:?}");
+    assert_eq!(
+        account_value(&world, "C1", "city").await.as_deref(),
+        Some("Bergen")
+    );
+
+    // And back: an edit in the CRM reaches the seconds column's table.
+    let account = world.coupled("CUSTOMER", Side::Local, "C2").await.unwrap();
+    exec(
+        &world.crm,
+        &format!("update account set city = 'Turin' where id = '{account}'"),
+    )
+    .await;
+    let back = world.sync("CUSTOMER").await;
+    assert_eq!(back.counters.modified, 1, "{back:?}");
+    assert_eq!(
+        world.customer_value("C2", "city").await.as_deref(),
+        Some("Turin")
+    );
+    let quiet = world.sync("CUSTOMER").await;
+    assert_eq!(
+        (quiet.counters.inserted, quiet.counters.modified),
+        (0, 0),
+        "{quiet:?}"
+    );
+}
+
+async fn seconds_on_a_column_that_is_no_integer_are_refused(kind: StoreKind) {
+    let refused =
+        World::with_tables(kind, &erp_ddl(kind), &crm_ddl(kind), &in_seconds(), |c| c).await;
+    let message = refused
+        .err()
+        .expect("seconds on a timestamp column are refused")
+        .to_string();
+    assert!(message.contains("mapping CUSTOMER"), "{message}");
+    assert!(
+        message.contains(r#"modified_unit = "seconds" is for an integer column"#),
         "{message}"
     );
 }

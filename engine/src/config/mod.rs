@@ -136,6 +136,10 @@ pub struct TableRef {
     pub key: String,
     /// The modified-on column.
     pub modified: String,
+    /// The unit of an integer modified-on column (`modified_unit = "seconds"`; by
+    /// default milliseconds).
+    #[serde(default)]
+    pub modified_unit: crate::connector::ModifiedUnit,
     /// Which of the table's records belong in the mapping (`blocked = 0 and country in
     /// ('DK', 'DE')`), parsed by [`crate::filter::Filter`]; none: every record.
     #[serde(default)]

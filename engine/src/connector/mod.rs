@@ -28,6 +28,8 @@ pub struct TableSpec {
     pub modified: String,
     /// What the modified-on column holds, learnt when the table is checked.
     pub modified_kind: ModifiedKind,
+    /// The unit of an integer modified-on column, as the mapping declares it.
+    pub modified_unit: ModifiedUnit,
     /// The time zone the system's `time_zone` setting names, for a `timestamp` column
     /// without one.
     pub time_zone: Option<String>,
@@ -56,6 +58,9 @@ pub enum ModifiedKind {
     /// Integer milliseconds since 1970.
     #[default]
     Millis,
+    /// Integer seconds since 1970 (Unix time): read as milliseconds, so a version is
+    /// comparable with every other side's.
+    Seconds,
     /// A PostgreSQL `timestamp with time zone`: microseconds.
     TimestampTz,
     /// A PostgreSQL `timestamp` without time zone, read as wall-clock time in `zone`:
@@ -69,11 +74,31 @@ pub enum ModifiedKind {
     DatetimeText,
 }
 
+/// The unit of an integer modified-on column: a table's `modified_unit` setting
+/// (`"milliseconds"`, the default, or `"seconds"`). An integer's type does not say which
+/// it holds, so the mapping does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModifiedUnit {
+    /// Milliseconds since 1970.
+    #[default]
+    Milliseconds,
+    /// Seconds since 1970.
+    Seconds,
+}
+
 impl ModifiedKind {
+    /// Whether two changes of a record within one second can share a version (integer
+    /// seconds), so that an equal version does not mean an unchanged record.
+    pub fn coarse(&self) -> bool {
+        matches!(self, ModifiedKind::Seconds)
+    }
+
     /// How it is named to people (`integer milliseconds`, `timestamptz`).
     pub fn describe(&self) -> String {
         match self {
             ModifiedKind::Millis => "integer milliseconds".to_string(),
+            ModifiedKind::Seconds => "integer seconds".to_string(),
             ModifiedKind::TimestampTz => "timestamptz".to_string(),
             ModifiedKind::Timestamp { zone } => format!("timestamp in {zone}"),
             ModifiedKind::DatetimeText => "datetime text".to_string(),
@@ -86,7 +111,7 @@ impl TableSpec {
     pub fn ticks_per_ms(&self) -> i64 {
         match self.modified_kind {
             ModifiedKind::TimestampTz | ModifiedKind::Timestamp { .. } => 1000,
-            ModifiedKind::Millis | ModifiedKind::DatetimeText => 1,
+            ModifiedKind::Millis | ModifiedKind::Seconds | ModifiedKind::DatetimeText => 1,
         }
     }
 

@@ -141,6 +141,10 @@ struct Reading<'s> {
     revisit: bool,
     /// The watermark the change feed was read from.
     seen: Option<&'s (i64, String)>,
+    /// Whether `from`'s versions are whole seconds, so that a change within the second
+    /// of the version a coupling knows keeps that version: such records are merged
+    /// against their base, not taken as at rest by their version alone.
+    coarse: bool,
 }
 
 impl Reading<'_> {
@@ -158,7 +162,7 @@ impl Reading<'_> {
         match c.pending {
             _ if c.skipped => self.seen_before(r),
             Some(side) => side != self.from.other(),
-            None => !self.revisit && c.modified(self.from) == Some(r.modified),
+            None => !self.revisit && !self.coarse && c.modified(self.from) == Some(r.modified),
         }
     }
 }
@@ -201,6 +205,7 @@ impl Run<'_> {
             from,
             revisit,
             seen,
+            coarse: self.compiled.spec(from).modified_kind.coarse(),
         };
         let mut known = self.look_up(&reading, &records).await?;
         let items: Vec<Item> = records
@@ -223,6 +228,7 @@ impl Run<'_> {
             from,
             revisit: false,
             seen: None,
+            coarse: self.compiled.spec(from).modified_kind.coarse(),
         };
         let records = [source];
         let mut known = self.look_up(&reading, &records).await?;

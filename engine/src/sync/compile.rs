@@ -83,6 +83,7 @@ impl Compiled {
                 key: table.key.clone(),
                 modified: table.modified.clone(),
                 modified_kind: Default::default(),
+                modified_unit: table.modified_unit,
                 time_zone: None,
                 kinds: Vec::new(),
                 types: Vec::new(),

@@ -10,8 +10,8 @@ mod version;
 mod write;
 
 use super::{
-    ChangeCursor, ColumnShape, Compare, Connector, ConnectorError, FieldType, ModifiedKind, Record,
-    TableShape, TableSpec, Tombstone, WriteOp, WriteOutcome,
+    ChangeCursor, ColumnShape, Compare, Connector, ConnectorError, FieldType, ModifiedKind,
+    ModifiedUnit, Record, TableShape, TableSpec, Tombstone, WriteOp, WriteOutcome,
 };
 use crate::db::{Backend, OpenError, Sql, open_pool, quote, redact};
 use crate::value::{ColumnKind, Value};
@@ -170,8 +170,19 @@ impl SqlConnector {
             None => {
                 return Err(schema(format!(
                     "column {:?} of table {:?} has type {declared}, which cannot order changes: \
-                     a modified-on column holds integer milliseconds, a timestamp, a timestamptz \
-                     or (SQLite) datetime text",
+                     a modified-on column holds integer milliseconds or seconds, a timestamp, \
+                     a timestamptz or (SQLite) datetime text",
+                    spec.modified, spec.table
+                )));
+            }
+        };
+        let kind = match (kind, spec.modified_unit) {
+            (ModifiedKind::Millis, ModifiedUnit::Seconds) => ModifiedKind::Seconds,
+            (kind, ModifiedUnit::Milliseconds) => kind,
+            (_, ModifiedUnit::Seconds) => {
+                return Err(schema(format!(
+                    "column {:?} of table {:?} has type {declared}: modified_unit = \"seconds\" \
+                     is for an integer column; leave it out for this one",
                     spec.modified, spec.table
                 )));
             }

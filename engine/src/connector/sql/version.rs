@@ -11,6 +11,7 @@ use crate::connector::ModifiedKind;
 pub(super) fn read(kind: &ModifiedKind, column: &str) -> String {
     match kind {
         ModifiedKind::Millis => column.to_string(),
+        ModifiedKind::Seconds => format!("({column} * 1000)"),
         ModifiedKind::TimestampTz => format!("(extract(epoch from {column}) * 1000000)::int8"),
         ModifiedKind::Timestamp { zone } => format!(
             "(extract(epoch from {column} at time zone {}) * 1000000)::int8",
@@ -30,9 +31,15 @@ pub(super) fn order(kind: &ModifiedKind, column: &str) -> String {
 
 /// The SQL around a version (a bound `int8` parameter, or a column of them) that makes it
 /// comparable with [`order`]: what goes before it, and after.
+///
+/// Integer seconds are ordered by the column itself, so its index serves the change feed.
 pub(super) fn from_version(kind: &ModifiedKind) -> (&'static str, String) {
     match kind {
         ModifiedKind::Millis | ModifiedKind::DatetimeText => ("", String::new()),
+        // A version read from seconds is a whole number of seconds in milliseconds; a
+        // bound that is not (an overlap window's start) is rounded down, which reads at
+        // most part of a second again.
+        ModifiedKind::Seconds => ("(", " / 1000)".to_string()),
         ModifiedKind::TimestampTz => (
             "(timestamptz 'epoch' + interval '1 microsecond' * ",
             ")".to_string(),
