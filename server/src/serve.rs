@@ -90,7 +90,7 @@ pub async fn serve(
         // Counted once now, so that the first readers of the overview do not wait for it.
         let engine = engine.clone();
         tokio::spawn(async move {
-            if let Err(error) = engine.mapping_counts().await {
+            if let Err(error) = engine.count_overview().await {
                 tracing::warn!(%error, "cannot count the overview's numbers");
             }
         });

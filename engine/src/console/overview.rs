@@ -47,6 +47,14 @@ impl Engine {
         Ok(counts)
     }
 
+    /// Everything the overview shows counted now, as a server does when it starts, so
+    /// that its first readers take a count instead of waiting for one.
+    pub async fn count_overview(&self) -> Result<(), EngineError> {
+        let now = crate::store::now_millis();
+        tokio::try_join!(self.mapping_counts(), self.error_trends(now))?;
+        Ok(())
+    }
+
     /// Errors first found per hour over the 24 hours to the end of `now`'s hour, and per
     /// day over the 7 days to the end of its day (UTC), as counted last for this hour and
     /// counted again in the background once older than [`COUNTS_FOR`](super::counted::COUNTS_FOR):
