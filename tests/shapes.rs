@@ -121,6 +121,22 @@ async fn exec(pool: &AnyPool, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// C1's city changed in the ERP with `modified` stamped as given reaches the CRM in the
+/// next run.
+async fn a_change_stamped_at_reaches_the_crm(world: &World, modified: &str) {
+    exec(
+        &world.erp,
+        &format!("update customer set city = 'Bergen', modified = {modified} where no = 'C1'"),
+    )
+    .await;
+    let job = world.sync("CUSTOMER").await;
+    assert_eq!(job.counters.modified, 1, "{job:?}");
+    assert_eq!(
+        account_value(&world, "C1", "city").await.as_deref(),
+        Some("Bergen")
+    );
+}
+
 /// An edit of C2's city in the CRM reaches the ERP in the next run.
 async fn an_edit_in_the_crm_comes_back(world: &World) {
     let account = world.coupled("CUSTOMER", Side::Local, "C2").await.unwrap();
@@ -208,17 +224,7 @@ async fn versions_keep_sub_second_precision(kind: StoreKind) {
     .await;
     world.sync("CUSTOMER").await;
     // A change a millisecond later, within the same second.
-    exec(
-        &world.erp,
-        &format!("update customer set city = 'Bergen', modified = {later} where no = 'C1'"),
-    )
-    .await;
-    let job = world.sync("CUSTOMER").await;
-    assert_eq!(job.counters.modified, 1, "{job:?}");
-    assert_eq!(
-        account_value(&world, "C1", "city").await.as_deref(),
-        Some("Bergen")
-    );
+    a_change_stamped_at_reaches_the_crm(&world, &later.to_string()).await;
     // The version kept is the instant's, to the millisecond.
     let version = version_of(&world.engine, "C1", Side::Local).await;
     let ms = 1_796_032_800_101; // 2026-11-30 10:00:00.101 UTC
@@ -462,17 +468,7 @@ async fn changes_flow_both_ways_on_integer_seconds(kind: StoreKind) {
         },
     )
     .await;
-    exec(
-        &world.erp,
-        &format!("update customer set city = 'Bergen', modified = {stamped} where no = 'C1'"),
-    )
-    .await;
-    let same_second = world.sync("CUSTOMER").await;
-    assert_eq!(same_second.counters.modified, 1, "{same_second:?}");
-    assert_eq!(
-        account_value(&world, "C1", "city").await.as_deref(),
-        Some("Bergen")
-    );
+    a_change_stamped_at_reaches_the_crm(&world, &stamped.to_string()).await;
 
     // And back: an edit in the CRM reaches the seconds column's table.
     an_edit_in_the_crm_comes_back(&world).await;
