@@ -5,10 +5,10 @@
 use crate::on_both_stores;
 use crate::support::world::World;
 use crate::support::{StoreKind, drain};
-use engine::model::{JobKind, JobState};
+use engine::model::{JobKind, JobState, Side};
 use engine::store::job;
 use engine::sync::FaultPoint;
-use engine::{Engine, Systems};
+use engine::{Engine, Systems, Targets};
 use std::time::Duration;
 
 on_both_stores!(
@@ -18,6 +18,7 @@ on_both_stores!(
     a_stalled_workers_late_commit_is_refused,
     a_queued_job_can_be_cancelled,
     two_engines_on_one_store_run_each_job_once,
+    retries_queued_for_a_busy_mapping_join_one_job_per_actor,
 );
 
 const CUSTOMERS: u64 = 20;
@@ -257,6 +258,47 @@ async fn two_engines_on_one_store_run_each_job_once(kind: StoreKind) {
         World::count(&w.crm, "select count(*) from account").await,
         customers
     );
+}
+
+async fn retries_queued_for_a_busy_mapping_join_one_job_per_actor(kind: StoreKind) {
+    let w = quiet(kind).await;
+    let keys: Vec<String> = ["C000001", "C000002", "C000003"].map(String::from).into();
+    let retry = |actor: &'static str, keys: &[String]| {
+        let targets = Targets {
+            local: keys.to_vec(),
+            integration: Vec::new(),
+        };
+        let engine = w.engine.clone();
+        async move {
+            engine
+                .enqueue("CUSTOMER", JobKind::Targeted, actor, Some(&targets))
+                .await
+                .unwrap()
+        }
+    };
+    let first = retry("alice", &keys[..2]).await;
+    let again = retry("alice", &keys[1..]).await;
+    let other = retry("bob", &keys[..1]).await;
+    assert_eq!(again, first, "alice's second retry joined her queued job");
+    assert_ne!(other, first, "bob's retry is his own job");
+
+    let ran = drain(&w.engine).await;
+    assert_eq!(
+        ran.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [first, other],
+        "two jobs ran"
+    );
+    assert_eq!(
+        ran[0].done, 3,
+        "alice's job took all three records: {:?}",
+        ran[0]
+    );
+    for key in &keys {
+        assert!(
+            w.coupled("CUSTOMER", Side::Local, key).await.is_some(),
+            "{key} is coupled"
+        );
+    }
 }
 
 fn store_url(w: &World) -> String {

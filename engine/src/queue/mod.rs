@@ -24,6 +24,38 @@ pub struct Targets {
     pub integration: Vec<String>,
 }
 
+impl Targets {
+    /// Adds the keys of `other` that this does not name yet, keeping the order.
+    fn absorb(&mut self, other: &Targets) {
+        for (mine, theirs) in [
+            (&mut self.local, &other.local),
+            (&mut self.integration, &other.integration),
+        ] {
+            let known: std::collections::HashSet<String> = mine.iter().cloned().collect();
+            mine.extend(theirs.iter().filter(|k| !known.contains(*k)).cloned());
+        }
+    }
+}
+
+/// Adds `targets` to the targeted job `actor` has queued for `mapping`; answers its id, or
+/// `None` when there is none (or it started meanwhile). The keys are written only over
+/// the ones read, so two joining at once never lose each other's.
+async fn join_queued(
+    conn: &mut sqlx::AnyConnection,
+    mapping: &str,
+    actor: &str,
+    targets: &Targets,
+) -> Result<Option<i64>, EngineError> {
+    let Some((id, stored)) = job::queued_targeted(conn, mapping, actor).await? else {
+        return Ok(None);
+    };
+    let mut joined: Targets = serde_json::from_str(&stored).unwrap_or_default();
+    joined.absorb(targets);
+    let joined = serde_json::to_string(&joined).unwrap_or_default();
+    let written = job::replace_targets(conn, id, &stored, &joined).await?;
+    Ok(written.then_some(id))
+}
+
 /// Which couplings an uncoupling job removes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UncouplingScope {
@@ -124,8 +156,10 @@ impl Engine {
         self.execute_reporting(claimed, reporting).await
     }
 
-    /// Queues a job for the workers; answers its id (an already queued synchronization of
-    /// the mapping answers that one's).
+    /// Queues a job for the workers; answers its id. An already queued synchronization of
+    /// the mapping answers that one's, and records to synchronize again join the targeted
+    /// job the same actor has queued for the mapping, so a busy mapping's queue stays one
+    /// job per actor however often they retry.
     pub async fn enqueue(
         &self,
         mapping: &str,
@@ -134,8 +168,13 @@ impl Engine {
         targets: Option<&Targets>,
     ) -> Result<i64, EngineError> {
         self.configured(mapping)?;
-        let targets = targets.map(|t| serde_json::to_string(t).unwrap_or_default());
         let mut conn = self.inner.store.conn().await?;
+        if let (JobKind::Targeted, Some(targets)) = (kind, targets)
+            && let Some(id) = join_queued(&mut conn, mapping, actor, targets).await?
+        {
+            return Ok(id);
+        }
+        let targets = targets.map(|t| serde_json::to_string(t).unwrap_or_default());
         if let Some(id) = job::enqueue(&mut conn, mapping, kind, actor, targets).await? {
             return Ok(id);
         }

@@ -53,6 +53,43 @@ pub async fn enqueue(
     row.map(|r| r.try_get(0)).transpose()
 }
 
+/// The targeted job `actor` has queued for `mapping`, if any: its id and stored records.
+pub async fn queued_targeted(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    actor: &str,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        r"select id, targets from job
+          where mapping = $1 and actor = $2 and state = 'queued' and kind = 'targeted' and targets is not null
+          order by id limit 1",
+    )
+    .bind(mapping)
+    .bind(actor)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// Replaces the records of queued job `id` with `new`, if they are still `old` and the job
+/// has not started; answers whether it did.
+pub async fn replace_targets(
+    conn: &mut AnyConnection,
+    id: i64,
+    old: &str,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update job set targets = $1 where id = $2 and state = 'queued' and targets = $3",
+    )
+    .bind(new)
+    .bind(id)
+    .bind(old)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Starts a job at once, held by `owner`; `None` when the mapping is running elsewhere.
 pub async fn start_now(
     conn: &mut AnyConnection,
