@@ -62,13 +62,14 @@ need_test_tools() {
     step "installing Playwright (npm; it drives /usr/bin/chromium)"
     (cd "$COUPLER_ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-  # A real SMTP server for the alert tests: Python's aiosmtpd, in a virtual environment
-  # under target/ (Debian's python3 needs python3-venv for that).
-  if [ ! -x "$COUPLER_ROOT/target/py/bin/aiosmtpd" ]; then
-    step "installing aiosmtpd (pip, in target/py)"
+  # Real servers in Python, in a virtual environment under target/ (Debian's python3
+  # needs python3-venv for that): aiosmtpd, an SMTP server for the alert tests, and
+  # odatapy, an OData v4 service for the OData connector's tests.
+  if ! "$COUPLER_ROOT/target/py/bin/python" -c 'import aiosmtpd, odatapy' 2>/dev/null; then
+    step "installing aiosmtpd and odatapy (pip, in target/py)"
     python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
-    python3 -m venv "$COUPLER_ROOT/target/py"
-    "$COUPLER_ROOT/target/py/bin/pip" install --quiet --disable-pip-version-check aiosmtpd
+    [ -x "$COUPLER_ROOT/target/py/bin/pip" ] || python3 -m venv "$COUPLER_ROOT/target/py"
+    "$COUPLER_ROOT/target/py/bin/pip" install --quiet --disable-pip-version-check aiosmtpd odatapy==5.3.0
   fi
   # The server, unless one answers at the test URL already: a machine with only the
   # client (psql, pg_isready) cannot start the throwaway one.

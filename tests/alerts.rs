@@ -4,7 +4,7 @@
 
 use crate::on_both_stores;
 use crate::support::world::World;
-use crate::support::{StoreKind, TestApp, router_over, spawn_serve, temp_dir};
+use crate::support::{StoreKind, TestApp, python, router_over, spawn_serve, temp_dir};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -452,22 +452,6 @@ webhook = {{ url = "{url}" }}
     );
     assert_eq!(view["firings"][0]["state"], "firing");
     assert_eq!(view["firings"][0]["deliveries"][0]["status"], "sent");
-}
-
-/// The Python of the test tools' virtual environment (`make test` makes it, with
-/// `aiosmtpd`), or `COUPLER_TEST_PYTHON`.
-fn python() -> PathBuf {
-    if let Ok(python) = std::env::var("COUPLER_TEST_PYTHON") {
-        return python.into();
-    }
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/py/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: `make test` makes it (python3 -m venv target/py; \
-         target/py/bin/pip install aiosmtpd), or set COUPLER_TEST_PYTHON",
-        python.display()
-    );
-    python
 }
 
 /// A real SMTP server on a free loopback port, keeping what it receives in a maildir.

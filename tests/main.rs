@@ -14,6 +14,7 @@ mod filters;
 mod health;
 mod inspect;
 mod matching;
+mod odata;
 mod queue;
 mod retention;
 mod security;

@@ -3,7 +3,7 @@
 
 use crate::config::{Config, Mapping, System};
 use crate::connector::ConnectorError;
-use crate::connector::{Connector, SqlConnector};
+use crate::connector::{Connector, ODataConnector, SqlConnector};
 use crate::error::EngineError;
 use crate::model::Side;
 use crate::sync::plan::Compiled;
@@ -74,7 +74,9 @@ impl Systems {
 
 /// Connects to `system`.
 pub(crate) async fn open_connector(system: &System) -> Result<Arc<dyn Connector>, ConnectorError> {
-    Ok(Arc::new(
-        SqlConnector::open(&system.name, &system.url).await?,
-    ))
+    Ok(if system.kind.is_odata() {
+        Arc::new(ODataConnector::open(system).await?)
+    } else {
+        Arc::new(SqlConnector::open(&system.name, &system.url).await?)
+    })
 }

@@ -71,6 +71,22 @@ pub fn temp_dir(label: &str) -> PathBuf {
     dir
 }
 
+/// The Python of the test tools' virtual environment (`make test` makes it, with
+/// `aiosmtpd` and `odatapy`), or `COUPLER_TEST_PYTHON`.
+pub fn python() -> PathBuf {
+    if let Ok(python) = std::env::var("COUPLER_TEST_PYTHON") {
+        return python.into();
+    }
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/py/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: `make test` makes it (python3 -m venv target/py; \
+         target/py/bin/pip install aiosmtpd odatapy), or set COUPLER_TEST_PYTHON",
+        python.display()
+    );
+    python
+}
+
 /// The PostgreSQL the tests may create databases in.
 pub fn postgres_admin_url() -> String {
     std::env::var("COUPLER_TEST_POSTGRES_URL")

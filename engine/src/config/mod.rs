@@ -35,19 +35,55 @@ pub struct Config {
     pub alerts: Alerts,
 }
 
-/// One business system: a database Coupler reads and writes.
+/// One business system: a database or an OData Web API Coupler reads and writes.
 #[derive(Clone, Debug)]
 pub struct System {
     /// The name used by mappings (`erp`).
     pub name: String,
-    /// Its database URL, relative SQLite paths resolved against the configuration's folder.
+    /// How Coupler reaches it.
+    pub kind: SystemKind,
+    /// Its database URL, relative SQLite paths resolved against the configuration's
+    /// folder; or, for an OData system, its service root.
     pub url: String,
+    /// How an OData system is signed in to; secrets only ever from the environment.
+    pub auth: Option<Auth>,
     /// The table where the system records deletions (`table_name`, `record_key`,
     /// `deleted_at`, `id`), if it keeps one.
     pub tombstones: Option<String>,
     /// The time zone of its `timestamp` columns without one (`Europe/Copenhagen`); by
     /// default the database's own.
     pub time_zone: Option<String>,
+}
+
+/// How a system is reached: `kind` in `[systems.NAME]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemKind {
+    /// A SQLite or PostgreSQL database (the default).
+    #[default]
+    Sql,
+    /// An OData v4 Web API.
+    Odata,
+    /// Dataverse (Dynamics 365 Sales) over its Web API: OData v4.
+    Dataverse,
+    /// Business Central over its API: OData v4.
+    BusinessCentral,
+}
+
+impl SystemKind {
+    /// Whether the system is an OData Web API.
+    pub fn is_odata(&self) -> bool {
+        !matches!(self, SystemKind::Sql)
+    }
+}
+
+/// How an OData system is signed in to: `auth = { bearer_env = "…" }`, the name of the
+/// environment variable that holds a bearer token. The token itself is never in the file.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// The environment variable holding the bearer token.
+    pub bearer_env: String,
 }
 
 /// An integration table mapping.
@@ -226,18 +262,34 @@ impl Config {
             .systems
             .into_iter()
             .map(|(name, system)| {
-                let url = resolve_url(folder, &system.url);
-                (
+                let at = |message: &str| fail(None, format!("system {name}: {message}"));
+                if system.kind.is_odata() {
+                    if !(system.url.starts_with("http://") || system.url.starts_with("https://")) {
+                        return Err(at("an OData system's url is its service root, an http:// or https:// address"));
+                    }
+                    if system.tombstones.is_some() {
+                        return Err(at("an OData system keeps no tombstone table: leave tombstones out and set deletion_scan on its mappings"));
+                    }
+                } else if system.auth.is_some() {
+                    return Err(at("auth is for an OData system; a database's credentials go in its url"));
+                }
+                let url = match system.kind {
+                    SystemKind::Sql => resolve_url(folder, &system.url),
+                    _ => system.url,
+                };
+                Ok((
                     name.clone(),
                     System {
                         name,
+                        kind: system.kind,
                         url,
+                        auth: system.auth,
                         tombstones: system.tombstones,
                         time_zone: system.time_zone,
                     },
-                )
+                ))
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
 
         let mut mappings = Vec::with_capacity(shape.mappings.len());
         let mut names = BTreeSet::new();

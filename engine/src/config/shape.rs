@@ -35,9 +35,12 @@ pub(super) struct StoreShape {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SystemShape {
+    #[serde(default)]
+    pub(super) kind: super::SystemKind,
     pub(super) url: String,
     pub(super) tombstones: Option<String>,
     pub(super) time_zone: Option<String>,
+    pub(super) auth: Option<super::Auth>,
 }
 
 /// `[[mapping]]`.

@@ -6,10 +6,12 @@
 
 mod catalogue;
 mod field_type;
+mod odata;
 mod sql;
 
 pub use catalogue::{ColumnShape, TableShape};
 pub use field_type::FieldType;
+pub use odata::ODataConnector;
 pub use sql::SqlConnector;
 
 use crate::filter::Filter;
@@ -72,6 +74,9 @@ pub enum ModifiedKind {
     /// A SQLite `datetime` column of ISO 8601 text (`2026-12-02 17:00:00.123`, with `T`
     /// or a zone offset alike): milliseconds.
     DatetimeText,
+    /// An OData `Edm.DateTimeOffset` property the service stamps: milliseconds. Services
+    /// stamp it in whole seconds (Dataverse does), so it is coarse.
+    DateTimeOffset,
 }
 
 /// The unit of an integer modified-on column: a table's `modified_unit` setting
@@ -91,7 +96,7 @@ impl ModifiedKind {
     /// Whether two changes of a record within one second can share a version (integer
     /// seconds), so that an equal version does not mean an unchanged record.
     pub fn coarse(&self) -> bool {
-        matches!(self, ModifiedKind::Seconds)
+        matches!(self, ModifiedKind::Seconds | ModifiedKind::DateTimeOffset)
     }
 
     /// How it is named to people (`integer milliseconds`, `timestamptz`).
@@ -102,6 +107,7 @@ impl ModifiedKind {
             ModifiedKind::TimestampTz => "timestamptz".to_string(),
             ModifiedKind::Timestamp { zone } => format!("timestamp in {zone}"),
             ModifiedKind::DatetimeText => "datetime text".to_string(),
+            ModifiedKind::DateTimeOffset => "Edm.DateTimeOffset".to_string(),
         }
     }
 }
@@ -111,7 +117,10 @@ impl TableSpec {
     pub fn ticks_per_ms(&self) -> i64 {
         match self.modified_kind {
             ModifiedKind::TimestampTz | ModifiedKind::Timestamp { .. } => 1000,
-            ModifiedKind::Millis | ModifiedKind::Seconds | ModifiedKind::DatetimeText => 1,
+            ModifiedKind::Millis
+            | ModifiedKind::Seconds
+            | ModifiedKind::DatetimeText
+            | ModifiedKind::DateTimeOffset => 1,
         }
     }
 

@@ -391,7 +391,10 @@ impl Run<'_> {
                 survivor: Some(source.clone()),
             },
             Some(other) => {
-                let other_changed = c.modified(to) != Some(other.modified);
+                // On a side of whole-second versions a change within the coupling's own
+                // second keeps its version: only the base can tell.
+                let other_changed = compiled.spec(to).modified_kind.coarse()
+                    || c.modified(to) != Some(other.modified);
                 let base = c.base.clone();
                 pair(
                     compiled,

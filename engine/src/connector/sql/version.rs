@@ -10,7 +10,8 @@ use crate::connector::ModifiedKind;
 /// The version of `column` (already quoted): an `int8` number of ticks.
 pub(super) fn read(kind: &ModifiedKind, column: &str) -> String {
     match kind {
-        ModifiedKind::Millis => column.to_string(),
+        // An OData service's kind: no SQL column holds it.
+        ModifiedKind::Millis | ModifiedKind::DateTimeOffset => column.to_string(),
         ModifiedKind::Seconds => format!("({column} * 1000)"),
         ModifiedKind::TimestampTz => format!("(extract(epoch from {column}) * 1000000)::int8"),
         ModifiedKind::Timestamp { zone } => format!(
@@ -35,7 +36,9 @@ pub(super) fn order(kind: &ModifiedKind, column: &str) -> String {
 /// Integer seconds are ordered by the column itself, so its index serves the change feed.
 pub(super) fn from_version(kind: &ModifiedKind) -> (&'static str, String) {
     match kind {
-        ModifiedKind::Millis | ModifiedKind::DatetimeText => ("", String::new()),
+        ModifiedKind::Millis | ModifiedKind::DatetimeText | ModifiedKind::DateTimeOffset => {
+            ("", String::new())
+        }
         // A version read from seconds is a whole number of seconds in milliseconds; a
         // bound that is not (an overlap window's start) is rounded down, which reads at
         // most part of a second again.

@@ -1,0 +1,392 @@
+//! A CRM over an OData v4 Web API (`kind = "dataverse"`): a real OData service on
+//! loopback (odatapy's reference service, `support/odata_service.py`, stamping
+//! `modifiedon` in whole seconds as Dataverse does) coupled with an ERP database. New
+//! customers reach it, its edits come back, a value it refuses fails that record alone
+//! with its own words, edits on both sides are an update conflict, and an update of a
+//! record that changed since it was read is not sent. On SQLite and PostgreSQL.
+
+use crate::on_both_stores;
+use crate::support::{StoreKind, fresh_database, python, temp_dir};
+use engine::config::Config;
+use engine::connector::{Connector, ODataConnector, TableSpec, WriteOp, WriteOutcome};
+use engine::model::{JobState, JobSummary, SyncErrorKind, SyncErrorSummary};
+use engine::store::sync_error::ErrorFilter;
+use engine::value::{ColumnKind, Value};
+use engine::{Engine, Systems};
+use serde_json::{Value as Json, json};
+use sqlx::AnyPool;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+on_both_stores!(
+    customers_reach_the_service_and_its_edits_come_back,
+    a_value_the_service_refuses_fails_that_record_alone,
+    edits_on_both_sides_are_an_update_conflict,
+);
+
+/// The OData service, running until dropped.
+struct Service {
+    child: Child,
+    root: String,
+    http: reqwest::Client,
+}
+
+impl Service {
+    fn start() -> Service {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/support/odata_service.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the OData service");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the OData service did not start: {line:?}"))
+            .to_string();
+        Service {
+            child,
+            root: format!("http://{address}/"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Every account, as the service has it, by name.
+    async fn accounts(&self) -> Vec<Json> {
+        let answer = self
+            .http
+            .get(format!("{}accounts?$orderby=name", self.root))
+            .send()
+            .await
+            .unwrap();
+        let page: Json = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+        page["value"].as_array().unwrap().clone()
+    }
+
+    /// The account named `name`.
+    async fn account(&self, name: &str) -> Json {
+        self.accounts()
+            .await
+            .into_iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("no account {name}"))
+    }
+
+    /// Changes account `id` as a person in the CRM would.
+    async fn edit(&self, id: &str, change: Json) {
+        let answer = self
+            .http
+            .patch(format!("{}accounts({id})", self.root))
+            .header("If-Match", "*")
+            .header("Content-Type", "application/json")
+            .body(change.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{answer:?}");
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An ERP database, the OData CRM and an engine coupling their customers and accounts.
+struct World {
+    engine: Engine,
+    erp: AnyPool,
+    crm: Service,
+}
+
+const ERP: &str = "create table customer (no text primary key, name text not null, \
+    city text, email text, credit_limit numeric(12,2), modified_at bigint not null)";
+
+async fn world(kind: StoreKind) -> World {
+    let crm = Service::start();
+    let dir = temp_dir(match kind {
+        StoreKind::Sqlite => "odata-sqlite",
+        StoreKind::Postgres => "odata-postgres",
+    });
+    let erp_url = fresh_database(kind, &dir, "erp").await;
+    let store_url = fresh_database(kind, &dir, "store").await;
+    sqlx::any::install_default_drivers();
+    let erp = AnyPool::connect(&erp_url).await.unwrap();
+    sqlx::raw_sql(ERP).execute(&erp).await.unwrap();
+    let path = dir.join("coupler.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[store]
+url = "{store_url}"
+
+[systems.erp]
+url = "{erp_url}"
+
+[systems.crm]
+kind = "dataverse"
+url = "{root}"
+
+[[mapping]]
+name = "CUSTOMER"
+local = {{ system = "erp", table = "customer", key = "no", modified = "modified_at" }}
+integration = {{ system = "crm", table = "accounts", key = "accountid", modified = "modifiedon" }}
+
+[[mapping.field]]
+local = "name"
+integration = "name"
+
+[[mapping.field]]
+local = "city"
+integration = "address1_city"
+
+[[mapping.field]]
+local = "email"
+integration = "emailaddress1"
+
+[[mapping.field]]
+local = "credit_limit"
+integration = "creditlimit"
+direction = "to_integration"
+"#,
+            root = crm.root
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&path).expect("the configuration loads");
+    let systems = Systems::connect(&config)
+        .await
+        .expect("the systems connect");
+    let engine = Engine::open_with(config, &store_url, systems)
+        .await
+        .unwrap();
+    World { engine, erp, crm }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+impl World {
+    async fn erp(&self, sql: &str) {
+        sqlx::query(sql).execute(&self.erp).await.unwrap();
+    }
+
+    async fn add_customer(&self, no: &str, name: &str, city: &str) {
+        self.erp(&format!(
+            "insert into customer (no, name, city, email, credit_limit, modified_at) \
+             values ('{no}', '{name}', '{city}', '{no}@example.com', 1500.50, {})",
+            now_ms()
+        ))
+        .await;
+    }
+
+    async fn customer(&self, no: &str, column: &str) -> Option<String> {
+        sqlx::query_scalar(&format!(
+            "select cast({column} as text) from customer where no = '{no}'"
+        ))
+        .fetch_one(&self.erp)
+        .await
+        .unwrap()
+    }
+
+    async fn run(&self) -> JobSummary {
+        let mut jobs = self
+            .engine
+            .synchronize(Some("CUSTOMER"), false, "test")
+            .await
+            .expect("synchronize");
+        jobs.remove(0)
+    }
+
+    async fn sync(&self) -> JobSummary {
+        let job = self.run().await;
+        assert_eq!(job.state, JobState::Succeeded, "{:?}", job.message);
+        job
+    }
+
+    async fn errors(&self) -> Vec<SyncErrorSummary> {
+        let filter = ErrorFilter {
+            mapping: Some("CUSTOMER".to_string()),
+            ..ErrorFilter::default()
+        };
+        self.engine.sync_errors(&filter, None, 100).await.unwrap()
+    }
+}
+
+async fn customers_reach_the_service_and_its_edits_come_back(kind: StoreKind) {
+    let w = world(kind).await;
+    w.add_customer("C1", "Aalborg Cykler", "Aalborg").await;
+    w.add_customer("C2", "Bergen Bakeri", "Bergen").await;
+    let job = w.sync().await;
+    assert_eq!(job.counters.inserted, 2, "{job:?}");
+
+    let accounts = w.crm.accounts().await;
+    assert_eq!(accounts.len(), 2, "{accounts:?}");
+    assert_eq!(accounts[0]["name"], "Aalborg Cykler");
+    assert_eq!(accounts[0]["address1_city"], "Aalborg");
+    assert_eq!(accounts[0]["emailaddress1"], "C1@example.com");
+    assert_eq!(accounts[0]["creditlimit"], json!(1500.5));
+
+    let quiet = w.sync().await;
+    assert_eq!(
+        (quiet.counters.inserted, quiet.counters.modified),
+        (0, 0),
+        "the engine's own writes are not read back as changes: {quiet:?}"
+    );
+
+    let id = accounts[1]["accountid"].as_str().unwrap().to_string();
+    w.crm.edit(&id, json!({"address1_city": "Stavanger"})).await;
+    let job = w.sync().await;
+    assert_eq!(job.counters.modified, 1, "{job:?}");
+    assert_eq!(w.customer("C2", "city").await.as_deref(), Some("Stavanger"));
+    assert_eq!(w.customer("C1", "city").await.as_deref(), Some("Aalborg"));
+
+    w.erp(&format!(
+        "update customer set name = 'Aalborg Cykler A/S', modified_at = {} where no = 'C1'",
+        now_ms()
+    ))
+    .await;
+    w.sync().await;
+    w.crm.account("Aalborg Cykler A/S").await;
+    assert!(w.errors().await.is_empty(), "{:?}", w.errors().await);
+}
+
+async fn a_value_the_service_refuses_fails_that_record_alone(kind: StoreKind) {
+    let w = world(kind).await;
+    w.add_customer("C1", "Aalborg Cykler", "Aalborg").await;
+    // The service's accounts hold a city of at most 80 characters; the mapping says
+    // nothing of it, so the service is the one to refuse.
+    let long = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch".repeat(2);
+    w.add_customer("C2", "Bergen Bakeri", &long).await;
+    let job = w.sync().await;
+    assert_eq!(
+        (job.counters.inserted, job.counters.failed),
+        (1, 1),
+        "{job:?}"
+    );
+    assert_eq!(w.crm.accounts().await.len(), 1);
+
+    let errors = w.errors().await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].kind, SyncErrorKind::Failed);
+    assert_eq!(errors[0].local_key.as_deref(), Some("C2"));
+    assert!(
+        errors[0].message.contains("address1_city") && errors[0].message.contains("facets"),
+        "the service's own words: {}",
+        errors[0].message
+    );
+
+    w.erp(&format!(
+        "update customer set city = 'Bergen', modified_at = {} where no = 'C2'",
+        now_ms()
+    ))
+    .await;
+    w.sync().await;
+    assert_eq!(
+        w.crm.account("Bergen Bakeri").await["address1_city"],
+        "Bergen"
+    );
+    assert!(w.errors().await.is_empty(), "the fix closed the error");
+}
+
+async fn edits_on_both_sides_are_an_update_conflict(kind: StoreKind) {
+    let w = world(kind).await;
+    w.add_customer("C1", "Aalborg Cykler", "Aalborg").await;
+    w.sync().await;
+    let id = w.crm.account("Aalborg Cykler").await["accountid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    w.crm.edit(&id, json!({"address1_city": "Odense"})).await;
+    w.erp(&format!(
+        "update customer set city = 'Esbjerg', modified_at = {} where no = 'C1'",
+        now_ms()
+    ))
+    .await;
+    w.sync().await;
+    let errors = w.errors().await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].kind, SyncErrorKind::UpdateConflict);
+    assert_eq!(
+        w.crm.account("Aalborg Cykler").await["address1_city"],
+        "Odense"
+    );
+    assert_eq!(w.customer("C1", "city").await.as_deref(), Some("Esbjerg"));
+
+    // An update naming a version the record no longer has is not sent.
+    let connector = ODataConnector::open(&w.engine.config().systems["crm"])
+        .await
+        .unwrap();
+    let mut spec = TableSpec {
+        table: "accounts".into(),
+        key: "accountid".into(),
+        modified: "modifiedon".into(),
+        modified_kind: Default::default(),
+        modified_unit: Default::default(),
+        time_zone: None,
+        columns: vec!["address1_city".into()],
+        kinds: Vec::new(),
+        types: Vec::new(),
+        key_kind: ColumnKind::Text,
+        tombstones: None,
+        filter: None,
+        filter_kinds: Vec::new(),
+    };
+    connector.check(&mut spec).await.unwrap();
+    let current = connector
+        .read(&spec, std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    assert_eq!(current[0].values, [Value::Text("Odense".into())]);
+    let city = 0;
+    let outcomes = connector
+        .write(
+            &spec,
+            &[WriteOp::Update {
+                key: id.clone(),
+                expected: 0,
+                values: vec![(city, Value::Text("Roskilde".into()))],
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes, [WriteOutcome::Changed]);
+    assert_eq!(
+        w.crm.account("Aalborg Cykler").await["address1_city"],
+        "Odense"
+    );
+
+    // With the version it has, it is.
+    let outcomes = connector
+        .write(
+            &spec,
+            &[WriteOp::Update {
+                key: id.clone(),
+                expected: current[0].modified,
+                values: vec![(city, Value::Text("Roskilde".into()))],
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcomes[0], WriteOutcome::Written(v) if v >= current[0].modified),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        w.crm.account("Aalborg Cykler").await["address1_city"],
+        "Roskilde"
+    );
+}
