@@ -6,6 +6,7 @@
 //! record that changed since it was read is not sent. On SQLite and PostgreSQL.
 
 use crate::on_both_stores;
+use crate::support::fault_proxy::{FaultProxy, Refusal};
 use crate::support::{StoreKind, drain, fresh_database, python, temp_dir};
 use engine::config::Config;
 use engine::connector::{Connector, ODataConnector, TableSpec, WriteOp, WriteOutcome};
@@ -23,6 +24,7 @@ on_both_stores!(
     a_value_the_service_refuses_fails_that_record_alone,
     edits_on_both_sides_are_an_update_conflict,
     find_for_deleted_finds_an_account_deleted_in_the_service,
+    a_service_asking_to_wait_is_waited_for,
 );
 
 /// The OData service, running until dropped.
@@ -120,6 +122,8 @@ struct World {
     engine: Engine,
     erp: AnyPool,
     crm: Service,
+    /// The fault layer the engine reaches the service through.
+    proxy: FaultProxy,
 }
 
 const ERP: &str = "create table customer (no text primary key, name text not null, \
@@ -127,6 +131,7 @@ const ERP: &str = "create table customer (no text primary key, name text not nul
 
 async fn world(kind: StoreKind) -> World {
     let crm = Service::start();
+    let proxy = FaultProxy::start(&crm.root).await;
     let dir = temp_dir(match kind {
         StoreKind::Sqlite => "odata-sqlite",
         StoreKind::Postgres => "odata-postgres",
@@ -172,7 +177,7 @@ local = "credit_limit"
 integration = "creditlimit"
 direction = "to_integration"
 "#,
-            root = crm.root
+            root = proxy.root
         ),
     )
     .unwrap();
@@ -183,7 +188,12 @@ direction = "to_integration"
     let engine = Engine::open_with(config, &store_url, systems)
         .await
         .unwrap();
-    World { engine, erp, crm }
+    World {
+        engine,
+        erp,
+        crm,
+        proxy,
+    }
 }
 
 fn now_ms() -> i64 {
@@ -436,4 +446,47 @@ async fn find_for_deleted_finds_an_account_deleted_in_the_service(kind: StoreKin
     assert_eq!(errors[0].kind, SyncErrorKind::DeletedIntegration);
     assert_eq!(errors[0].local_key.as_deref(), Some("C2"));
     assert_eq!(errors[0].integration_key.as_deref(), Some(gone.as_str()));
+}
+
+async fn a_service_asking_to_wait_is_waited_for(kind: StoreKind) {
+    let w = world(kind).await;
+    for (no, name) in [
+        ("C1", "Aalborg Cykler"),
+        ("C2", "Bergen Bakeri"),
+        ("C3", "Cork Cafe"),
+    ] {
+        w.add_customer(no, name, "Aalborg").await;
+    }
+    // The service's protection refuses a create, asking for a second, then a read
+    // without saying how long.
+    w.proxy.refuse(Refusal {
+        method: reqwest::Method::POST,
+        status: 429,
+        retry_after: Some("1"),
+    });
+    w.proxy.refuse(Refusal {
+        method: reqwest::Method::GET,
+        status: 503,
+        retry_after: None,
+    });
+    let job = w.sync().await;
+    assert_eq!(job.counters.inserted, 3, "{job:?}");
+    assert_eq!(w.crm.accounts().await.len(), 3, "each created once");
+
+    let seen = w.proxy.seen();
+    let refused = seen
+        .iter()
+        .position(|s| s.status == 429)
+        .unwrap_or_else(|| panic!("the refusal was met: {seen:?}"));
+    let next = &seen[refused + 1];
+    let waited = next.at - seen[refused].at;
+    assert!(
+        waited >= std::time::Duration::from_millis(950),
+        "no request before the second asked for ({waited:?}): {seen:?}"
+    );
+    assert_eq!(
+        next.request, seen[refused].request,
+        "the refused create, again"
+    );
+    assert!(seen.iter().any(|s| s.status == 503), "{seen:?}");
 }

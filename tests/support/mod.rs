@@ -1,6 +1,7 @@
 //! What the integration tests share: a fresh store per test on SQLite or PostgreSQL,
 //! a demo configuration, and the real router with a few request helpers.
 
+pub mod fault_proxy;
 pub mod world;
 
 use app::server::SESSION_COOKIE;

@@ -47,6 +47,9 @@ pub struct System {
     pub url: String,
     /// How an OData system is signed in to; secrets only ever from the environment.
     pub auth: Option<Auth>,
+    /// The most requests out to an OData system at once (`max_concurrency`; by default
+    /// its kind's).
+    pub max_concurrency: usize,
     /// The table where the system records deletions (`table_name`, `record_key`,
     /// `deleted_at`, `id`), if it keeps one.
     pub tombstones: Option<String>,
@@ -74,6 +77,16 @@ impl SystemKind {
     /// Whether the system is an OData Web API.
     pub fn is_odata(&self) -> bool {
         !matches!(self, SystemKind::Sql)
+    }
+
+    /// The most requests out at once by default: well inside what each service allows
+    /// one user (Dataverse 52, Business Central 5 per user and company).
+    pub fn default_concurrency(&self) -> usize {
+        match self {
+            SystemKind::Sql | SystemKind::Odata => 4,
+            SystemKind::Dataverse => 8,
+            SystemKind::BusinessCentral => 5,
+        }
     }
 }
 
@@ -270,8 +283,11 @@ impl Config {
                     if system.tombstones.is_some() {
                         return Err(at("an OData system keeps no tombstone table: leave tombstones out and set deletion_scan on its mappings"));
                     }
-                } else if system.auth.is_some() {
-                    return Err(at("auth is for an OData system; a database's credentials go in its url"));
+                    if system.max_concurrency == Some(0) {
+                        return Err(at("max_concurrency is at least 1"));
+                    }
+                } else if system.auth.is_some() || system.max_concurrency.is_some() {
+                    return Err(at("auth and max_concurrency are for an OData system; a database's credentials go in its url"));
                 }
                 let url = match system.kind {
                     SystemKind::Sql => resolve_url(folder, &system.url),
@@ -284,6 +300,9 @@ impl Config {
                         kind: system.kind,
                         url,
                         auth: system.auth,
+                        max_concurrency: system
+                            .max_concurrency
+                            .unwrap_or(system.kind.default_concurrency()),
                         tombstones: system.tombstones,
                         time_zone: system.time_zone,
                     },

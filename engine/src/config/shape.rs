@@ -41,6 +41,7 @@ pub(super) struct SystemShape {
     pub(super) tombstones: Option<String>,
     pub(super) time_zone: Option<String>,
     pub(super) auth: Option<super::Auth>,
+    pub(super) max_concurrency: Option<usize>,
 }
 
 /// `[[mapping]]`.

@@ -5,6 +5,7 @@
 //! update only with `If-Match` on the ETag of the record as read, so a record changed
 //! meanwhile answers 412 and takes the conflict path rather than being overwritten.
 
+mod gate;
 mod metadata;
 mod values;
 mod write;
@@ -16,6 +17,8 @@ use super::{
 use crate::config::System;
 use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
+use gate::Gate;
+pub use gate::Throttling;
 use metadata::EntitySet;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value as Json;
@@ -24,6 +27,15 @@ use std::time::Duration;
 
 /// Most keys one read names in its `$filter`, well inside the URL limits of the services.
 const KEYS_PER_READ: usize = 40;
+
+/// How often a read is sent again after the service failed it (5xx, a dropped
+/// connection, a timeout); a write is never sent twice but after a refusal of the
+/// service's protection, which did nothing.
+const READ_ATTEMPTS: u32 = 4;
+
+/// How often a request the service's protection refuses is sent again before the
+/// refusal stands.
+const REFUSED_ATTEMPTS: u32 = 12;
 
 /// What a query option's value keeps unencoded: the characters of OData's own syntax.
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
@@ -56,6 +68,7 @@ pub struct ODataConnector {
     client: reqwest::Client,
     token: Option<Secret>,
     sets: HashMap<String, EntitySet>,
+    gate: Gate,
 }
 
 impl ODataConnector {
@@ -92,6 +105,7 @@ impl ODataConnector {
             client,
             token,
             sets: HashMap::new(),
+            gate: Gate::new(system.max_concurrency),
         };
         let url = format!("{}$metadata", connector.root);
         // CSDL XML: the one form of `$metadata` every service (Dataverse too) serves.
@@ -141,19 +155,72 @@ impl ODataConnector {
         }
     }
 
-    /// Sends `request`; a service that does not answer is unreachable.
+    /// What the service's protection has cost so far.
+    pub fn throttling(&self) -> Throttling {
+        self.gate.throttling()
+    }
+
+    /// Sends `request` through the gate: again when the service's protection refuses it
+    /// (after the time it asks for), and a read again after a failure of the service or
+    /// the connection, with back-off. A service that does not answer is unreachable.
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ConnectorError> {
-        request
-            .send()
-            .await
-            .map_err(|e| ConnectorError::Unreachable {
-                system: self.system.clone(),
-                url: self.root.clone(),
-                message: without_url(&e),
-            })
+        let request = request.build().map_err(|e| self.failure(without_url(&e)))?;
+        let read = request.method() == reqwest::Method::GET;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = {
+                let _out = self.gate.enter().await;
+                let copy = request
+                    .try_clone()
+                    .expect("bodies are bytes, never streams");
+                self.client.execute(copy).await
+            };
+            let back_off = Duration::from_millis(250 << attempt.min(6));
+            match sent {
+                Ok(answer)
+                    if matches!(answer.status().as_u16(), 429 | 503)
+                        && attempt < REFUSED_ATTEMPTS =>
+                {
+                    let wait = answer
+                        .headers()
+                        .get("Retry-After")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(gate::retry_after)
+                        .unwrap_or(back_off);
+                    tracing::warn!(
+                        system = %self.system,
+                        status = answer.status().as_u16(),
+                        wait_ms = wait.as_millis() as u64,
+                        "the service asked to wait; every request to it waits"
+                    );
+                    self.gate.refused(wait);
+                }
+                Ok(answer)
+                    if read && answer.status().is_server_error() && attempt < READ_ATTEMPTS =>
+                {
+                    tokio::time::sleep(back_off).await;
+                }
+                Ok(answer) => {
+                    self.gate.answered();
+                    return Ok(answer);
+                }
+                Err(error) if read && attempt < READ_ATTEMPTS => {
+                    tracing::info!(system = %self.system, error = %without_url(&error), "read again");
+                    tokio::time::sleep(back_off).await;
+                }
+                Err(error) => {
+                    return Err(ConnectorError::Unreachable {
+                        system: self.system.clone(),
+                        url: self.root.clone(),
+                        message: without_url(&error),
+                    });
+                }
+            }
+        }
     }
 
     /// The body of a successful answer; any other answer fails with the service's message.

@@ -1,0 +1,165 @@
+//! Service protection: every request to one OData system passes its [`Gate`]. A 429 or
+//! 503 with `Retry-After` closes the gate for every request of that system until the
+//! time given (sending more would only extend the penalty), and the request is sent again
+//! when it opens. How many requests may be out at once adapts: one fewer after each
+//! refusal, one more after a run of answers without one, never above the configured
+//! limit.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// Answers in a row without a refusal after which one more request may be out at once.
+const GROW_AFTER: u64 = 50;
+
+/// The longest one `Retry-After` is honoured for; a service asking for longer is asked
+/// again after this.
+const LONGEST_WAIT: Duration = Duration::from_secs(300);
+
+/// The gate of one system's requests.
+#[derive(Debug)]
+pub(super) struct Gate {
+    /// Until when no request may be sent.
+    closed_until: Mutex<Option<Instant>>,
+    /// Requests out at once, within `limit`.
+    permits: Semaphore,
+    /// The most requests out at once, as configured.
+    limit: usize,
+    /// Permits currently held back after refusals.
+    held_back: Mutex<usize>,
+    /// Answers since the last refusal.
+    calm: AtomicU64,
+    /// Refusals met (429 or 503 with `Retry-After`), and the milliseconds they cost.
+    refusals: AtomicU64,
+    waited_ms: AtomicU64,
+}
+
+/// What the gate has met so far: refusals and the time spent waiting them out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Throttling {
+    /// 429 and 503 answers with `Retry-After`.
+    pub refusals: u64,
+    /// Milliseconds requests waited for the gate to open.
+    pub waited_ms: u64,
+}
+
+impl Gate {
+    /// A gate letting `limit` requests out at once.
+    pub(super) fn new(limit: usize) -> Gate {
+        let limit = limit.max(1);
+        Gate {
+            closed_until: Mutex::new(None),
+            permits: Semaphore::new(limit),
+            limit,
+            held_back: Mutex::new(0),
+            calm: AtomicU64::new(0),
+            refusals: AtomicU64::new(0),
+            waited_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits until the gate is open and a request may be out; the permit is held while
+    /// it is.
+    pub(super) async fn enter(&self) -> SemaphorePermit<'_> {
+        loop {
+            let until = *self.closed_until.lock().expect("gate");
+            match until {
+                Some(until) if until > Instant::now() => {
+                    let wait = until - Instant::now();
+                    tokio::time::sleep(wait).await;
+                    self.waited_ms
+                        .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
+                }
+                _ => break,
+            }
+        }
+        self.permits
+            .acquire()
+            .await
+            .expect("the gate's permits are never closed")
+    }
+
+    /// The service answered without refusing.
+    pub(super) fn answered(&self) {
+        if self.calm.fetch_add(1, Ordering::Relaxed) + 1 >= GROW_AFTER {
+            self.calm.store(0, Ordering::Relaxed);
+            let mut held = self.held_back.lock().expect("gate");
+            if *held > 0 {
+                *held -= 1;
+                self.permits.add_permits(1);
+            }
+        }
+    }
+
+    /// The service refused a request and asked for `wait`: the gate closes until then,
+    /// and one request fewer may be out at once.
+    pub(super) fn refused(&self, wait: Duration) {
+        self.refusals.fetch_add(1, Ordering::Relaxed);
+        self.calm.store(0, Ordering::Relaxed);
+        let until = Instant::now() + wait.min(LONGEST_WAIT);
+        let mut closed = self.closed_until.lock().expect("gate");
+        *closed = Some(closed.map_or(until, |c| c.max(until)));
+        drop(closed);
+        let mut held = self.held_back.lock().expect("gate");
+        if *held + 1 < self.limit
+            && let Ok(permit) = self.permits.try_acquire()
+        {
+            permit.forget();
+            *held += 1;
+        }
+    }
+
+    /// What the gate has met so far.
+    pub(super) fn throttling(&self) -> Throttling {
+        Throttling {
+            refusals: self.refusals.load(Ordering::Relaxed),
+            waited_ms: self.waited_ms.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// How long a `Retry-After` value asks to wait: seconds, or an HTTP date.
+pub(super) fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(1e6)));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(value)
+        .ok()?;
+    let wait = at.as_millisecond() - jiff::Timestamp::now().as_millisecond();
+    Some(Duration::from_millis(wait.max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon"), None);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_closes_the_gate_until_the_time_asked_and_holds_a_request_back() {
+        let gate = Gate::new(4);
+        gate.refused(Duration::from_millis(150));
+        let started = Instant::now();
+        let permit = gate.enter().await;
+        assert!(started.elapsed() >= Duration::from_millis(140));
+        assert_eq!(gate.permits.available_permits(), 2, "three out at once now");
+        drop(permit);
+        for _ in 0..GROW_AFTER {
+            gate.answered();
+        }
+        assert_eq!(gate.permits.available_permits(), 4, "grown back");
+        assert_eq!(gate.throttling().refusals, 1);
+    }
+}
