@@ -25,6 +25,7 @@ on_both_stores!(
     edits_on_both_sides_are_an_update_conflict,
     find_for_deleted_finds_an_account_deleted_in_the_service,
     a_service_asking_to_wait_is_waited_for,
+    client_credentials_sign_in_and_a_refused_token_is_renewed_once,
 );
 
 /// The OData service, running until dropped.
@@ -35,11 +36,13 @@ struct Service {
 }
 
 impl Service {
-    fn start() -> Service {
+    /// The service, asking for the arguments `args` of its script.
+    fn start(args: &[&str]) -> Service {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/support/odata_service.py");
         let mut child = Command::new(python())
             .arg(script)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -130,7 +133,44 @@ const ERP: &str = "create table customer (no text primary key, name text not nul
     city text, email text, credit_limit numeric(12,2), modified_at bigint not null)";
 
 async fn world(kind: StoreKind) -> World {
-    let crm = Service::start();
+    let Setup {
+        crm,
+        proxy,
+        erp,
+        config,
+        store_url,
+    } = setup(kind, &[], |_| String::new()).await;
+    let config = Config::load(&config).expect("the configuration loads");
+    let systems = Systems::connect(&config)
+        .await
+        .expect("the systems connect");
+    let engine = Engine::open_with(config, &store_url, systems)
+        .await
+        .unwrap();
+    World {
+        engine,
+        erp,
+        crm,
+        proxy,
+    }
+}
+
+/// The parts of a world before an engine opens them.
+struct Setup {
+    crm: Service,
+    proxy: FaultProxy,
+    erp: AnyPool,
+    /// The configuration file.
+    config: std::path::PathBuf,
+    store_url: String,
+}
+
+/// The service started with `args`, the proxy in front of it, an ERP and a store of
+/// `kind`, and a configuration of them with `crm_settings(service root)` added to the
+/// CRM's settings.
+async fn setup(kind: StoreKind, args: &[&str], crm_settings: impl Fn(&str) -> String) -> Setup {
+    let crm = Service::start(args);
+    let crm_settings = crm_settings(&crm.root);
     let proxy = FaultProxy::start(&crm.root).await;
     let dir = temp_dir(match kind {
         StoreKind::Sqlite => "odata-sqlite",
@@ -154,6 +194,7 @@ url = "{erp_url}"
 [systems.crm]
 kind = "dataverse"
 url = "{root}"
+{crm_settings}
 
 [[mapping]]
 name = "CUSTOMER"
@@ -181,18 +222,12 @@ direction = "to_integration"
         ),
     )
     .unwrap();
-    let config = Config::load(&path).expect("the configuration loads");
-    let systems = Systems::connect(&config)
-        .await
-        .expect("the systems connect");
-    let engine = Engine::open_with(config, &store_url, systems)
-        .await
-        .unwrap();
-    World {
-        engine,
-        erp,
+    Setup {
         crm,
         proxy,
+        erp,
+        config: path,
+        store_url,
     }
 }
 
@@ -489,4 +524,119 @@ async fn a_service_asking_to_wait_is_waited_for(kind: StoreKind) {
         "the refused create, again"
     );
     assert!(seen.iter().any(|s| s.status == 503), "{seen:?}");
+}
+
+/// The client secret of the signed-in service: it must never be shown.
+const SECRET: &str = "s3cret-Client-Value-42";
+
+async fn client_credentials_sign_in_and_a_refused_token_is_renewed_once(kind: StoreKind) {
+    let client = format!("coupler-app:{SECRET}");
+    // The token endpoint is the service's own, reached directly; the Web API through
+    // the proxy, which refuses one read with 401 as a service does a token it revoked.
+    let s = setup(kind, &["--client", &client], |root| {
+        format!(
+            "auth = {{ token_url = \"{root}token\", client_id = \"coupler-app\", \
+             client_secret_env = \"COUPLER_TEST_CRM_SECRET\", scope = \"accounts/.default\" }}"
+        )
+    })
+    .await;
+    let token_url = format!("{}token", s.crm.root);
+    for (no, name) in [("C1", "Aalborg Cykler"), ("C2", "Bergen Bakeri")] {
+        sqlx::query(&format!(
+            "insert into customer (no, name, city, email, credit_limit, modified_at) \
+             values ('{no}', '{name}', 'Aalborg', '{no}@example.com', 10, {})",
+            now_ms()
+        ))
+        .execute(&s.erp)
+        .await
+        .unwrap();
+    }
+    s.proxy.refuse(Refusal {
+        method: reqwest::Method::GET,
+        status: 401,
+        retry_after: None,
+    });
+
+    let sync = |secret: &'static str| {
+        let config = s.config.clone();
+        let store_url = s.store_url.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_coupler"))
+                .args(["--config"])
+                .arg(&config)
+                .args(["--database-url", &store_url, "sync", "--json"])
+                .env("COUPLER_TEST_CRM_SECRET", secret)
+                .env("RUST_LOG", "debug")
+                .output()
+                .unwrap()
+        })
+    };
+    let done = sync(SECRET).await.unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&done.stdout).into_owned(),
+        String::from_utf8_lossy(&done.stderr).into_owned(),
+    );
+    assert!(done.status.success(), "{stdout}{stderr}");
+    let jobs: Json = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(jobs[0]["state"], "succeeded", "{stdout}");
+    assert_eq!(jobs[0]["counters"]["inserted"], 2, "{stdout}");
+    assert_eq!(s.crm.accounts_signed_in(&token_url, &client).await.len(), 2);
+    assert!(
+        s.proxy.seen().iter().any(|r| r.status == 401),
+        "the refusal was met"
+    );
+    let issued: Json = serde_json::from_slice(
+        &reqwest::get(format!("{}tokens", s.crm.root))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    // One for the run, one after the 401, one for the test's own look.
+    assert_eq!(issued["issued"], 3, "a new token once the old was refused");
+    assert!(
+        !stdout.contains(SECRET) && !stderr.contains(SECRET),
+        "the secret is never shown"
+    );
+
+    let refused = sync("not-the-secret").await.unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("invalid_client"), "{stderr}");
+    assert!(!stderr.contains("not-the-secret"), "{stderr}");
+}
+
+impl Service {
+    /// Every account, read with a token of the client `client` (`id:secret`).
+    async fn accounts_signed_in(&self, token_url: &str, client: &str) -> Vec<Json> {
+        let (id, secret) = client.split_once(':').unwrap();
+        let token: Json = serde_json::from_slice(
+            &self
+                .http
+                .post(token_url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", id),
+                    ("client_secret", secret),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let answer = self
+            .http
+            .get(format!("{}accounts", self.root))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let page: Json = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+        page["value"].as_array().unwrap().clone()
+    }
 }

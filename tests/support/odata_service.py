@@ -3,11 +3,18 @@ a Guid key, ETags on every record, and a `modifiedon` the service stamps itself 
 seconds on every create and update. Served by odatapy's reference in-memory service on
 loopback; the tests start it and read the port it prints.
 
-    python odata_service.py [PORT]      # 0 (the default): any free port
+    python odata_service.py [--client ID:SECRET] [PORT]   # PORT 0 (the default): any free
+
+With `--client`, every request needs a bearer token issued by its own OAuth 2.0 token
+endpoint (`POST /token`, client credentials) to that client; `POST /revoke` ends every
+token issued (as an administrator would), and `GET /tokens` says how many were issued.
 """
 
+import json
+import secrets
 import sys
 import threading
+from urllib.parse import parse_qs
 from datetime import datetime, timezone
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -79,14 +86,68 @@ class Quiet(WSGIRequestHandler):
         pass
 
 
+class SignedIn:
+    """Client credentials in front of the service: tokens issued to one client only."""
+
+    def __init__(self, app, client_id, secret):
+        self.app, self.client_id, self.secret = app, client_id, secret
+        self.tokens, self.issued, self.lock = set(), 0, threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
+        if path == "/token" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            form = parse_qs(environ["wsgi.input"].read(length).decode())
+            asked = (form.get("client_id", [""])[0], form.get("client_secret", [""])[0])
+            if form.get("grant_type") != ["client_credentials"] or asked != (self.client_id, self.secret):
+                return self.answer(start_response, "401 Unauthorized", {
+                    "error": "invalid_client",
+                    "error_description": "The client credentials are not valid.",
+                })
+            token = secrets.token_urlsafe(24)
+            with self.lock:
+                self.tokens.add(token)
+                self.issued += 1
+            return self.answer(start_response, "200 OK", {
+                "access_token": token, "token_type": "Bearer", "expires_in": 3599,
+            })
+        if path == "/revoke" and method == "POST":
+            with self.lock:
+                self.tokens.clear()
+            return self.answer(start_response, "200 OK", {})
+        if path == "/tokens":
+            return self.answer(start_response, "200 OK", {"issued": self.issued})
+        bearer = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
+        with self.lock:
+            known = bearer in self.tokens
+        if not known:
+            return self.answer(start_response, "401 Unauthorized", {
+                "error": {"code": "0x80040220", "message": "The token is not valid."},
+            })
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def answer(start_response, status, body):
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
 def main():
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    args = sys.argv[1:]
+    client = None
+    if args[:1] == ["--client"]:
+        client, args = args[1].split(":", 1), args[2:]
+    port = int(args[0]) if args else 0
     odata = OData.new_instance()
     handler = odata.create_handler(odata.create_service_metadata(Provider()))
     store = InMemoryDataStore()
     store.set_entities("accounts", [])
     handler.register(Service(store, page_size=500))
-    server = make_server("127.0.0.1", port, ODataWSGIApp(handler), Server, Quiet)
+    app = ODataWSGIApp(handler)
+    if client:
+        app = SignedIn(app, *client)
+    server = make_server("127.0.0.1", port, app, Server, Quiet)
     print(f"listening on 127.0.0.1:{server.server_port}", flush=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     # Stops when the test that started it closes its standard input, or ends.

@@ -90,16 +90,32 @@ impl SystemKind {
     }
 }
 
-/// How an OData system is signed in to: `auth = { bearer_env = "…" }`, the name of the
-/// environment variable that holds a bearer token. The token itself is never in the file.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Auth {
-    /// The environment variable holding the bearer token.
-    pub bearer_env: String,
+/// How an OData system is signed in to (`auth = { … }`): OAuth 2.0 client credentials
+/// (`token_url`, `client_id`, `client_secret_env`, and `scope` where the service wants
+/// one), or a bearer token (`bearer_env`). Secrets are named by the environment variable
+/// that holds them, never written in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// A bearer token, read from the environment variable named.
+    Bearer {
+        /// The environment variable holding the token.
+        env: String,
+    },
+    /// OAuth 2.0 client credentials: a token asked of `token_url` and kept until
+    /// shortly before it expires.
+    ClientCredentials {
+        /// The token endpoint.
+        token_url: String,
+        /// The application's id.
+        client_id: String,
+        /// The environment variable holding the application's secret.
+        secret_env: String,
+        /// The scope asked for (`https://org.crm.example/.default`).
+        scope: Option<String>,
+    },
 }
 
-/// An integration table mapping.
+/// An integration table mapping./// An integration table mapping.
 #[derive(Clone, Debug)]
 pub struct Mapping {
     /// The mapping's unique name (`CUSTOMER`).
@@ -289,6 +305,10 @@ impl Config {
                 } else if system.auth.is_some() || system.max_concurrency.is_some() {
                     return Err(at("auth and max_concurrency are for an OData system; a database's credentials go in its url"));
                 }
+                let auth = match system.auth {
+                    Some(auth) => Some(auth.checked().map_err(|m| at(&m))?),
+                    None => None,
+                };
                 let url = match system.kind {
                     SystemKind::Sql => resolve_url(folder, &system.url),
                     _ => system.url,
@@ -299,7 +319,7 @@ impl Config {
                         name,
                         kind: system.kind,
                         url,
-                        auth: system.auth,
+                        auth,
                         max_concurrency: system
                             .max_concurrency
                             .unwrap_or(system.kind.default_concurrency()),

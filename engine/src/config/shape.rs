@@ -40,8 +40,49 @@ pub(super) struct SystemShape {
     pub(super) url: String,
     pub(super) tombstones: Option<String>,
     pub(super) time_zone: Option<String>,
-    pub(super) auth: Option<super::Auth>,
+    pub(super) auth: Option<AuthShape>,
     pub(super) max_concurrency: Option<usize>,
+}
+
+/// `auth = { … }` of an OData system.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuthShape {
+    bearer_env: Option<String>,
+    token_url: Option<String>,
+    client_id: Option<String>,
+    client_secret_env: Option<String>,
+    scope: Option<String>,
+}
+
+impl AuthShape {
+    /// The one way of signing in it names, or what is missing.
+    pub(super) fn checked(self) -> Result<super::Auth, String> {
+        match self {
+            AuthShape {
+                bearer_env: Some(env),
+                token_url: None,
+                client_id: None,
+                client_secret_env: None,
+                scope: None,
+            } => Ok(super::Auth::Bearer { env }),
+            AuthShape {
+                bearer_env: None,
+                token_url: Some(token_url),
+                client_id: Some(client_id),
+                client_secret_env: Some(secret_env),
+                scope,
+            } => Ok(super::Auth::ClientCredentials {
+                token_url,
+                client_id,
+                secret_env,
+                scope,
+            }),
+            _ => Err("auth is either { bearer_env } or { token_url, client_id, \
+                 client_secret_env, scope }; secrets are named by their environment variable"
+                .to_string()),
+        }
+    }
 }
 
 /// `[[mapping]]`.

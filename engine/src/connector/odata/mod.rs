@@ -5,6 +5,7 @@
 //! update only with `If-Match` on the ETag of the record as read, so a record changed
 //! meanwhile answers 412 and takes the conflict path rather than being overwritten.
 
+mod auth;
 mod gate;
 mod metadata;
 mod values;
@@ -17,6 +18,7 @@ use super::{
 use crate::config::System;
 use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
+use auth::Credentials;
 use gate::Gate;
 pub use gate::Throttling;
 use metadata::EntitySet;
@@ -50,15 +52,6 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// A bearer token, never shown.
-struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("(hidden)")
-    }
-}
-
 /// An OData v4 service holding a system's entity sets.
 #[derive(Debug)]
 pub struct ODataConnector {
@@ -66,7 +59,7 @@ pub struct ODataConnector {
     /// The service root, ending in `/`.
     root: String,
     client: reqwest::Client,
-    token: Option<Secret>,
+    credentials: Credentials,
     sets: HashMap<String, EntitySet>,
     gate: Gate,
 }
@@ -79,18 +72,12 @@ impl ODataConnector {
         if !root.ends_with('/') {
             root.push('/');
         }
-        let token = match &system.auth {
-            Some(auth) => Some(Secret(std::env::var(&auth.bearer_env).map_err(|_| {
-                ConnectorError::Schema {
-                    system: system.name.clone(),
-                    message: format!(
-                        "its bearer token is read from {}, which is not set",
-                        auth.bearer_env
-                    ),
-                }
-            })?)),
-            None => None,
-        };
+        let credentials = Credentials::from_env(system.auth.as_ref()).map_err(|message| {
+            ConnectorError::Schema {
+                system: system.name.clone(),
+                message,
+            }
+        })?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
@@ -103,7 +90,7 @@ impl ODataConnector {
             system: system.name.clone(),
             root,
             client,
-            token,
+            credentials,
             sets: HashMap::new(),
             gate: Gate::new(system.max_concurrency),
         };
@@ -143,16 +130,11 @@ impl ODataConnector {
         url: &str,
         accept: &str,
     ) -> reqwest::RequestBuilder {
-        let request = self
-            .client
+        self.client
             .request(method, url)
             .header("Accept", accept)
             .header("OData-Version", "4.0")
-            .header("OData-MaxVersion", "4.0");
-        match &self.token {
-            Some(token) => request.bearer_auth(&token.0),
-            None => request,
-        }
+            .header("OData-MaxVersion", "4.0")
     }
 
     /// What the service's protection has cost so far.
@@ -170,13 +152,27 @@ impl ODataConnector {
         let request = request.build().map_err(|e| self.failure(without_url(&e)))?;
         let read = request.method() == reqwest::Method::GET;
         let mut attempt = 0;
+        let mut signed_in_again = false;
         loop {
             attempt += 1;
+            let mut copy = request
+                .try_clone()
+                .expect("bodies are bytes, never streams");
+            let token = self
+                .credentials
+                .token(&self.client)
+                .await
+                .map_err(|message| self.schema(message))?;
+            if let Some(token) = token {
+                let mut bearer: reqwest::header::HeaderValue = format!("Bearer {token}")
+                    .parse()
+                    .map_err(|_| self.schema("its token cannot be sent in a header".to_string()))?;
+                bearer.set_sensitive(true);
+                copy.headers_mut()
+                    .insert(reqwest::header::AUTHORIZATION, bearer);
+            }
             let sent = {
                 let _out = self.gate.enter().await;
-                let copy = request
-                    .try_clone()
-                    .expect("bodies are bytes, never streams");
                 self.client.execute(copy).await
             };
             let back_off = Duration::from_millis(250 << attempt.min(6));
@@ -198,6 +194,17 @@ impl ODataConnector {
                         "the service asked to wait; every request to it waits"
                     );
                     self.gate.refused(wait);
+                }
+                // A token the service no longer takes (revoked, expired early): a new one,
+                // once.
+                Ok(answer)
+                    if answer.status() == reqwest::StatusCode::UNAUTHORIZED
+                        && self.credentials.renewable()
+                        && !signed_in_again =>
+                {
+                    signed_in_again = true;
+                    tracing::info!(system = %self.system, "the service refused its token: a new one");
+                    self.credentials.refused().await;
                 }
                 Ok(answer)
                     if read && answer.status().is_server_error() && attempt < READ_ATTEMPTS =>
