@@ -22,6 +22,7 @@ use std::process::{Child, Command, Stdio};
 on_both_stores!(
     customers_reach_the_service_and_its_edits_come_back,
     a_value_the_service_refuses_fails_that_record_alone,
+    a_value_refused_inside_a_json_batch_fails_that_record_alone,
     edits_on_both_sides_are_an_update_conflict,
     find_for_deleted_finds_an_account_deleted_in_the_service,
     a_service_asking_to_wait_is_waited_for,
@@ -133,13 +134,18 @@ const ERP: &str = "create table customer (no text primary key, name text not nul
     city text, email text, credit_limit numeric(12,2), modified_at bigint not null)";
 
 async fn world(kind: StoreKind) -> World {
+    world_of(kind, "dataverse").await
+}
+
+/// A world whose CRM is a system of kind `system_kind`.
+async fn world_of(kind: StoreKind, system_kind: &str) -> World {
     let Setup {
         crm,
         proxy,
         erp,
         config,
         store_url,
-    } = setup(kind, &[], |_| String::new()).await;
+    } = setup(kind, &[], |_| format!("kind = \"{system_kind}\"")).await;
     let config = Config::load(&config).expect("the configuration loads");
     let systems = Systems::connect(&config)
         .await
@@ -192,7 +198,6 @@ url = "{store_url}"
 url = "{erp_url}"
 
 [systems.crm]
-kind = "dataverse"
 url = "{root}"
 {crm_settings}
 
@@ -291,6 +296,14 @@ async fn customers_reach_the_service_and_its_edits_come_back(kind: StoreKind) {
     w.add_customer("C2", "Bergen Bakeri", "Bergen").await;
     let job = w.sync().await;
     assert_eq!(job.counters.inserted, 2, "{job:?}");
+    let writes: Vec<String> = w
+        .proxy
+        .seen()
+        .into_iter()
+        .filter(|s| !s.request.starts_with("GET"))
+        .map(|s| s.request)
+        .collect();
+    assert_eq!(writes, ["POST /$batch"], "both creates in one batch");
 
     let accounts = w.crm.accounts().await;
     assert_eq!(accounts.len(), 2, "{accounts:?}");
@@ -324,7 +337,15 @@ async fn customers_reach_the_service_and_its_edits_come_back(kind: StoreKind) {
 }
 
 async fn a_value_the_service_refuses_fails_that_record_alone(kind: StoreKind) {
-    let w = world(kind).await;
+    one_refused_record_fails_alone(world(kind).await).await
+}
+
+/// Business Central's dialect: writes in a JSON `$batch`.
+async fn a_value_refused_inside_a_json_batch_fails_that_record_alone(kind: StoreKind) {
+    one_refused_record_fails_alone(world_of(kind, "business_central").await).await
+}
+
+async fn one_refused_record_fails_alone(w: World) {
     w.add_customer("C1", "Aalborg Cykler", "Aalborg").await;
     // The service's accounts hold a city of at most 80 characters; the mapping says
     // nothing of it, so the service is the one to refuse.
@@ -535,7 +556,7 @@ async fn client_credentials_sign_in_and_a_refused_token_is_renewed_once(kind: St
     // the proxy, which refuses one read with 401 as a service does a token it revoked.
     let s = setup(kind, &["--client", &client], |root| {
         format!(
-            "auth = {{ token_url = \"{root}token\", client_id = \"coupler-app\", \
+            "kind = \"dataverse\"\nauth = {{ token_url = \"{root}token\", client_id = \"coupler-app\", \
              client_secret_env = \"COUPLER_TEST_CRM_SECRET\", scope = \"accounts/.default\" }}"
         )
     })

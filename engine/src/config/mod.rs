@@ -50,6 +50,9 @@ pub struct System {
     /// The most requests out to an OData system at once (`max_concurrency`; by default
     /// its kind's).
     pub max_concurrency: usize,
+    /// The most writes one `$batch` to an OData system carries (`batch_size`; by default
+    /// its kind's).
+    pub batch_size: usize,
     /// The table where the system records deletions (`table_name`, `record_key`,
     /// `deleted_at`, `id`), if it keeps one.
     pub tombstones: Option<String>,
@@ -77,6 +80,16 @@ impl SystemKind {
     /// Whether the system is an OData Web API.
     pub fn is_odata(&self) -> bool {
         !matches!(self, SystemKind::Sql)
+    }
+
+    /// The most writes one `$batch` may carry (Dataverse 1,000, Business Central 100),
+    /// and the default.
+    pub fn batch_sizes(&self) -> (usize, usize) {
+        match self {
+            SystemKind::Sql | SystemKind::Odata => (1000, 100),
+            SystemKind::Dataverse => (1000, 500),
+            SystemKind::BusinessCentral => (100, 100),
+        }
     }
 
     /// The most requests out at once by default: well inside what each service allows
@@ -302,8 +315,19 @@ impl Config {
                     if system.max_concurrency == Some(0) {
                         return Err(at("max_concurrency is at least 1"));
                     }
-                } else if system.auth.is_some() || system.max_concurrency.is_some() {
-                    return Err(at("auth and max_concurrency are for an OData system; a database's credentials go in its url"));
+                    let (most, _) = system.kind.batch_sizes();
+                    if let Some(size) = system.batch_size
+                        && !(1..=most).contains(&size)
+                    {
+                        return Err(at(&format!(
+                            "batch_size is between 1 and {most} for this kind of system"
+                        )));
+                    }
+                } else if system.auth.is_some()
+                    || system.max_concurrency.is_some()
+                    || system.batch_size.is_some()
+                {
+                    return Err(at("auth, max_concurrency and batch_size are for an OData system; a database's credentials go in its url"));
                 }
                 let auth = match system.auth {
                     Some(auth) => Some(auth.checked().map_err(|m| at(&m))?),
@@ -323,6 +347,7 @@ impl Config {
                         max_concurrency: system
                             .max_concurrency
                             .unwrap_or(system.kind.default_concurrency()),
+                        batch_size: system.batch_size.unwrap_or(system.kind.batch_sizes().1),
                         tombstones: system.tombstones,
                         time_zone: system.time_zone,
                     },

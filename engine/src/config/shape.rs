@@ -42,6 +42,7 @@ pub(super) struct SystemShape {
     pub(super) time_zone: Option<String>,
     pub(super) auth: Option<AuthShape>,
     pub(super) max_concurrency: Option<usize>,
+    pub(super) batch_size: Option<usize>,
 }
 
 /// `auth = { … }` of an OData system.

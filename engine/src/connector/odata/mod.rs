@@ -6,6 +6,7 @@
 //! meanwhile answers 412 and takes the conflict path rather than being overwritten.
 
 mod auth;
+mod batch;
 mod gate;
 mod metadata;
 mod values;
@@ -15,7 +16,7 @@ use super::{
     ChangeCursor, Compare, Connector, ConnectorError, ModifiedKind, Record, TableShape, TableSpec,
     Tombstone, WriteOp, WriteOutcome,
 };
-use crate::config::System;
+use crate::config::{System, SystemKind};
 use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
 use auth::Credentials;
@@ -62,6 +63,10 @@ pub struct ODataConnector {
     credentials: Credentials,
     sets: HashMap<String, EntitySet>,
     gate: Gate,
+    /// How the service takes a `$batch`.
+    dialect: batch::Dialect,
+    /// The most writes one `$batch` carries.
+    batch_size: usize,
 }
 
 impl ODataConnector {
@@ -93,6 +98,11 @@ impl ODataConnector {
             credentials,
             sets: HashMap::new(),
             gate: Gate::new(system.max_concurrency),
+            dialect: match system.kind {
+                SystemKind::Dataverse => batch::Dialect::Multipart,
+                _ => batch::Dialect::Json,
+            },
+            batch_size: system.batch_size,
         };
         let url = format!("{}$metadata", connector.root);
         // CSDL XML: the one form of `$metadata` every service (Dataverse too) serves.

@@ -1,28 +1,20 @@
-//! Writing a batch to an OData service, one request per record so that one refused
-//! record does not fail its neighbours: each answer's status is the record's outcome —
+//! Writing a batch to an OData service: the operations go in `$batch` requests of at most
+//! the system's batch size, each operation answered on its own so that one refused
+//! record does not fail its neighbours. Each answer's status is the record's outcome —
 //! 2xx written (its new modified-on), 412 on `If-Match` or 404 changed since read (the
 //! conflict path), any other refusal kept with the service's own message.
 
+use super::batch::{self, Call, Reply};
 use super::{ODataConnector, QUERY, message, values};
 use crate::connector::{ConnectorError, TableSpec, WriteOp, WriteOutcome};
 use crate::value::Value;
 use percent_encoding::utf8_percent_encode;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 
-/// What the service said to one write.
-enum Answer {
-    /// Written; the entity as it is now, when the service sent it.
-    Written(Option<Json>),
-    /// 412 or 404: the record changed or vanished since it was read.
-    Changed,
-    /// Refused, with the service's message.
-    Refused(String),
-}
-
 impl ODataConnector {
-    /// Applies `ops` in order, answering an outcome for each.
+    /// Applies `ops`, answering an outcome for each, in order.
     pub(super) async fn write_batch(
         &self,
         spec: &TableSpec,
@@ -41,61 +33,64 @@ impl ODataConnector {
             let etag = entity["@odata.etag"].as_str().map(str::to_string);
             current.insert(record.key, (record.modified, etag));
         }
-        let mut outcomes = Vec::with_capacity(ops.len());
-        for op in ops {
-            let answer = match self.write_one(spec, op, &current).await {
-                Ok(answer) => answer,
-                // Nothing written yet: the batch fails whole, as the service is not there.
-                Err(error) if outcomes.is_empty() => return Err(error),
-                // Some written: those keep their outcomes, this and the rest wait for the
-                // next run.
-                Err(error) => Answer::Refused(format!("not written: {error}")),
-            };
-            let outcome = match answer {
-                Answer::Written(_) if matches!(op, WriteOp::Delete { .. }) => {
-                    WriteOutcome::Written(0)
-                }
-                Answer::Written(entity) => {
-                    let entity = match entity {
-                        Some(entity) => entity,
-                        None => self.read_back(spec, op.key()).await?,
-                    };
-                    WriteOutcome::Written(self.record(spec, &entity)?.modified)
-                }
-                Answer::Changed => WriteOutcome::Changed,
-                Answer::Refused(message) => WriteOutcome::Refused(message),
-            };
-            outcomes.push(outcome);
+        let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; ops.len()];
+        let mut calls: Vec<(usize, Call)> = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            match self.call(spec, op, &current) {
+                Ok(call) => calls.push((i, call)),
+                Err(outcome) => outcomes[i] = Some(outcome),
+            }
         }
-        Ok(outcomes)
+        let mut sent_any = false;
+        for chunk in calls.chunks(self.batch_size) {
+            let replies = match self.batch(chunk).await {
+                Ok(replies) => replies,
+                // Nothing sent yet: the batch fails whole, as the service is not there.
+                Err(error) if !sent_any => return Err(error),
+                // Some written: those keep their outcomes; these wait for the next run.
+                Err(error) => {
+                    for (i, _) in chunk {
+                        outcomes[*i] = Some(WriteOutcome::Refused(format!("not written: {error}")));
+                    }
+                    continue;
+                }
+            };
+            sent_any = true;
+            for ((i, _), reply) in chunk.iter().zip(replies) {
+                outcomes[*i] = Some(self.outcome(spec, &ops[*i], reply).await?);
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.expect("every operation has an outcome"))
+            .collect())
     }
 
-    /// Sends one write.
-    async fn write_one(
+    /// The request `op` makes, or its outcome when it needs none.
+    fn call(
         &self,
         spec: &TableSpec,
         op: &WriteOp,
         current: &HashMap<String, (i64, Option<String>)>,
-    ) -> Result<Answer, ConnectorError> {
-        let Some(entity_url) = self.entity_url(spec, op.key()) else {
-            return Ok(Answer::Refused(format!(
-                "{:?} cannot be a key of {}",
-                op.key(),
-                spec.table
-            )));
-        };
-        let request = match op {
+    ) -> Result<Call, WriteOutcome> {
+        let set = utf8_percent_encode(&spec.table, QUERY).to_string();
+        let entity = self
+            .key_literal(spec, op.key())
+            .map(|literal| format!("{set}({})", utf8_percent_encode(&literal, QUERY)))
+            .ok_or_else(|| {
+                WriteOutcome::Refused(format!("{:?} cannot be a key of {}", op.key(), spec.table))
+            })?;
+        let represented = ("Prefer", "return=representation".to_string());
+        Ok(match op {
             WriteOp::Create { key, values } => {
-                let mut body = match self.body_of(spec, values) {
-                    Ok(body) => body,
-                    Err(message) => return Ok(Answer::Refused(message)),
-                };
+                let mut body = self.body_of(spec, values).map_err(WriteOutcome::Refused)?;
                 body.insert(spec.key.clone(), self.key_json(spec, key));
-                let url = format!("{}{}", self.root, utf8_percent_encode(&spec.table, QUERY));
-                self.request(Method::POST, &url)
-                    .header("Prefer", "return=representation")
-                    .header("Content-Type", "application/json")
-                    .body(Json::Object(body).to_string())
+                Call {
+                    method: "POST",
+                    path: set,
+                    headers: vec![represented],
+                    body: Some(Json::Object(body)),
+                }
             }
             WriteOp::Update {
                 key,
@@ -104,33 +99,86 @@ impl ODataConnector {
             } => {
                 let etag = match current.get(key) {
                     Some((modified, etag)) if modified == expected => etag.clone(),
-                    _ => return Ok(Answer::Changed),
+                    _ => return Err(WriteOutcome::Changed),
                 };
-                let body = match self.body_of(spec, values) {
-                    Ok(body) => body,
-                    Err(message) => return Ok(Answer::Refused(message)),
-                };
-                self.request(Method::PATCH, &entity_url)
-                    .header("If-Match", etag.as_deref().unwrap_or("*"))
-                    .header("Prefer", "return=representation")
-                    .header("Content-Type", "application/json")
-                    .body(Json::Object(body).to_string())
+                let body = self.body_of(spec, values).map_err(WriteOutcome::Refused)?;
+                Call {
+                    method: "PATCH",
+                    path: entity,
+                    headers: vec![
+                        ("If-Match", etag.unwrap_or_else(|| "*".into())),
+                        represented,
+                    ],
+                    body: Some(Json::Object(body)),
+                }
             }
-            WriteOp::Delete { .. } => self
-                .request(Method::DELETE, &entity_url)
-                .header("If-Match", "*"),
+            WriteOp::Delete { .. } => Call {
+                method: "DELETE",
+                path: entity,
+                headers: vec![("If-Match", "*".to_string())],
+                body: None,
+            },
+        })
+    }
+
+    /// Sends `calls` as one `$batch`; answers a reply for each, in order.
+    async fn batch(&self, calls: &[(usize, Call)]) -> Result<Vec<Reply>, ConnectorError> {
+        let calls: Vec<Call> = calls.iter().map(|(_, c)| c.clone()).collect();
+        let (content_type, body) = batch::encode(self.dialect, &self.root, &calls);
+        let url = format!("{}$batch", self.root);
+        let accept = match self.dialect {
+            batch::Dialect::Json => "application/json",
+            batch::Dialect::Multipart => "multipart/mixed",
         };
+        let request = self
+            .request_accepting(Method::POST, &url, accept)
+            .header("Content-Type", content_type)
+            .header("Prefer", "odata.continue-on-error")
+            .body(body);
         let answer = self.send(request).await?;
-        let status = answer.status();
-        let bytes = answer.bytes().await.unwrap_or_default();
-        Ok(match status {
-            s if s.is_success() => Answer::Written(serde_json::from_slice(&bytes).ok()),
-            StatusCode::PRECONDITION_FAILED | StatusCode::NOT_FOUND => Answer::Changed,
-            s => Answer::Refused(format!(
-                "{} refused it ({s}): {}",
-                self.system,
-                message(&bytes)
-            )),
+        let content_type = answer
+            .headers()
+            .get("Content-Type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = self.body(answer).await?;
+        let replies = batch::decode(&content_type, &bytes).map_err(|m| self.failure(m))?;
+        if replies.len() != calls.len() {
+            return Err(self.failure(format!(
+                "the service answered {} of the {} writes of a batch",
+                replies.len(),
+                calls.len()
+            )));
+        }
+        Ok(replies)
+    }
+
+    /// What `reply` means for `op`.
+    async fn outcome(
+        &self,
+        spec: &TableSpec,
+        op: &WriteOp,
+        reply: Reply,
+    ) -> Result<WriteOutcome, ConnectorError> {
+        Ok(match reply.status {
+            200..=299 if matches!(op, WriteOp::Delete { .. }) => WriteOutcome::Written(0),
+            200..=299 => {
+                let entity = match reply.body {
+                    Some(entity) if entity.get(&spec.modified).is_some() => entity,
+                    _ => self.read_back(spec, op.key()).await?,
+                };
+                WriteOutcome::Written(self.record(spec, &entity)?.modified)
+            }
+            404 | 412 => WriteOutcome::Changed,
+            status => {
+                let said = reply.body.map(|b| b.to_string()).unwrap_or_default();
+                WriteOutcome::Refused(format!(
+                    "{} refused it ({status}): {}",
+                    self.system,
+                    message(said.as_bytes())
+                ))
+            }
         })
     }
 
@@ -149,27 +197,14 @@ impl ODataConnector {
             })
     }
 
-    /// The URL of the entity `key` of `spec`'s set (`accounts(…)`).
-    fn entity_url(&self, spec: &TableSpec, key: &str) -> Option<String> {
-        let literal = self.key_literal(spec, key)?;
-        Some(format!(
-            "{}{}({})",
-            self.root,
-            utf8_percent_encode(&spec.table, QUERY),
-            utf8_percent_encode(&literal, QUERY)
-        ))
-    }
-
     /// `key` as the JSON of the key property.
     fn key_json(&self, spec: &TableSpec, key: &str) -> Json {
-        match values::write(
+        values::write(
             &Value::Text(key.to_string()),
             spec.key_kind,
             Default::default(),
-        ) {
-            Ok(json) => json,
-            Err(_) => Json::String(key.to_string()),
-        }
+        )
+        .unwrap_or_else(|_| Json::String(key.to_string()))
     }
 
     /// The JSON body setting `values`, or why one cannot be sent.
