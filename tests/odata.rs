@@ -12,6 +12,7 @@ use engine::config::Config;
 use engine::connector::{Connector, ODataConnector, TableSpec, WriteOp, WriteOutcome};
 use engine::model::{JobKind, JobState, JobSummary, SyncErrorKind, SyncErrorSummary};
 use engine::store::sync_error::ErrorFilter;
+use engine::sync::FaultPoint;
 use engine::value::{ColumnKind, Value};
 use engine::{Engine, Systems};
 use serde_json::{Value as Json, json};
@@ -27,6 +28,7 @@ on_both_stores!(
     find_for_deleted_finds_an_account_deleted_in_the_service,
     a_service_asking_to_wait_is_waited_for,
     client_credentials_sign_in_and_a_refused_token_is_renewed_once,
+    a_crash_at_any_write_step_loses_and_duplicates_nothing,
 );
 
 /// The OData service, running until dropped.
@@ -659,5 +661,72 @@ impl Service {
             .unwrap();
         let page: Json = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
         page["value"].as_array().unwrap().clone()
+    }
+}
+
+async fn a_crash_at_any_write_step_loses_and_duplicates_nothing(kind: StoreKind) {
+    for point in FaultPoint::ALL {
+        let w = world(kind).await;
+        for n in 1..=5 {
+            w.add_customer(&format!("C{n}"), &format!("Customer {n}"), "Aalborg")
+                .await;
+        }
+        // During the initial synchronization: creates.
+        w.engine.inject_fault(point);
+        let crashed = w.run().await;
+        assert!(
+            crashed
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("injected fault"),
+            "{point}: {crashed:?}"
+        );
+        w.erp(&format!(
+            "update customer set city = 'Odense', modified_at = {} where no = 'C3'",
+            now_ms()
+        ))
+        .await;
+        w.sync().await;
+        let accounts = w.crm.accounts().await;
+        assert_eq!(accounts.len(), 5, "{point}: no duplicate: {accounts:?}");
+        let couplings = w
+            .engine
+            .couplings("CUSTOMER", None, None, 100)
+            .await
+            .unwrap();
+        assert_eq!(couplings.len(), 5, "{point}: every customer coupled once");
+        assert_eq!(
+            w.crm.account("Customer 3").await["address1_city"],
+            "Odense",
+            "{point}"
+        );
+
+        // During an incremental one: an update each way.
+        let id = w.crm.account("Customer 4").await["accountid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        w.crm.edit(&id, json!({"address1_city": "Viborg"})).await;
+        w.erp(&format!(
+            "update customer set name = 'Customer 2 A/S', modified_at = {} where no = 'C2'",
+            now_ms()
+        ))
+        .await;
+        w.engine.inject_fault(point);
+        w.run().await;
+        w.sync().await;
+        w.crm.account("Customer 2 A/S").await;
+        assert_eq!(
+            w.customer("C4", "city").await.as_deref(),
+            Some("Viborg"),
+            "{point}"
+        );
+        assert_eq!(w.crm.accounts().await.len(), 5, "{point}");
+        assert!(
+            w.errors().await.is_empty(),
+            "{point}: {:?}",
+            w.errors().await
+        );
     }
 }

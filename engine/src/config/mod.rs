@@ -53,6 +53,9 @@ pub struct System {
     /// The most writes one `$batch` to an OData system carries (`batch_size`; by default
     /// its kind's).
     pub batch_size: usize,
+    /// The Business Central company (its id) whose entity sets a system of that kind
+    /// reads and writes (`company`): every set under `companies(ID)/`.
+    pub company: Option<String>,
     /// The table where the system records deletions (`table_name`, `record_key`,
     /// `deleted_at`, `id`), if it keeps one.
     pub tombstones: Option<String>,
@@ -323,9 +326,13 @@ impl Config {
                             "batch_size is between 1 and {most} for this kind of system"
                         )));
                     }
+                    if system.company.is_some() && system.kind != SystemKind::BusinessCentral {
+                        return Err(at("company is for a system of kind business_central"));
+                    }
                 } else if system.auth.is_some()
                     || system.max_concurrency.is_some()
                     || system.batch_size.is_some()
+                    || system.company.is_some()
                 {
                     return Err(at("auth, max_concurrency and batch_size are for an OData system; a database's credentials go in its url"));
                 }
@@ -348,6 +355,7 @@ impl Config {
                             .max_concurrency
                             .unwrap_or(system.kind.default_concurrency()),
                         batch_size: system.batch_size.unwrap_or(system.kind.batch_sizes().1),
+                        company: system.company,
                         tombstones: system.tombstones,
                         time_zone: system.time_zone,
                     },
@@ -800,6 +808,65 @@ integration = "emailaddress1"
             config.mapping("CONTACT").unwrap().interval,
             DEFAULT_INTERVAL
         );
+    }
+
+    #[test]
+    fn odata_systems_are_read_with_their_settings_and_bad_ones_are_refused() {
+        let crm = |settings: &str| {
+            let text = GOOD.replace(
+                "[systems.crm]\nurl = \"sqlite:///var/crm.db\"",
+                &format!("[systems.crm]\n{settings}"),
+            );
+            parse(&text)
+                .map(|c| c.systems["crm"].clone())
+                .map_err(|e| e.to_string())
+        };
+        let system = crm(
+            "kind = \"business_central\"\nurl = \"https://api.bc.example/v2.0/T/Production/api/v2.0/\"\n\
+             company = \"6f7e0e1a-0000-4000-8000-000000000001\"\n\
+             auth = { token_url = \"https://login.example/T/oauth2/v2.0/token\", client_id = \"app\", \
+             client_secret_env = \"BC_SECRET\", scope = \"https://api.bc.example/.default\" }",
+        )
+        .unwrap();
+        assert_eq!(system.kind, SystemKind::BusinessCentral);
+        assert_eq!((system.batch_size, system.max_concurrency), (100, 5));
+        assert!(matches!(
+            system.auth,
+            Some(Auth::ClientCredentials { ref secret_env, .. }) if secret_env == "BC_SECRET"
+        ));
+        for (settings, refusal) in [
+            (
+                "kind = \"dataverse\"\nurl = \"sqlite://crm.db\"",
+                "service root",
+            ),
+            (
+                "kind = \"odata\"\nurl = \"http://o/\"\ntombstones = \"t\"",
+                "no tombstone table",
+            ),
+            (
+                "kind = \"business_central\"\nurl = \"http://o/\"\nbatch_size = 500",
+                "between 1 and 100",
+            ),
+            (
+                "kind = \"dataverse\"\nurl = \"http://o/\"\ncompany = \"x\"",
+                "business_central",
+            ),
+            (
+                "url = \"sqlite://crm.db\"\nauth = { bearer_env = \"T\" }",
+                "for an OData system",
+            ),
+            (
+                "kind = \"odata\"\nurl = \"http://o/\"\nauth = { bearer_env = \"T\", client_id = \"a\" }",
+                "either { bearer_env }",
+            ),
+            (
+                "kind = \"odata\"\nurl = \"http://o/\"\nauth = { client_secret = \"s\" }",
+                "unknown field",
+            ),
+        ] {
+            let error = crm(settings).unwrap_err();
+            assert!(error.contains(refusal), "{settings}: {error}");
+        }
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub(super) struct SystemShape {
     pub(super) auth: Option<AuthShape>,
     pub(super) max_concurrency: Option<usize>,
     pub(super) batch_size: Option<usize>,
+    pub(super) company: Option<String>,
 }
 
 /// `auth = { … }` of an OData system.

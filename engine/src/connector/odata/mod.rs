@@ -67,6 +67,8 @@ pub struct ODataConnector {
     dialect: batch::Dialect,
     /// The most writes one `$batch` carries.
     batch_size: usize,
+    /// The Business Central company every entity set is under, if any.
+    company: Option<String>,
 }
 
 impl ODataConnector {
@@ -103,6 +105,7 @@ impl ODataConnector {
                 _ => batch::Dialect::Json,
             },
             batch_size: system.batch_size,
+            company: system.company.clone(),
         };
         let url = format!("{}$metadata", connector.root);
         // CSDL XML: the one form of `$metadata` every service (Dataverse too) serves.
@@ -261,6 +264,16 @@ impl ODataConnector {
         }
     }
 
+    /// The path of entity set `table` under the service root: under the company's, for a
+    /// Business Central system that names one (`companies(…)/customers`).
+    fn set_path(&self, table: &str) -> String {
+        let table = utf8_percent_encode(table, QUERY);
+        match &self.company {
+            Some(company) => format!("companies({})/{table}", utf8_percent_encode(company, QUERY)),
+            None => table.to_string(),
+        }
+    }
+
     /// The entity set `spec` names.
     fn set(&self, spec: &TableSpec) -> Result<&EntitySet, ConnectorError> {
         self.sets.get(&spec.table).ok_or_else(|| {
@@ -287,7 +300,7 @@ impl ODataConnector {
         let mut url = format!(
             "{}{}?$select={}",
             self.root,
-            utf8_percent_encode(&spec.table, QUERY),
+            self.set_path(&spec.table),
             utf8_percent_encode(&select.join(","), QUERY)
         );
         if let Some(filter) = filter {
@@ -597,5 +610,29 @@ impl Connector for ODataConnector {
     ) -> Result<Vec<Tombstone>, ConnectorError> {
         // Deletions are found by a mapping's deletion scan, which compares keys.
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_business_central_company_holds_every_entity_set() {
+        let connector = ODataConnector {
+            system: "bc".into(),
+            root: "https://api.bc.example/api/v2.0/".into(),
+            client: reqwest::Client::new(),
+            credentials: Credentials::None,
+            sets: HashMap::new(),
+            gate: Gate::new(1),
+            dialect: batch::Dialect::Json,
+            batch_size: 100,
+            company: Some("6f7e0e1a-0000-4000-8000-000000000001".into()),
+        };
+        assert_eq!(
+            connector.set_path("customers"),
+            "companies(6f7e0e1a-0000-4000-8000-000000000001)/customers"
+        );
     }
 }

@@ -73,7 +73,7 @@ impl ODataConnector {
         op: &WriteOp,
         current: &HashMap<String, (i64, Option<String>)>,
     ) -> Result<Call, WriteOutcome> {
-        let set = utf8_percent_encode(&spec.table, QUERY).to_string();
+        let set = self.set_path(&spec.table);
         let entity = self
             .key_literal(spec, op.key())
             .map(|literal| format!("{set}({})", utf8_percent_encode(&literal, QUERY)))
