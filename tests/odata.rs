@@ -29,6 +29,7 @@ on_both_stores!(
     a_service_asking_to_wait_is_waited_for,
     client_credentials_sign_in_and_a_refused_token_is_renewed_once,
     a_crash_at_any_write_step_loses_and_duplicates_nothing,
+    a_batch_whose_answer_is_lost_is_sent_again_and_duplicates_nothing,
 );
 
 /// The OData service, running until dropped.
@@ -521,11 +522,13 @@ async fn a_service_asking_to_wait_is_waited_for(kind: StoreKind) {
         method: reqwest::Method::POST,
         status: 429,
         retry_after: Some("1"),
+        after_forwarding: false,
     });
     w.proxy.refuse(Refusal {
         method: reqwest::Method::GET,
         status: 503,
         retry_after: None,
+        after_forwarding: false,
     });
     let job = w.sync().await;
     assert_eq!(job.counters.inserted, 3, "{job:?}");
@@ -578,6 +581,7 @@ async fn client_credentials_sign_in_and_a_refused_token_is_renewed_once(kind: St
         method: reqwest::Method::GET,
         status: 401,
         retry_after: None,
+        after_forwarding: false,
     });
 
     let sync = |secret: &'static str| {
@@ -729,4 +733,38 @@ async fn a_crash_at_any_write_step_loses_and_duplicates_nothing(kind: StoreKind)
             w.errors().await
         );
     }
+}
+
+async fn a_batch_whose_answer_is_lost_is_sent_again_and_duplicates_nothing(kind: StoreKind) {
+    let w = world(kind).await;
+    for n in 1..=3 {
+        w.add_customer(&format!("C{n}"), &format!("Customer {n}"), "Aalborg")
+            .await;
+    }
+    // The service makes the accounts, but its answer is lost on the way back.
+    w.proxy.refuse(Refusal {
+        method: reqwest::Method::POST,
+        status: 502,
+        retry_after: None,
+        after_forwarding: true,
+    });
+    let job = w.sync().await;
+    assert_eq!(job.counters.inserted, 3, "{job:?}");
+    assert_eq!(w.crm.accounts().await.len(), 3, "no duplicate");
+    let batches = w
+        .proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.request == "POST /$batch")
+        .count();
+    assert_eq!(batches, 2, "the batch was sent again");
+    assert!(w.errors().await.is_empty(), "{:?}", w.errors().await);
+    assert_eq!(
+        w.engine
+            .couplings("CUSTOMER", None, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 }

@@ -30,6 +30,8 @@ pub struct Refusal {
     pub status: u16,
     /// The `Retry-After` sent with it, if any.
     pub retry_after: Option<&'static str>,
+    /// Whether the request reaches the service all the same, only its answer lost.
+    pub after_forwarding: bool,
 }
 
 #[derive(Default)]
@@ -96,45 +98,12 @@ async fn forward(
     };
     let (status, response) = match refusal {
         Some(refusal) => {
-            let status = StatusCode::from_u16(refusal.status).unwrap();
-            let mut response = (
-                status,
-                [("Content-Type", "application/json")],
-                r#"{"error":{"code":"0x80072322","message":"Number of requests exceeded the limit."}}"#,
-            )
-                .into_response();
-            if let Some(after) = refusal.retry_after {
-                response
-                    .headers_mut()
-                    .insert("Retry-After", after.parse().unwrap());
+            if refusal.after_forwarding {
+                pass_on(&upstream, method, &uri, &headers, body).await;
             }
-            (refusal.status, response)
+            refused(&refusal)
         }
-        None => {
-            let path = uri.path_and_query().map_or("/", |p| p.as_str());
-            let mut sent = upstream
-                .http
-                .request(method.clone(), format!("{}{path}", upstream.root))
-                .body(body);
-            for (name, value) in &headers {
-                if name != "host" && name != "content-length" {
-                    sent = sent.header(name, value);
-                }
-            }
-            let answer = sent.send().await.unwrap();
-            let status = answer.status().as_u16();
-            let mut response = Response::builder().status(status);
-            for (name, value) in answer.headers() {
-                if name != "content-length" && name != "transfer-encoding" {
-                    response = response.header(name, value);
-                }
-            }
-            let bytes = answer.bytes().await.unwrap();
-            (
-                status,
-                response.body(axum::body::Body::from(bytes)).unwrap(),
-            )
-        }
+        None => pass_on(&upstream, method, &uri, &headers, body).await,
     };
     upstream.faults.lock().unwrap().seen.push(Seen {
         at,
@@ -142,4 +111,54 @@ async fn forward(
         status,
     });
     response
+}
+
+/// The answer of a refusal, as a service's protection words it.
+fn refused(refusal: &Refusal) -> (u16, Response) {
+    let status = StatusCode::from_u16(refusal.status).unwrap();
+    let mut response = (
+        status,
+        [("Content-Type", "application/json")],
+        r#"{"error":{"code":"0x80072322","message":"Number of requests exceeded the limit."}}"#,
+    )
+        .into_response();
+    if let Some(after) = refusal.retry_after {
+        response
+            .headers_mut()
+            .insert("Retry-After", after.parse().unwrap());
+    }
+    (refusal.status, response)
+}
+
+/// The request sent on to the service, and its answer.
+async fn pass_on(
+    upstream: &Upstream,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> (u16, Response) {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut sent = upstream
+        .http
+        .request(method, format!("{}{path}", upstream.root))
+        .body(body);
+    for (name, value) in headers {
+        if name != "host" && name != "content-length" {
+            sent = sent.header(name, value);
+        }
+    }
+    let answer = sent.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let mut response = Response::builder().status(status);
+    for (name, value) in answer.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            response = response.header(name, value);
+        }
+    }
+    let bytes = answer.bytes().await.unwrap();
+    (
+        status,
+        response.body(axum::body::Body::from(bytes)).unwrap(),
+    )
 }

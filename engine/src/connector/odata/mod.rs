@@ -31,10 +31,12 @@ use std::time::Duration;
 /// Most keys one read names in its `$filter`, well inside the URL limits of the services.
 const KEYS_PER_READ: usize = 40;
 
-/// How often a read is sent again after the service failed it (5xx, a dropped
-/// connection, a timeout); a write is never sent twice but after a refusal of the
-/// service's protection, which did nothing.
-const READ_ATTEMPTS: u32 = 4;
+/// How often a read or a `$batch` is sent again after the service failed it (5xx, a
+/// dropped connection, a timeout). A batch may be: its creates name their keys (a create
+/// repeated finds its record), its updates name the ETag read, and a delete repeated
+/// finds nothing to delete. A single write is never sent twice but after a refusal of
+/// the service's protection, which did nothing.
+const REPEAT_ATTEMPTS: u32 = 4;
 
 /// How often a request the service's protection refuses is sent again before the
 /// refusal stands.
@@ -163,7 +165,8 @@ impl ODataConnector {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ConnectorError> {
         let request = request.build().map_err(|e| self.failure(without_url(&e)))?;
-        let read = request.method() == reqwest::Method::GET;
+        let repeatable =
+            request.method() == reqwest::Method::GET || request.url().path().ends_with("/$batch");
         let mut attempt = 0;
         let mut signed_in_again = false;
         loop {
@@ -220,7 +223,9 @@ impl ODataConnector {
                     self.credentials.refused().await;
                 }
                 Ok(answer)
-                    if read && answer.status().is_server_error() && attempt < READ_ATTEMPTS =>
+                    if repeatable
+                        && answer.status().is_server_error()
+                        && attempt < REPEAT_ATTEMPTS =>
                 {
                     tokio::time::sleep(back_off).await;
                 }
@@ -228,8 +233,8 @@ impl ODataConnector {
                     self.gate.answered();
                     return Ok(answer);
                 }
-                Err(error) if read && attempt < READ_ATTEMPTS => {
-                    tracing::info!(system = %self.system, error = %without_url(&error), "read again");
+                Err(error) if repeatable && attempt < REPEAT_ATTEMPTS => {
+                    tracing::info!(system = %self.system, error = %without_url(&error), "sent again");
                     tokio::time::sleep(back_off).await;
                 }
                 Err(error) => {

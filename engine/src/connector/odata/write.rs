@@ -170,6 +170,12 @@ impl ODataConnector {
                 };
                 WriteOutcome::Written(self.record(spec, &entity)?.modified)
             }
+            // A create repeated (its batch sent again, or after a crash) finds its
+            // record, made with the key the engine chose: it is coupled, not duplicated.
+            409 | 412 if matches!(op, WriteOp::Create { .. }) => {
+                let entity = self.read_back(spec, op.key()).await?;
+                WriteOutcome::Written(self.record(spec, &entity)?.modified)
+            }
             404 | 412 => WriteOutcome::Changed,
             status => {
                 let said = reply.body.map(|b| b.to_string()).unwrap_or_default();
