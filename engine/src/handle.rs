@@ -111,6 +111,12 @@ impl Engine {
         &self.inner.store
     }
 
+    /// What the engine has sent `system` so far (requests, and the refusals of its
+    /// service protection), for a remote system.
+    pub async fn traffic(&self, system: &str) -> crate::connector::Traffic {
+        self.inner.systems.lock().await.traffic(system)
+    }
+
     /// Succeeds when the store answers.
     pub async fn health(&self) -> Result<(), StoreError> {
         self.inner.store.ping().await

@@ -70,6 +70,14 @@ impl Systems {
     pub(crate) fn connector(&self, system: &str) -> Arc<dyn Connector> {
         self.connectors[system].clone()
     }
+
+    /// What the connector of `system` has sent it so far; nothing before it is opened.
+    pub fn traffic(&self, system: &str) -> crate::connector::Traffic {
+        self.connectors
+            .get(system)
+            .map(|c| c.traffic())
+            .unwrap_or_default()
+    }
 }
 
 /// Connects to `system`.

@@ -251,11 +251,28 @@ pub enum Compare {
     Folded,
 }
 
+/// What a connector has sent a remote system so far, and what the service's protection
+/// cost: the figures behind "how many requests, how many 429s, how long they took".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Traffic {
+    /// Requests sent.
+    pub requests: u64,
+    /// 429 and 503 answers met.
+    pub refusals: u64,
+    /// Milliseconds requests waited for the service to take them again.
+    pub waited_ms: u64,
+}
+
 /// A system's tables, read and written in batches.
 #[async_trait]
 pub trait Connector: Send + Sync + std::fmt::Debug {
     /// The system's name.
     fn system(&self) -> &str;
+
+    /// What it has sent the system so far (nothing counted, for a database).
+    fn traffic(&self) -> Traffic {
+        Traffic::default()
+    }
 
     /// The system's tables, by name.
     async fn tables(&self) -> Result<Vec<String>, ConnectorError>;

@@ -5,6 +5,7 @@
 //! refusal, one more after a run of answers without one, never above the configured
 //! limit.
 
+use crate::connector::Traffic;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -30,18 +31,10 @@ pub(super) struct Gate {
     held_back: Mutex<usize>,
     /// Answers since the last refusal.
     calm: AtomicU64,
-    /// Refusals met (429 or 503 with `Retry-After`), and the milliseconds they cost.
+    /// Requests let through; refusals met (429 or 503), and the milliseconds they cost.
+    requests: AtomicU64,
     refusals: AtomicU64,
     waited_ms: AtomicU64,
-}
-
-/// What the gate has met so far: refusals and the time spent waiting them out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Throttling {
-    /// 429 and 503 answers with `Retry-After`.
-    pub refusals: u64,
-    /// Milliseconds requests waited for the gate to open.
-    pub waited_ms: u64,
 }
 
 impl Gate {
@@ -54,6 +47,7 @@ impl Gate {
             limit,
             held_back: Mutex::new(0),
             calm: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             refusals: AtomicU64::new(0),
             waited_ms: AtomicU64::new(0),
         }
@@ -74,6 +68,7 @@ impl Gate {
                 _ => break,
             }
         }
+        self.requests.fetch_add(1, Ordering::Relaxed);
         self.permits
             .acquire()
             .await
@@ -110,9 +105,10 @@ impl Gate {
         }
     }
 
-    /// What the gate has met so far.
-    pub(super) fn throttling(&self) -> Throttling {
-        Throttling {
+    /// What the gate has let through and met so far.
+    pub(super) fn traffic(&self) -> Traffic {
+        Traffic {
+            requests: self.requests.load(Ordering::Relaxed),
             refusals: self.refusals.load(Ordering::Relaxed),
             waited_ms: self.waited_ms.load(Ordering::Relaxed),
         }
@@ -160,6 +156,6 @@ mod tests {
             gate.answered();
         }
         assert_eq!(gate.permits.available_permits(), 4, "grown back");
-        assert_eq!(gate.throttling().refusals, 1);
+        assert_eq!(gate.traffic().refusals, 1);
     }
 }

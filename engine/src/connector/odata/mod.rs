@@ -21,7 +21,6 @@ use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
 use auth::Credentials;
 use gate::Gate;
-pub use gate::Throttling;
 use metadata::EntitySet;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value as Json;
@@ -150,11 +149,6 @@ impl ODataConnector {
             .header("Accept", accept)
             .header("OData-Version", "4.0")
             .header("OData-MaxVersion", "4.0")
-    }
-
-    /// What the service's protection has cost so far.
-    pub fn throttling(&self) -> Throttling {
-        self.gate.throttling()
     }
 
     /// Sends `request` through the gate: again when the service's protection refuses it
@@ -447,6 +441,10 @@ fn message(body: &[u8]) -> String {
 impl Connector for ODataConnector {
     fn system(&self) -> &str {
         &self.system
+    }
+
+    fn traffic(&self) -> super::Traffic {
+        self.gate.traffic()
     }
 
     async fn tables(&self) -> Result<Vec<String>, ConnectorError> {

@@ -9,7 +9,10 @@
 //! `record_status` (a record's status through the router), `health` (the sync health
 //! counts and every mapping's health, counted afresh),
 //! `retry_all`, `concurrent_console` (50 clients reading pages) and `peak_rss_mb` of the
-//! initial synchronization.
+//! initial synchronization. With `--odata URL`, the figures of a CRM over an OData Web
+//! API instead ([`odata`]).
+
+mod odata;
 
 use crate::router::router;
 use crate::state::AppState;
@@ -49,6 +52,10 @@ pub struct BenchArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub postgres_url: String,
+    /// Measure a CRM over the OData service at this root instead (an `accounts` entity
+    /// set shaped like Dataverse's, as `tests/support/odata_service.py` serves).
+    #[arg(long)]
+    pub odata: Option<String>,
 }
 
 /// The databases a benchmark runs on.
@@ -231,6 +238,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             println!("{line}");
         }
     };
+    if let Some(root) = &args.odata {
+        let figures = odata::measure(root, n, &args.postgres_url, args.store, &say).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&figures)?);
+        }
+        return Ok(());
+    }
     let scratch = Scratch::new(args.store, &args.postgres_url).await?;
     let result = measure(&scratch, n, args.quick, &say).await;
     scratch.remove().await;

@@ -1,0 +1,203 @@
+//! `coupler bench --odata URL`: the figures of a CRM over an OData Web API. The service
+//! at URL has an `accounts` entity set shaped like Dataverse's (as
+//! `tests/support/odata_service.py` serves one). Measured in one run: `raw` (N accounts
+//! written straight to the service in `$batch` requests of 500, as fast as it takes
+//! them), then `initial_sync` (N customers of an ERP on the bench's store synchronized
+//! to it, one way: records/s, its ratio to raw, the requests sent and the 429/503
+//! refusals met and the time they cost). The synchronization writes to a set that holds
+//! the raw accounts already, so a service that slows as it grows understates the ratio,
+//! never overstates it.
+
+use super::{BenchStore, Scratch};
+use anyhow::{Context, bail};
+use engine::Engine;
+use engine::config::Config;
+use serde::Serialize;
+use serde_json::json;
+use std::time::Instant;
+
+/// Writes per `$batch`, in the raw figure and in the synchronization alike.
+const BATCH: u64 = 500;
+
+/// The figures of an OData run.
+#[derive(Debug, Serialize)]
+pub struct ODataFigures {
+    /// Records (N).
+    pub records: u64,
+    /// The service's own write rate through `$batch`, records/s.
+    pub raw: f64,
+    /// N customers synchronized to the service.
+    pub initial_sync: ODataSync,
+}
+
+/// An initial synchronization to the OData service.
+#[derive(Debug, Serialize)]
+pub struct ODataSync {
+    /// Records per second.
+    pub records_per_s: f64,
+    /// Its share of `raw`.
+    pub ratio_to_raw: f64,
+    /// How long it took.
+    pub seconds: f64,
+    /// Records created on the service.
+    pub inserted: u64,
+    /// Records it refused (the demo's names too long for it).
+    pub refused: u64,
+    /// What was sent to the service, and the refusals of its protection.
+    pub traffic: engine::connector::Traffic,
+}
+
+/// Measures against the service at `root` with `n` records.
+pub(super) async fn measure(
+    root: &str,
+    n: u64,
+    postgres_url: &str,
+    store: BenchStore,
+    say: &impl Fn(String),
+) -> anyhow::Result<ODataFigures> {
+    let root = format!("{}/", root.trim_end_matches('/'));
+    say(format!(
+        "coupler bench: {n} records to the OData service at {root}"
+    ));
+    let http = reqwest::Client::new();
+
+    // 1. raw: N accounts in $batch requests of 500, straight to the service.
+    let started = Instant::now();
+    for first in (0..n).step_by(BATCH as usize) {
+        let requests: Vec<_> = (first..(first + BATCH).min(n))
+            .map(|i| {
+                json!({
+                    "id": (i + 1).to_string(),
+                    "method": "POST",
+                    "url": "accounts",
+                    "headers": {"content-type": "application/json"},
+                    "body": {
+                        "accountid": uuid::Uuid::now_v7().to_string(),
+                        "name": format!("Raw account {i}"),
+                        "address1_city": "Aarhus",
+                        "emailaddress1": format!("raw{i}@example.com"),
+                        "creditlimit": 1000,
+                    },
+                })
+            })
+            .collect();
+        let answer = http
+            .post(format!("{root}$batch"))
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .header("Prefer", "odata.continue-on-error")
+            .body(json!({ "requests": requests }).to_string())
+            .send()
+            .await
+            .with_context(|| format!("the OData service at {root}"))?;
+        if !answer.status().is_success() {
+            bail!(
+                "the OData service answered a raw batch with {}",
+                answer.status()
+            );
+        }
+    }
+    let took = started.elapsed().as_secs_f64();
+    let raw = n as f64 / took;
+    say(format!(
+        "raw              {raw:>12.0} records/s  ({n} accounts in {took:.2} s, $batch of {BATCH})"
+    ));
+
+    // 2. initial_sync: N customers of an ERP to the service.
+    let scratch = Scratch::new(store, postgres_url).await?;
+    let result = async {
+        say(format!("                 (creating {n} customers)"));
+        let erp = scratch.database("odata_erp").await?;
+        let unused = scratch.database("odata_crm").await?;
+        engine::demo::create_customers(&erp, &unused, n).await?;
+        let store_url = scratch.database("odata_store").await?;
+        let path = scratch.dir.join("coupler-odata.toml");
+        std::fs::write(&path, config(&erp, &root, &store_url))?;
+        let config = Config::load(&path)?;
+        let systems = engine::Systems::connect(&config).await?;
+        let engine = Engine::open_with(config, &store_url, systems).await?;
+        let started = Instant::now();
+        let job = engine
+            .synchronize(Some("CUSTOMER"), false, "bench")
+            .await?
+            .remove(0);
+        let seconds = started.elapsed().as_secs_f64();
+        // The demo's customers include a few whose names are too long for the CRM:
+        // the service refuses those.
+        if job.counters.inserted + job.counters.failed != n {
+            bail!(
+                "the initial synchronization created {} and failed {} of {n} accounts: {:?}",
+                job.counters.inserted,
+                job.counters.failed,
+                job.message
+            );
+        }
+        Ok::<_, anyhow::Error>(ODataSync {
+            records_per_s: n as f64 / seconds,
+            ratio_to_raw: n as f64 / seconds / raw,
+            seconds,
+            inserted: job.counters.inserted,
+            refused: job.counters.failed,
+            traffic: engine.traffic("crm").await,
+        })
+    }
+    .await;
+    scratch.remove().await;
+    let sync = result?;
+    say(format!(
+        "initial_sync     {:>12.0} records/s  ({:.2} s; {:.1}% of raw; {} created, {} refused by the service; {} requests, {} 429/503, {:.1} s waited)",
+        sync.records_per_s,
+        sync.seconds,
+        sync.ratio_to_raw * 100.0,
+        sync.inserted,
+        sync.refused,
+        sync.traffic.requests,
+        sync.traffic.refusals,
+        sync.traffic.waited_ms as f64 / 1000.0
+    ));
+    Ok(ODataFigures {
+        records: n,
+        raw,
+        initial_sync: sync,
+    })
+}
+
+/// The configuration of the ERP's customers coupled with the service's accounts.
+fn config(erp: &str, root: &str, store: &str) -> String {
+    format!(
+        r#"[store]
+url = "{store}"
+
+[systems.erp]
+url = "{erp}"
+
+[systems.crm]
+kind = "odata"
+url = "{root}"
+batch_size = {BATCH}
+
+[[mapping]]
+name = "CUSTOMER"
+direction = "to_integration"
+local = {{ system = "erp", table = "customer", key = "no", modified = "modified_at" }}
+integration = {{ system = "crm", table = "accounts", key = "accountid", modified = "modifiedon" }}
+
+[[mapping.field]]
+local = "name"
+integration = "name"
+
+[[mapping.field]]
+local = "city"
+integration = "address1_city"
+
+[[mapping.field]]
+local = "email"
+integration = "emailaddress1"
+
+[[mapping.field]]
+local = "credit_limit"
+integration = "creditlimit"
+direction = "to_integration"
+"#
+    )
+}
