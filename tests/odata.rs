@@ -20,6 +20,54 @@ use sqlx::AnyPool;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bench_measures_a_synchronization_to_an_odata_service() {
+    let service = Service::start(&[]);
+    let root = service.root.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_coupler"))
+            .args(["bench", "--odata", &root, "--records", "1000", "--json"])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let figures: Json = serde_json::from_str(&stdout).unwrap();
+    assert!(figures["raw"].as_f64().unwrap() > 0.0, "{figures}");
+    let sync = &figures["initial_sync"];
+    assert_eq!(
+        sync["inserted"].as_u64().unwrap() + sync["refused"].as_u64().unwrap(),
+        1000,
+        "{figures}"
+    );
+    assert!(sync["inserted"].as_u64().unwrap() > 900, "{figures}");
+    // 2,000 accounts on the service: the raw 1,000 and the synchronized ones but the
+    // refused.
+    let count = service
+        .http
+        .get(format!("{}accounts/$count", service.root))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        count.trim().parse::<u64>().unwrap(),
+        1000 + sync["inserted"].as_u64().unwrap()
+    );
+    // Two batches of 500 writes, and the reads of the change feed.
+    let requests = sync["traffic"]["requests"].as_u64().unwrap();
+    assert!((3..20).contains(&requests), "{figures}");
+}
+
 on_both_stores!(
     customers_reach_the_service_and_its_edits_come_back,
     a_value_the_service_refuses_fails_that_record_alone,
