@@ -68,6 +68,36 @@ async fn the_bench_measures_a_synchronization_to_an_odata_service() {
     assert!((3..20).contains(&requests), "{figures}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_reads_an_entity_set_from_metadata() {
+    let s = setup(StoreKind::Sqlite, &[], |_| "kind = \"dataverse\"".to_string()).await;
+    let config = s.config.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_coupler"))
+            .arg("--config")
+            .arg(&config)
+            .args(["inspect", "crm", "accounts", "--json"])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{stdout}{}", String::from_utf8_lossy(&done.stderr));
+    let shape: Json = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(shape["key"], "accountid", "{shape}");
+    assert_eq!(shape["modified_candidates"][0], "modifiedon", "{shape}");
+    let name = shape["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "name")
+        .unwrap_or_else(|| panic!("{shape}"));
+    assert_eq!(name["declared"], "Edm.String");
+    assert_eq!(name["kind"], "text");
+}
+
 on_both_stores!(
     customers_reach_the_service_and_its_edits_come_back,
     a_value_the_service_refuses_fails_that_record_alone,
