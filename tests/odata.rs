@@ -6,7 +6,7 @@
 //! record that changed since it was read is not sent. On SQLite and PostgreSQL.
 
 use crate::on_both_stores;
-use crate::support::fault_proxy::{FaultProxy, Refusal};
+use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::{StoreKind, drain, fresh_database, python, temp_dir};
 use engine::config::Config;
 use engine::connector::{Connector, ODataConnector, TableSpec, WriteOp, WriteOutcome};
@@ -70,7 +70,10 @@ async fn the_bench_measures_a_synchronization_to_an_odata_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspect_reads_an_entity_set_from_metadata() {
-    let s = setup(StoreKind::Sqlite, &[], |_| "kind = \"dataverse\"".to_string()).await;
+    let s = setup(StoreKind::Sqlite, &[], |_| {
+        "kind = \"dataverse\"".to_string()
+    })
+    .await;
     let config = s.config.clone();
     let done = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_coupler"))
@@ -84,7 +87,11 @@ async fn inspect_reads_an_entity_set_from_metadata() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&done.stdout);
-    assert!(done.status.success(), "{stdout}{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     let shape: Json = serde_json::from_str(&stdout).unwrap();
     assert_eq!(shape["key"], "accountid", "{shape}");
     assert_eq!(shape["modified_candidates"][0], "modifiedon", "{shape}");
@@ -108,6 +115,7 @@ on_both_stores!(
     client_credentials_sign_in_and_a_refused_token_is_renewed_once,
     a_crash_at_any_write_step_loses_and_duplicates_nothing,
     a_batch_whose_answer_is_lost_is_sent_again_and_duplicates_nothing,
+    a_read_answered_after_the_timeout_is_sent_again,
 );
 
 /// The OData service, running until dropped.
@@ -596,18 +604,10 @@ async fn a_service_asking_to_wait_is_waited_for(kind: StoreKind) {
     }
     // The service's protection refuses a create, asking for a second, then a read
     // without saying how long.
-    w.proxy.refuse(Refusal {
-        method: reqwest::Method::POST,
-        status: 429,
-        retry_after: Some("1"),
-        after_forwarding: false,
-    });
-    w.proxy.refuse(Refusal {
-        method: reqwest::Method::GET,
-        status: 503,
-        retry_after: None,
-        after_forwarding: false,
-    });
+    w.proxy
+        .inject(Fault::refused(reqwest::Method::POST, 429, Some("1")));
+    w.proxy
+        .inject(Fault::refused(reqwest::Method::GET, 503, None));
     let job = w.sync().await;
     assert_eq!(job.counters.inserted, 3, "{job:?}");
     assert_eq!(w.crm.accounts().await.len(), 3, "each created once");
@@ -655,12 +655,8 @@ async fn client_credentials_sign_in_and_a_refused_token_is_renewed_once(kind: St
         .await
         .unwrap();
     }
-    s.proxy.refuse(Refusal {
-        method: reqwest::Method::GET,
-        status: 401,
-        retry_after: None,
-        after_forwarding: false,
-    });
+    s.proxy
+        .inject(Fault::refused(reqwest::Method::GET, 401, None));
 
     let sync = |secret: &'static str| {
         let config = s.config.clone();
@@ -820,12 +816,8 @@ async fn a_batch_whose_answer_is_lost_is_sent_again_and_duplicates_nothing(kind:
             .await;
     }
     // The service makes the accounts, but its answer is lost on the way back.
-    w.proxy.refuse(Refusal {
-        method: reqwest::Method::POST,
-        status: 502,
-        retry_after: None,
-        after_forwarding: true,
-    });
+    w.proxy
+        .inject(Fault::answer_lost(reqwest::Method::POST, 502));
     let job = w.sync().await;
     assert_eq!(job.counters.inserted, 3, "{job:?}");
     assert_eq!(w.crm.accounts().await.len(), 3, "no duplicate");
@@ -845,4 +837,47 @@ async fn a_batch_whose_answer_is_lost_is_sent_again_and_duplicates_nothing(kind:
             .len(),
         3
     );
+}
+
+async fn a_read_answered_after_the_timeout_is_sent_again(kind: StoreKind) {
+    let s = setup(kind, &[], |_| {
+        "kind = \"dataverse\"\ntimeout = \"1s\"".to_string()
+    })
+    .await;
+    let config = Config::load(&s.config).unwrap();
+    let systems = Systems::connect(&config).await.unwrap();
+    let engine = Engine::open_with(config, &s.store_url, systems)
+        .await
+        .unwrap();
+    let w = World {
+        engine,
+        erp: s.erp,
+        crm: s.crm,
+        proxy: s.proxy,
+    };
+    w.add_customer("C1", "Aalborg Cykler", "Aalborg").await;
+    w.sync().await;
+    w.crm
+        .edit(
+            w.crm.account("Aalborg Cykler").await["accountid"]
+                .as_str()
+                .unwrap(),
+            json!({"address1_city": "Skagen"}),
+        )
+        .await;
+    let before = w.proxy.seen().len();
+    // The read of the change feed answers after two seconds: past the timeout.
+    w.proxy.inject(Fault::slow(
+        reqwest::Method::GET,
+        std::time::Duration::from_secs(2),
+    ));
+    let job = w.sync().await;
+    assert_eq!(job.counters.modified, 1, "{job:?}");
+    assert_eq!(w.customer("C1", "city").await.as_deref(), Some("Skagen"));
+    let reads: Vec<_> = w.proxy.seen()[before..]
+        .iter()
+        .filter(|s| s.request == "GET /accounts")
+        .cloned()
+        .collect();
+    assert!(reads.len() >= 2, "the slow read was sent again: {reads:?}");
 }

@@ -1,7 +1,7 @@
 //! A fault layer in front of a real HTTP service: a proxy on loopback that forwards every
-//! request to it, except those it is told to refuse (a status with `Retry-After`, as a
-//! service's protection does), and that remembers when each request arrived and what
-//! became of it.
+//! request to it but those it is told to fault — refused (a status with `Retry-After`, as
+//! a service's protection does), passed on with the answer lost, or answered slowly —
+//! and that remembers when each request arrived and what became of it.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -21,22 +21,52 @@ pub struct Seen {
     pub status: u16,
 }
 
-/// Refusals to answer, in order, for the requests that match.
+/// What becomes of the next request of a method.
 #[derive(Clone, Debug)]
-pub struct Refusal {
-    /// The method of the requests it refuses.
-    pub method: Method,
-    /// The status answered (429, 503).
-    pub status: u16,
-    /// The `Retry-After` sent with it, if any.
-    pub retry_after: Option<&'static str>,
-    /// Whether the request reaches the service all the same, only its answer lost.
-    pub after_forwarding: bool,
+pub struct Fault {
+    method: Method,
+    kind: FaultKind,
+}
+
+#[derive(Clone, Debug)]
+enum FaultKind {
+    /// Answered `status` (with `Retry-After`), never passed on.
+    Refused {
+        status: u16,
+        retry_after: Option<&'static str>,
+    },
+    /// Passed on, and `status` answered instead of the service's answer.
+    AnswerLost { status: u16 },
+    /// Passed on after `delay`.
+    Slow { delay: std::time::Duration },
+}
+
+impl Fault {
+    /// The next `method` request refused with `status` and `Retry-After`, if given.
+    pub fn refused(method: Method, status: u16, retry_after: Option<&'static str>) -> Fault {
+        let kind = FaultKind::Refused {
+            status,
+            retry_after,
+        };
+        Fault { method, kind }
+    }
+
+    /// The next `method` request reaches the service; its answer is lost (`status`).
+    pub fn answer_lost(method: Method, status: u16) -> Fault {
+        let kind = FaultKind::AnswerLost { status };
+        Fault { method, kind }
+    }
+
+    /// The next `method` request reaches the service after `delay`.
+    pub fn slow(method: Method, delay: std::time::Duration) -> Fault {
+        let kind = FaultKind::Slow { delay };
+        Fault { method, kind }
+    }
 }
 
 #[derive(Default)]
 struct Faults {
-    refusals: Vec<Refusal>,
+    waiting: Vec<Fault>,
     seen: Vec<Seen>,
 }
 
@@ -71,9 +101,9 @@ impl FaultProxy {
         FaultProxy { root, faults }
     }
 
-    /// Refuses the next request of `refusal.method` as it says (after those queued).
-    pub fn refuse(&self, refusal: Refusal) {
-        self.faults.lock().unwrap().refusals.push(refusal);
+    /// Faults the next request of the fault's method (after those queued).
+    pub fn inject(&self, fault: Fault) {
+        self.faults.lock().unwrap().waiting.push(fault);
     }
 
     /// Every request seen so far, in order.
@@ -91,17 +121,23 @@ async fn forward(
 ) -> Response {
     let at = Instant::now();
     let request = format!("{method} {}", uri.path());
-    let refusal = {
+    let fault = {
         let mut faults = upstream.faults.lock().unwrap();
-        let found = faults.refusals.iter().position(|r| r.method == method);
-        found.map(|i| faults.refusals.remove(i))
+        let found = faults.waiting.iter().position(|f| f.method == method);
+        found.map(|i| faults.waiting.remove(i).kind)
     };
-    let (status, response) = match refusal {
-        Some(refusal) => {
-            if refusal.after_forwarding {
-                pass_on(&upstream, method, &uri, &headers, body).await;
-            }
-            refused(&refusal)
+    let (status, response) = match fault {
+        Some(FaultKind::Refused {
+            status,
+            retry_after,
+        }) => refused(status, retry_after),
+        Some(FaultKind::AnswerLost { status }) => {
+            pass_on(&upstream, method, &uri, &headers, body).await;
+            refused(status, None)
+        }
+        Some(FaultKind::Slow { delay }) => {
+            tokio::time::sleep(delay).await;
+            pass_on(&upstream, method, &uri, &headers, body).await
         }
         None => pass_on(&upstream, method, &uri, &headers, body).await,
     };
@@ -114,20 +150,20 @@ async fn forward(
 }
 
 /// The answer of a refusal, as a service's protection words it.
-fn refused(refusal: &Refusal) -> (u16, Response) {
-    let status = StatusCode::from_u16(refusal.status).unwrap();
+fn refused(code: u16, retry_after: Option<&'static str>) -> (u16, Response) {
+    let status = StatusCode::from_u16(code).unwrap();
     let mut response = (
         status,
         [("Content-Type", "application/json")],
         r#"{"error":{"code":"0x80072322","message":"Number of requests exceeded the limit."}}"#,
     )
         .into_response();
-    if let Some(after) = refusal.retry_after {
+    if let Some(after) = retry_after {
         response
             .headers_mut()
             .insert("Retry-After", after.parse().unwrap());
     }
-    (refusal.status, response)
+    (code, response)
 }
 
 /// The request sent on to the service, and its answer.

@@ -53,6 +53,9 @@ pub struct System {
     /// The most writes one `$batch` to an OData system carries (`batch_size`; by default
     /// its kind's).
     pub batch_size: usize,
+    /// How long an OData system may take to answer one request (`timeout`, 60 s by
+    /// default): a read or a batch that takes longer is sent again.
+    pub timeout: Duration,
     /// The Business Central company (its id) whose entity sets a system of that kind
     /// reads and writes (`company`): every set under `companies(ID)/`.
     pub company: Option<String>,
@@ -63,6 +66,9 @@ pub struct System {
     /// default the database's own.
     pub time_zone: Option<String>,
 }
+
+/// How long an OData system may take to answer a request, unless its `timeout` says.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How a system is reached: `kind` in `[systems.NAME]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
@@ -333,9 +339,14 @@ impl Config {
                     || system.max_concurrency.is_some()
                     || system.batch_size.is_some()
                     || system.company.is_some()
+                    || system.timeout.is_some()
                 {
-                    return Err(at("auth, max_concurrency and batch_size are for an OData system; a database's credentials go in its url"));
+                    return Err(at("auth, max_concurrency, batch_size, company and timeout are for an OData system; a database's credentials go in its url"));
                 }
+                let timeout = match &system.timeout {
+                    Some(text) => parse_duration(text).map_err(|m| at(&format!("timeout: {m}")))?,
+                    None => DEFAULT_TIMEOUT,
+                };
                 let auth = match system.auth {
                     Some(auth) => Some(auth.checked().map_err(|m| at(&m))?),
                     None => None,
@@ -356,6 +367,7 @@ impl Config {
                             .unwrap_or(system.kind.default_concurrency()),
                         batch_size: system.batch_size.unwrap_or(system.kind.batch_sizes().1),
                         company: system.company,
+                        timeout,
                         tombstones: system.tombstones,
                         time_zone: system.time_zone,
                     },

@@ -44,6 +44,7 @@ pub(super) struct SystemShape {
     pub(super) max_concurrency: Option<usize>,
     pub(super) batch_size: Option<usize>,
     pub(super) company: Option<String>,
+    pub(super) timeout: Option<String>,
 }
 
 /// `auth = { … }` of an OData system.

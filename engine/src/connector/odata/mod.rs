@@ -87,7 +87,7 @@ impl ODataConnector {
             }
         })?;
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
+            .timeout(system.timeout)
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| ConnectorError::Failed {
