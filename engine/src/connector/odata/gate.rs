@@ -3,7 +3,8 @@
 //! time given (sending more would only extend the penalty), and the request is sent again
 //! when it opens. How many requests may be out at once adapts: one fewer after each
 //! refusal, one more after a run of answers without one, never above the configured
-//! limit.
+//! limit, nor above the degree of parallelism the service recommends (Dataverse's
+//! `x-ms-dop-hint`) once it has said one.
 
 use crate::connector::Traffic;
 use std::sync::Mutex;
@@ -31,6 +32,10 @@ pub(super) struct Gate {
     held_back: Mutex<usize>,
     /// Answers since the last refusal.
     calm: AtomicU64,
+    /// The most requests out at once it grows back to: the limit, or the service's hint.
+    ceiling: AtomicU64,
+    /// Whether the service's recommended parallelism has been taken.
+    hinted: std::sync::atomic::AtomicBool,
     /// Requests let through; refusals met (429 or 503), and the milliseconds they cost.
     requests: AtomicU64,
     refusals: AtomicU64,
@@ -47,6 +52,8 @@ impl Gate {
             limit,
             held_back: Mutex::new(0),
             calm: AtomicU64::new(0),
+            hinted: std::sync::atomic::AtomicBool::new(false),
+            ceiling: AtomicU64::new(limit as u64),
             requests: AtomicU64::new(0),
             refusals: AtomicU64::new(0),
             waited_ms: AtomicU64::new(0),
@@ -80,11 +87,32 @@ impl Gate {
         if self.calm.fetch_add(1, Ordering::Relaxed) + 1 >= GROW_AFTER {
             self.calm.store(0, Ordering::Relaxed);
             let mut held = self.held_back.lock().expect("gate");
-            if *held > 0 {
+            let out_at_once = self.limit - *held;
+            if *held > 0 && (out_at_once as u64) < self.ceiling.load(Ordering::Relaxed) {
                 *held -= 1;
                 self.permits.add_permits(1);
             }
         }
+    }
+
+    /// The service recommends `hint` requests at once: the first time it says so, the
+    /// gate lets no more than that out (and never grows past it).
+    pub(super) fn hint(&self, hint: usize) {
+        if self.hinted.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let mut held = self.held_back.lock().expect("gate");
+        let keep = hint.clamp(1, self.limit);
+        while self.limit - *held > keep {
+            match self.permits.try_acquire() {
+                Ok(permit) => permit.forget(),
+                // The rest are out now; the hint stands as the ceiling to grow to.
+                Err(_) => break,
+            }
+            *held += 1;
+        }
+        drop(held);
+        self.ceiling.store(keep as u64, Ordering::Relaxed);
     }
 
     /// The service refused a request and asked for `wait`: the gate closes until then,
@@ -157,5 +185,28 @@ mod tests {
         }
         assert_eq!(gate.permits.available_permits(), 4, "grown back");
         assert_eq!(gate.traffic().refusals, 1);
+    }
+
+    #[test]
+    fn the_services_hint_is_taken_once_and_never_grown_past() {
+        let gate = Gate::new(8);
+        gate.hint(3);
+        assert_eq!(gate.permits.available_permits(), 3);
+        gate.hint(6);
+        assert_eq!(gate.permits.available_permits(), 3, "the first hint stands");
+        for _ in 0..GROW_AFTER * 3 {
+            gate.answered();
+        }
+        assert_eq!(gate.permits.available_permits(), 3, "never past the hint");
+        gate.refused(Duration::ZERO);
+        assert_eq!(gate.permits.available_permits(), 2);
+        for _ in 0..GROW_AFTER {
+            gate.answered();
+        }
+        assert_eq!(
+            gate.permits.available_permits(),
+            3,
+            "grown back to the hint"
+        );
     }
 }

@@ -224,6 +224,14 @@ impl ODataConnector {
                     tokio::time::sleep(back_off).await;
                 }
                 Ok(answer) => {
+                    if let Some(hint) = answer
+                        .headers()
+                        .get("x-ms-dop-hint")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse().ok())
+                    {
+                        self.gate.hint(hint);
+                    }
                     self.gate.answered();
                     return Ok(answer);
                 }
