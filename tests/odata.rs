@@ -116,6 +116,8 @@ on_both_stores!(
     a_crash_at_any_write_step_loses_and_duplicates_nothing,
     a_batch_whose_answer_is_lost_is_sent_again_and_duplicates_nothing,
     a_read_answered_after_the_timeout_is_sent_again,
+    with_change_tracking_edits_and_deletions_come_from_the_feed,
+    an_expired_change_tracking_position_reads_the_side_whole_and_says_so,
 );
 
 /// The OData service, running until dropped.
@@ -228,13 +230,18 @@ async fn world(kind: StoreKind) -> World {
 
 /// A world whose CRM is a system of kind `system_kind`.
 async fn world_of(kind: StoreKind, system_kind: &str) -> World {
+    world_with(kind, &format!("kind = \"{system_kind}\"")).await
+}
+
+/// A world whose CRM's settings are `settings`.
+async fn world_with(kind: StoreKind, settings: &str) -> World {
     let Setup {
         crm,
         proxy,
         erp,
         config,
         store_url,
-    } = setup(kind, &[], |_| format!("kind = \"{system_kind}\"")).await;
+    } = setup(kind, &[], |_| settings.to_string()).await;
     let config = Config::load(&config).expect("the configuration loads");
     let systems = Systems::connect(&config)
         .await
@@ -880,4 +887,77 @@ async fn a_read_answered_after_the_timeout_is_sent_again(kind: StoreKind) {
         .cloned()
         .collect();
     assert!(reads.len() >= 2, "the slow read was sent again: {reads:?}");
+}
+
+async fn with_change_tracking_edits_and_deletions_come_from_the_feed(kind: StoreKind) {
+    let w = world_with(kind, "kind = \"dataverse\"\nchange_tracking = true").await;
+    for (no, name) in [
+        ("C1", "Aalborg Cykler"),
+        ("C2", "Bergen Bakeri"),
+        ("C3", "Cork Cafe"),
+    ] {
+        w.add_customer(no, name, "Aalborg").await;
+    }
+    w.sync().await;
+    let quiet = w.sync().await;
+    assert_eq!(quiet.counters, Default::default(), "{quiet:?}");
+    let id = |name: &'static str| {
+        let crm = &w.crm;
+        async move {
+            crm.account(name).await["accountid"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let (first, second) = (id("Aalborg Cykler").await, id("Bergen Bakeri").await);
+    w.crm
+        .edit(&first, json!({"address1_city": "Thisted"}))
+        .await;
+    w.crm.delete(&second).await;
+    let before = w.proxy.seen().len();
+
+    let job = w.sync().await;
+    assert_eq!(
+        w.customer("C1", "city").await.as_deref(),
+        Some("Thisted"),
+        "{job:?}"
+    );
+    let errors = w.errors().await;
+    assert_eq!(errors.len(), 1, "the deletion, from the feed: {errors:?}");
+    assert_eq!(errors[0].kind, SyncErrorKind::DeletedIntegration);
+    assert_eq!(errors[0].local_key.as_deref(), Some("C2"));
+    assert!(
+        w.proxy.seen()[before..]
+            .iter()
+            .any(|s| s.request == "GET /accounts" && s.query.contains("deltatoken")),
+        "read from the delta link"
+    );
+    assert_eq!(job.message, None);
+}
+
+async fn an_expired_change_tracking_position_reads_the_side_whole_and_says_so(kind: StoreKind) {
+    let w = world_with(kind, "kind = \"dataverse\"\nchange_tracking = true").await;
+    w.add_customer("C1", "Aalborg Cykler", "Aalborg").await;
+    w.sync().await;
+    let id = w.crm.account("Aalborg Cykler").await["accountid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.crm.edit(&id, json!({"address1_city": "Hirtshals"})).await;
+    // The service no longer takes the delta token the last run kept.
+    w.proxy
+        .inject(Fault::refused(reqwest::Method::GET, 410, None).holding("deltatoken"));
+    let job = w.sync().await;
+    let message = job.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("no longer took") && message.contains("read whole"),
+        "{job:?}"
+    );
+    assert_eq!(w.customer("C1", "city").await.as_deref(), Some("Hirtshals"));
+    assert!(w.proxy.seen().iter().any(|s| s.status == 410));
+
+    let next = w.sync().await;
+    assert_eq!(next.message, None, "tracking again from the new position");
+    assert_eq!(next.counters, Default::default(), "{next:?}");
 }

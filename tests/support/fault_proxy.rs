@@ -17,6 +17,8 @@ pub struct Seen {
     pub at: Instant,
     /// Its method and path.
     pub request: String,
+    /// Its query, percent-encoded as sent.
+    pub query: String,
     /// The status answered.
     pub status: u16,
 }
@@ -25,6 +27,8 @@ pub struct Seen {
 #[derive(Clone, Debug)]
 pub struct Fault {
     method: Method,
+    /// Text the request's path and query must hold, if any.
+    holding: Option<&'static str>,
     kind: FaultKind,
 }
 
@@ -48,19 +52,39 @@ impl Fault {
             status,
             retry_after,
         };
-        Fault { method, kind }
+        Fault {
+            method,
+            holding: None,
+            kind,
+        }
+    }
+
+    /// The same fault, only for a request whose path and query hold `text`.
+    pub fn holding(self, text: &'static str) -> Fault {
+        Fault {
+            holding: Some(text),
+            ..self
+        }
     }
 
     /// The next `method` request reaches the service; its answer is lost (`status`).
     pub fn answer_lost(method: Method, status: u16) -> Fault {
         let kind = FaultKind::AnswerLost { status };
-        Fault { method, kind }
+        Fault {
+            method,
+            holding: None,
+            kind,
+        }
     }
 
     /// The next `method` request reaches the service after `delay`.
     pub fn slow(method: Method, delay: std::time::Duration) -> Fault {
         let kind = FaultKind::Slow { delay };
-        Fault { method, kind }
+        Fault {
+            method,
+            holding: None,
+            kind,
+        }
     }
 }
 
@@ -121,9 +145,14 @@ async fn forward(
 ) -> Response {
     let at = Instant::now();
     let request = format!("{method} {}", uri.path());
+    let query = uri.query().unwrap_or_default().to_string();
     let fault = {
         let mut faults = upstream.faults.lock().unwrap();
-        let found = faults.waiting.iter().position(|f| f.method == method);
+        let asked = uri.path_and_query().map_or("", |p| p.as_str());
+        let found = faults
+            .waiting
+            .iter()
+            .position(|f| f.method == method && f.holding.is_none_or(|text| asked.contains(text)));
         found.map(|i| faults.waiting.remove(i).kind)
     };
     let (status, response) = match fault {
@@ -144,6 +173,7 @@ async fn forward(
     upstream.faults.lock().unwrap().seen.push(Seen {
         at,
         request,
+        query,
         status,
     });
     response
@@ -179,8 +209,10 @@ async fn pass_on(
         .http
         .request(method, format!("{}{path}", upstream.root))
         .body(body);
+    // The proxy's own host goes on, so that the links the service writes (next pages,
+    // delta links) lead back through the proxy.
     for (name, value) in headers {
-        if name != "host" && name != "content-length" {
+        if name != "content-length" {
             sent = sent.header(name, value);
         }
     }

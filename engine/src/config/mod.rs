@@ -53,6 +53,9 @@ pub struct System {
     /// The most writes one `$batch` to an OData system carries (`batch_size`; by default
     /// its kind's).
     pub batch_size: usize,
+    /// Whether an OData system's entity sets have change tracking on (`change_tracking`):
+    /// their changes, deletions included, are read from its delta links.
+    pub change_tracking: bool,
     /// How long an OData system may take to answer one request (`timeout`, 60 s by
     /// default): a read or a batch that takes longer is sent again.
     pub timeout: Duration,
@@ -340,8 +343,9 @@ impl Config {
                     || system.batch_size.is_some()
                     || system.company.is_some()
                     || system.timeout.is_some()
+                    || system.change_tracking.is_some()
                 {
-                    return Err(at("auth, max_concurrency, batch_size, company and timeout are for an OData system; a database's credentials go in its url"));
+                    return Err(at("auth, max_concurrency, batch_size, company, timeout and change_tracking are for an OData system; a database's credentials go in its url"));
                 }
                 let timeout = match &system.timeout {
                     Some(text) => parse_duration(text).map_err(|m| at(&format!("timeout: {m}")))?,
@@ -367,6 +371,7 @@ impl Config {
                             .unwrap_or(system.kind.default_concurrency()),
                         batch_size: system.batch_size.unwrap_or(system.kind.batch_sizes().1),
                         company: system.company,
+                        change_tracking: system.change_tracking.unwrap_or(false),
                         timeout,
                         tombstones: system.tombstones,
                         time_zone: system.time_zone,

@@ -45,6 +45,7 @@ pub(super) struct SystemShape {
     pub(super) batch_size: Option<usize>,
     pub(super) company: Option<String>,
     pub(super) timeout: Option<String>,
+    pub(super) change_tracking: Option<bool>,
 }
 
 /// `auth = { … }` of an OData system.

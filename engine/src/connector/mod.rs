@@ -230,6 +230,15 @@ pub enum ConnectorError {
         /// What is missing or wrong.
         message: String,
     },
+    /// The position a change feed was read from is no longer valid (an expired delta
+    /// token): the side must be read whole again.
+    #[error("system {system}: its change-tracking position is no longer valid: {message}")]
+    Expired {
+        /// The system's name.
+        system: String,
+        /// The service's words.
+        message: String,
+    },
     /// A statement failed for the whole batch.
     #[error("system {system}: {message}")]
     Failed {
@@ -249,6 +258,27 @@ pub enum Compare {
     /// folded already ([`Value::folded`]); a system serves this from an index on the
     /// folded column where it has one (`lower(trim(column))` in SQL).
     Folded,
+}
+
+/// One page of a system's own change tracking (OData's delta links): the records
+/// changed or created, the keys of those deleted, and where the feed goes on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeltaPage {
+    /// The records changed since the position read from.
+    pub records: Vec<Record>,
+    /// The keys of the records deleted since.
+    pub deleted: Vec<String>,
+    /// Where the feed goes on.
+    pub next: DeltaNext,
+}
+
+/// Where a change-tracking feed goes on after a page. Both are opaque to the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeltaNext {
+    /// More of this round: the next page's position.
+    Page(String),
+    /// The round is read: the position the next run reads from.
+    Round(String),
 }
 
 /// What a connector has sent a remote system so far, and what the service's protection
@@ -283,6 +313,26 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
 
     /// Checks that `spec`'s table and columns exist and fills in their kinds.
     async fn check(&self, spec: &mut TableSpec) -> Result<(), ConnectorError>;
+
+    /// Whether `spec`'s changes come from the system's own change tracking
+    /// ([`Connector::delta`]) rather than by modified-on value.
+    fn tracks_changes(&self, _spec: &TableSpec) -> bool {
+        false
+    }
+
+    /// One page of the system's change tracking from `position` (one it gave before);
+    /// from none, every record, tracking changes from then on. A position no longer
+    /// valid answers [`ConnectorError::Expired`].
+    async fn delta(
+        &self,
+        _spec: &TableSpec,
+        _position: Option<&str>,
+    ) -> Result<DeltaPage, ConnectorError> {
+        Err(ConnectorError::Failed {
+            system: self.system().to_string(),
+            message: "it keeps no change tracking".to_string(),
+        })
+    }
 
     /// Up to `limit` records modified at or after `since`, after `cursor` if given,
     /// ordered by modified-on value, then key.

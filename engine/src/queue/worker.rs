@@ -46,12 +46,13 @@ impl Engine {
             })
         };
         let (outcome, touched) = match self.work(&claimed, reporting).await {
-            Ok(touched) => (Ok(()), touched),
+            Ok((touched, notes)) => (Ok(notes), touched),
             Err(error) => (Err(error), Vec::new()),
         };
         heartbeat.abort();
         let (state, message) = match outcome {
-            Ok(()) => (JobState::Succeeded, None),
+            Ok(notes) if notes.is_empty() => (JobState::Succeeded, None),
+            Ok(notes) => (JobState::Succeeded, Some(notes.join("; "))),
             Err(EngineError::System { source, .. }) => (JobState::Failed, Some(source.to_string())),
             Err(EngineError::Cancelled(_)) => (
                 JobState::Cancelled,
@@ -64,7 +65,7 @@ impl Engine {
             }
             Err(other) => (JobState::Failed, Some(other.to_string())),
         };
-        if let Some(message) = &message {
+        if let (Some(message), false) = (&message, state == JobState::Succeeded) {
             tracing::warn!(message, "job did not succeed");
         }
         let mut conn = self.inner.store.conn().await?;
@@ -89,7 +90,13 @@ impl Engine {
         Ok((summary, touched))
     }
 
-    async fn work(&self, claimed: &Claimed, reporting: bool) -> Result<Vec<Touched>, EngineError> {
+    /// Runs `claimed`: answers what became of each record (when `reporting`) and what
+    /// the job's message should say of it.
+    async fn work(
+        &self,
+        claimed: &Claimed,
+        reporting: bool,
+    ) -> Result<(Vec<Touched>, Vec<String>), EngineError> {
         let (compiled, local, integration) = self.prepared(&claimed.mapping).await?;
         let mapping = &compiled.mapping;
         let fault = self.inner.fault.lock().ok().and_then(|mut f| f.take());
@@ -104,6 +111,7 @@ impl Engine {
             actor: claimed.actor.clone(),
             counters: Default::default(),
             report: reporting.then(Vec::new),
+            notes: Vec::new(),
         };
         let targets: Targets = claimed
             .targets
@@ -127,7 +135,7 @@ impl Engine {
             JobKind::FindForDeleted => crate::actions::find_deleted::job(&mut run).await,
         };
         result
-            .map(|()| run.report.unwrap_or_default())
+            .map(|()| (run.report.unwrap_or_default(), run.notes))
             .map_err(|error| error.in_mapping(&mapping.name))
     }
 

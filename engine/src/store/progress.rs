@@ -13,6 +13,9 @@ pub enum Stream {
     Changes,
     /// Tombstones by deletion time.
     Tombstones,
+    /// A system's own change tracking: its opaque position (a delta link), kept as the
+    /// watermark's key.
+    Delta,
 }
 
 impl Stream {
@@ -20,6 +23,7 @@ impl Stream {
         match self {
             Stream::Changes => "changes",
             Stream::Tombstones => "tombstones",
+            Stream::Delta => "delta",
         }
     }
 }
@@ -103,7 +107,7 @@ pub async fn set_watermark(
 
 /// Forgets a mapping's change watermarks, so the next run reads every record.
 pub async fn reset_changes(conn: &mut AnyConnection, mapping: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from watermark where mapping = $1 and kind = 'changes'")
+    sqlx::query("delete from watermark where mapping = $1 and kind in ('changes', 'delta')")
         .bind(mapping)
         .execute(&mut *conn)
         .await?;

@@ -83,6 +83,7 @@ impl<'a> Run<'a> {
             counters: Counters::default(),
             fault: None,
             report: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -174,6 +175,9 @@ pub struct Run<'a> {
     /// What became of each record the run touched, when its caller asks (a run of
     /// chosen records, such as Retry's; a scheduled run of a million keeps counters).
     pub report: Option<Vec<Touched>>,
+    /// What the job's message should say of a run that succeeded (a side read whole
+    /// because its change-tracking position had expired).
+    pub notes: Vec<String>,
 }
 
 /// What a run did to one record it touched.

@@ -1,12 +1,14 @@
 //! The candidates of a run and where they come from. A pass of one side reads first the
 //! records to look at again (failed, deferred, creates in flight, uncoupled records whose
 //! failure is retried), then the side's change feed from its watermark, overlap window
-//! included; a targeted run reads the keys it was given; tombstones report deletions.
+//! included — or, for a side with change tracking of its own, the system's delta feed
+//! from the position it gave last, deletions included; a targeted run reads the keys it
+//! was given; tombstones report deletions.
 //! Each batch of candidates goes on to [`super::classify`].
 
 use super::classify::{Item, Plan, Position, open_by_key};
 use super::{BATCH, OVERLAP_MS, Run, RunError};
-use crate::connector::{ChangeCursor, Record};
+use crate::connector::{ChangeCursor, ConnectorError, DeltaNext, Record};
 use crate::model::Side;
 use crate::store::coupling::{self, Coupling};
 use crate::store::progress::{self, Stream};
@@ -59,8 +61,61 @@ impl Run<'_> {
     pub async fn pass(&mut self, from: Side, full: bool) -> Result<(), RunError> {
         let start = self.start(from, full).await?;
         self.revisit(from, &start).await?;
+        if self
+            .connector(from)
+            .tracks_changes(self.compiled.spec(from))
+        {
+            return self.delta(from, &start, full).await;
+        }
         self.changes(from, &start).await?;
         self.settle(from, &start).await
+    }
+
+    /// Reads `from`'s own change tracking from the position it gave last (from the
+    /// start in a full pass, or the first): the records changed, batch by batch, and the
+    /// deletions, as they come; then keeps the position the feed ends at. A position the
+    /// system no longer takes reads the side whole, and the job says so. A crash before
+    /// the position is kept reads the round again, whose records are at rest by their
+    /// versions.
+    async fn delta(&mut self, from: Side, start: &Start, full: bool) -> Result<(), RunError> {
+        let (name, spec) = (self.name().to_string(), self.compiled.spec(from));
+        let connector = self.connector(from);
+        let kept = match full {
+            true => None,
+            false => {
+                let mut conn = self.store.conn().await?;
+                progress::watermark(&mut conn, &name, from, Stream::Delta)
+                    .await?
+                    .map(|(_, position)| position)
+            }
+        };
+        let mut page = match connector.delta(spec, kept.as_deref()).await {
+            Err(ConnectorError::Expired { system, message }) => {
+                self.notes.push(format!(
+                    "{system} no longer took the position its changes were read from \
+                     ({message}): {from} was read whole, as in a full synchronization"
+                ));
+                connector.delta(spec, None).await?
+            }
+            page => page?,
+        };
+        loop {
+            let fresh: Vec<Record> = std::mem::take(&mut page.records)
+                .into_iter()
+                .filter(|r| !start.revisit.contains(&r.key) && !start.failed_here.contains(&r.key))
+                .collect();
+            if !fresh.is_empty() {
+                self.batch(from, fresh, false, &start.deferred, None, None)
+                    .await?;
+            }
+            if !page.deleted.is_empty() {
+                self.deletions(from, &page.deleted, None).await?;
+            }
+            match page.next {
+                DeltaNext::Page(position) => page = connector.delta(spec, Some(&position)).await?,
+                DeltaNext::Round(position) => return self.keep_delta(from, &position).await,
+            }
+        }
     }
 
     /// Synchronizes the records with `keys` on `from` now, whatever their modified-on

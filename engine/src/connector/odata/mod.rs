@@ -7,6 +7,7 @@
 
 mod auth;
 mod batch;
+mod delta;
 mod gate;
 mod metadata;
 mod values;
@@ -70,6 +71,8 @@ pub struct ODataConnector {
     batch_size: usize,
     /// The Business Central company every entity set is under, if any.
     company: Option<String>,
+    /// Whether changes are read from the service's delta links.
+    change_tracking: bool,
 }
 
 impl ODataConnector {
@@ -107,6 +110,7 @@ impl ODataConnector {
             },
             batch_size: system.batch_size,
             company: system.company.clone(),
+            change_tracking: system.change_tracking,
         };
         let url = format!("{}$metadata", connector.root);
         // CSDL XML: the one form of `$metadata` every service (Dataverse too) serves.
@@ -455,6 +459,18 @@ impl Connector for ODataConnector {
         self.gate.traffic()
     }
 
+    fn tracks_changes(&self, _spec: &TableSpec) -> bool {
+        self.change_tracking
+    }
+
+    async fn delta(
+        &self,
+        spec: &TableSpec,
+        position: Option<&str>,
+    ) -> Result<super::DeltaPage, ConnectorError> {
+        self.delta_page(spec, position).await
+    }
+
     async fn tables(&self) -> Result<Vec<String>, ConnectorError> {
         let mut names: Vec<String> = self.sets.keys().cloned().collect();
         names.sort();
@@ -640,6 +656,7 @@ mod tests {
             dialect: batch::Dialect::Json,
             batch_size: 100,
             company: Some("6f7e0e1a-0000-4000-8000-000000000001".into()),
+            change_tracking: false,
         };
         assert_eq!(
             connector.set_path("customers"),

@@ -226,6 +226,17 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Keeps the position `from`'s change tracking goes on from, under the job's fence.
+    pub(super) async fn keep_delta(&self, from: Side, position: &str) -> Result<(), RunError> {
+        let mut tx = self.store.begin().await?;
+        if !crate::store::job::holds(&mut tx, self.job_id, self.fence).await? {
+            return Err(RunError::LeaseLost);
+        }
+        progress::set_watermark(&mut tx, self.name(), from, Stream::Delta, (0, position)).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
     /// Moves the change feed's watermark of `from` past a batch that left nothing to do.
     pub(super) async fn advance(&self, from: Side, cursor: &ChangeCursor) -> Result<(), RunError> {
         let mut tx = self.store.begin().await?;
