@@ -223,10 +223,15 @@ impl Engine {
             )
             .fact("direction", mapping.direction));
         }
-        let next = if flows {
-            run.preview(side, record).await?
-        } else {
-            Next::Nothing
+        let next = match flows {
+            true => run.preview(side, record).await?,
+            false => Next::Nothing,
+        };
+        // A side of whole-second versions is merged against its base even at the version
+        // its coupling knows: at that version with nothing to write, it is at rest.
+        let next = match next {
+            Next::NothingToWrite if !changed => Next::Nothing,
+            next => next,
         };
         let failed = f.open.first();
         Ok(match next {

@@ -8,6 +8,7 @@
 mod auth;
 mod batch;
 mod delta;
+mod filter;
 mod gate;
 mod metadata;
 mod values;
@@ -308,11 +309,22 @@ impl ODataConnector {
     fn query(&self, spec: &TableSpec, filter: Option<&str>, options: &[(&str, String)]) -> String {
         let mut select = vec![spec.key.clone(), spec.modified.clone()];
         select.extend(spec.columns.iter().cloned());
+        self.selecting(spec, &select.join(","), filter, options)
+    }
+
+    /// The URL of a query of `spec`'s entity set selecting `select`.
+    fn selecting(
+        &self,
+        spec: &TableSpec,
+        select: &str,
+        filter: Option<&str>,
+        options: &[(&str, String)],
+    ) -> String {
         let mut url = format!(
             "{}{}?$select={}",
             self.root,
             self.set_path(&spec.table),
-            utf8_percent_encode(&select.join(","), QUERY)
+            utf8_percent_encode(select, QUERY)
         );
         if let Some(filter) = filter {
             url.push_str(&format!("&$filter={}", utf8_percent_encode(filter, QUERY)));
@@ -385,6 +397,18 @@ impl ODataConnector {
             modified,
             values,
         })
+    }
+
+    /// The table's filter as a `$filter` expression where it holds, if it has one.
+    fn table_filter(&self, spec: &TableSpec) -> Result<Option<String>, ConnectorError> {
+        let Some(table_filter) = &spec.filter else {
+            return Ok(None);
+        };
+        filter::holds(table_filter, &|c| self.edm(spec, c))
+            .map(Some)
+            .map_err(|(column, value)| {
+                self.failure(format!("the filter cannot compare {column} with {value}"))
+            })
     }
 
     /// The entities whose property `property` (or an expression of it) equals one of
@@ -516,11 +540,24 @@ impl Connector for ODataConnector {
             )));
         }
         spec.modified_kind = ModifiedKind::DateTimeOffset;
-        if spec.filter.is_some() {
-            return Err(self.schema(format!(
-                "entity set {:?}: a table filter is not read from an OData system yet; leave filter out",
-                spec.table
-            )));
+        if let Some(table_filter) = &spec.filter {
+            if self.change_tracking {
+                return Err(self.schema(format!(
+                    "entity set {:?}: a change-tracking feed takes no $filter, so a table \
+                     filter cannot narrow it; leave filter out, or set change_tracking = false",
+                    spec.table
+                )));
+            }
+            for column in table_filter.columns() {
+                property(column)?;
+            }
+            if let Err((column, value)) = filter::holds(table_filter, &|c| self.edm(spec, c)) {
+                return Err(self.schema(format!(
+                    "the filter of entity set {:?} compares property {column:?} with {value}, \
+                     which it cannot hold",
+                    spec.table
+                )));
+            }
         }
         let mut kinds = Vec::with_capacity(spec.columns.len());
         let mut types = Vec::with_capacity(spec.columns.len());
@@ -561,6 +598,7 @@ impl Connector for ODataConnector {
                 "({modified} gt {at} or ({modified} eq {at} and {key} gt {after}))"
             ));
         }
+        conditions.extend(self.table_filter(spec)?);
         let filter = (!conditions.is_empty()).then(|| conditions.join(" and "));
         let url = self.query(
             spec,
@@ -607,18 +645,54 @@ impl Connector for ODataConnector {
         self.all_records(spec, &entities)
     }
 
-    async fn outside_filter(&self, _spec: &TableSpec, _key: &str) -> Result<bool, ConnectorError> {
-        // `check` refuses a filter on an OData entity set: nothing lies outside.
-        Ok(false)
+    async fn outside_filter(&self, spec: &TableSpec, key: &str) -> Result<bool, ConnectorError> {
+        let (Some(holds), Some(key)) = (self.table_filter(spec)?, self.key_literal(spec, key))
+        else {
+            return Ok(false);
+        };
+        let filter = format!("{} eq {key} and not ({holds})", spec.key);
+        let url = self.selecting(spec, &spec.key, Some(&filter), &[("$top", "1".to_string())]);
+        Ok(!self.entities(url, 1).await?.is_empty())
     }
 
     async fn outside_filter_keys(
         &self,
-        _spec: &TableSpec,
-        _offset: usize,
-        _limit: usize,
+        spec: &TableSpec,
+        offset: usize,
+        limit: usize,
     ) -> Result<(i64, Vec<String>), ConnectorError> {
-        Ok((0, Vec::new()))
+        let Some(holds) = self.table_filter(spec)? else {
+            return Ok((0, Vec::new()));
+        };
+        let outside = format!("not ({holds})");
+        let url = self.selecting(
+            spec,
+            &spec.key,
+            Some(&outside),
+            &[("$count", "true".to_string()), ("$top", "0".to_string())],
+        );
+        let answer = self.send(self.request(reqwest::Method::GET, &url)).await?;
+        let counted: Json = serde_json::from_slice(&self.body(answer).await?)
+            .map_err(|e| self.failure(format!("the service answered no JSON: {e}")))?;
+        let count = counted["@odata.count"].as_i64().unwrap_or(0);
+        if limit == 0 {
+            return Ok((count, Vec::new()));
+        }
+        // Pages followed from the first rather than `$skip`, which Dataverse refuses.
+        let url = self.selecting(
+            spec,
+            &spec.key,
+            Some(&outside),
+            &[("$orderby", spec.key.clone())],
+        );
+        let keys = self
+            .entities(url, offset + limit)
+            .await?
+            .iter()
+            .skip(offset)
+            .filter_map(|entity| values::key_text(&entity[&spec.key]))
+            .collect();
+        Ok((count, keys))
     }
 
     async fn write(
