@@ -291,6 +291,9 @@ pub struct Traffic {
     pub refusals: u64,
     /// Milliseconds requests waited for the service to take them again.
     pub waited_ms: u64,
+    /// Until when (milliseconds since 1970) no request is sent, the service having asked
+    /// to wait; `None` when requests go now.
+    pub closed_until: Option<i64>,
 }
 
 /// A system's tables, read and written in batches.

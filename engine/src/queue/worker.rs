@@ -8,7 +8,10 @@ use crate::handle::Engine;
 use crate::model::{JobKind, JobState, JobSummary, Side, Trigger};
 use crate::store::job::{self, Claimed};
 use crate::sync::{Run, Touched, run_mapping};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How often a running job looks whether it waits on a system's limit, for its page.
+const WAIT_WATCH: Duration = Duration::from_secs(1);
 
 impl Engine {
     /// Runs a claimed job to its end, keeping its lease alive meanwhile. A claim that
@@ -26,21 +29,30 @@ impl Engine {
         reporting: bool,
     ) -> Result<(JobSummary, Vec<Touched>), EngineError> {
         let heartbeat = {
-            let store = self.inner.store.clone();
+            let engine = self.clone();
+            let systems = self
+                .configured(&claimed.mapping)
+                .map(|m| vec![m.local.system.clone(), m.integration.system.clone()])
+                .unwrap_or_default();
             let (id, fence, lease) = (claimed.id, claimed.fence, self.lease_ms());
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(lease as u64 / 3));
+                let beat = Duration::from_millis(lease as u64 / 3);
+                let mut tick = tokio::time::interval(WAIT_WATCH.min(beat));
                 tick.tick().await;
+                let (mut beaten, mut said) = (Instant::now(), None);
                 loop {
                     tick.tick().await;
-                    let Ok(mut conn) = store.conn().await else {
+                    let waiting = engine.waiting_on(&systems);
+                    if beaten.elapsed() < beat && waiting == said {
+                        continue;
+                    }
+                    let Ok(mut conn) = engine.inner.store.conn().await else {
                         continue;
                     };
-                    if !job::heartbeat(&mut conn, id, fence, lease)
-                        .await
-                        .unwrap_or(true)
-                    {
-                        break;
+                    match job::heartbeat(&mut conn, id, fence, lease, waiting.as_deref()).await {
+                        Ok(false) => break,
+                        Ok(true) => (beaten, said) = (Instant::now(), waiting),
+                        Err(_) => {}
                     }
                 }
             })
@@ -88,6 +100,22 @@ impl Engine {
             self.after_scheduled(&summary).await?;
         }
         Ok((summary, touched))
+    }
+
+    /// What a job of `systems` waits on now: the first whose service asked to wait, and
+    /// until when, in words for the job's page; `None` while requests go.
+    fn waiting_on(&self, systems: &[String]) -> Option<String> {
+        // A worker opening the systems holds them; the next tick looks again.
+        let opened = self.inner.systems.try_lock().ok()?;
+        systems.iter().find_map(|system| {
+            let until = opened.traffic(system).closed_until?;
+            let at = jiff::Timestamp::from_millisecond(until).ok()?;
+            Some(format!(
+                "waiting until {} UTC: the service of system {system} asked to wait (429 or 503 \
+                 with Retry-After), and no request is sent to it before then",
+                at.strftime("%Y-%m-%d %H:%M:%S")
+            ))
+        })
     }
 
     /// Runs `claimed`: answers what became of each record (when `reporting`) and what

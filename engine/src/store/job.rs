@@ -250,17 +250,21 @@ pub async fn claim(
     .transpose()
 }
 
-/// Extends a claim's lease; `false` when the claim was lost (the fence moved on).
+/// Extends a claim's lease, and says what the job is waiting on now (`None`: nothing) in
+/// its message until it ends; `false` when the claim was lost (the fence moved on).
 pub async fn heartbeat(
     conn: &mut AnyConnection,
     id: i64,
     fence: i64,
     lease_ms: i64,
+    waiting: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "update job set lease_expires_at = $1 where id = $2 and fence = $3 and state = 'running'",
+        "update job set lease_expires_at = $1, message = $2 \
+         where id = $3 and fence = $4 and state = 'running'",
     )
     .bind(now_millis() + lease_ms)
+    .bind(waiting)
     .bind(id)
     .bind(fence)
     .execute(&mut *conn)

@@ -135,10 +135,20 @@ impl Gate {
 
     /// What the gate has let through and met so far.
     pub(super) fn traffic(&self) -> Traffic {
+        let now = Instant::now();
+        let closed_until = self
+            .closed_until
+            .lock()
+            .expect("gate")
+            .filter(|until| *until > now)
+            .map(|until| {
+                jiff::Timestamp::now().as_millisecond() + (until - now).as_millis() as i64
+            });
         Traffic {
             requests: self.requests.load(Ordering::Relaxed),
             refusals: self.refusals.load(Ordering::Relaxed),
             waited_ms: self.waited_ms.load(Ordering::Relaxed),
+            closed_until,
         }
     }
 }
@@ -175,9 +185,13 @@ mod tests {
     async fn a_refusal_closes_the_gate_until_the_time_asked_and_holds_a_request_back() {
         let gate = Gate::new(4);
         gate.refused(Duration::from_millis(150));
+        let until = gate.traffic().closed_until.expect("closed");
+        let from_now = until - jiff::Timestamp::now().as_millisecond();
+        assert!((100..=150).contains(&from_now), "{from_now} ms");
         let started = Instant::now();
         let permit = gate.enter().await;
         assert!(started.elapsed() >= Duration::from_millis(140));
+        assert_eq!(gate.traffic().closed_until, None, "open again");
         assert_eq!(gate.permits.available_permits(), 2, "three out at once now");
         drop(permit);
         for _ in 0..GROW_AFTER {
