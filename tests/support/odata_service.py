@@ -8,6 +8,10 @@ loopback; the tests start it and read the port it prints.
 With `--client`, every request needs a bearer token issued by its own OAuth 2.0 token
 endpoint (`POST /token`, client credentials) to that client; `POST /revoke` ends every
 token issued (as an administrator would), and `GET /tokens` says how many were issued.
+
+Records are found by key through an index, so finding one (a create's check for a
+duplicate, a read, an update or a delete by key) costs the same with 100,000 accounts as
+with 100, as in a real service; what the service answers is odatapy's own.
 """
 
 import json
@@ -33,6 +37,8 @@ from odatapy.server import OData
 from odatapy.server.adapters import ODataWSGIApp
 from odatapy.server.inmemory import InMemoryDataStore, InMemoryProcessor
 from odatapy.server.processor import CustomETagSupport
+from odatapy.errors import ODataApplicationException
+from odatapy.http.status import HttpStatusCode
 
 
 class Provider(CsdlAbstractEdmProvider):
@@ -64,8 +70,73 @@ class Provider(CsdlAbstractEdmProvider):
         ]
 
 
+class Indexed(InMemoryDataStore):
+    """odatapy's in-memory store with each entity set's records indexed by key."""
+
+    def __init__(self, keys):
+        super().__init__()
+        self.keys = keys
+        self.by_key = {name: {} for name in keys}
+
+    def key(self, entity_set, entity):
+        return tuple(entity.get_value(name) for name in self.keys[entity_set])
+
+    def reindex(self, entity_set):
+        self.by_key[entity_set] = {
+            self.key(entity_set, entity): entity for entity in self.data.get(entity_set, [])
+        }
+
+    def find(self, entity_set, key):
+        with self.lock:
+            return self.by_key[entity_set].get(key)
+
+    def set_entities(self, entity_set, entities):
+        with self.lock:
+            super().set_entities(entity_set, entities)
+            self.reindex(entity_set)
+
+    def insert_entity(self, entity_set, entity, index=None):
+        with self.lock:
+            super().insert_entity(entity_set, entity, index)
+            self.by_key[entity_set][self.key(entity_set, entity)] = entity
+
+    def remove_entity(self, entity_set, entity):
+        with self.lock:
+            removed = super().remove_entity(entity_set, entity)
+            if removed:
+                self.by_key[entity_set].pop(self.key(entity_set, entity), None)
+            return removed
+
+    def restore(self, snapshot):
+        with self.lock:
+            super().restore(snapshot)
+            for entity_set in self.keys:
+                self.reindex(entity_set)
+
+
 class Service(InMemoryProcessor, CustomETagSupport):
-    """The reference service, stamping `modifiedon` as the system does."""
+    """The reference service, stamping `modifiedon` as the system does, finding by key
+    through the store's index."""
+
+    def _check_duplicate(self, entity_set, entity):
+        names = entity_set.entity_type.key_predicate_names
+        values = {name: entity.get_value(name) for name in names}
+        if self.store.find(entity_set.name, tuple(values.values())) is not None:
+            raise ODataApplicationException(
+                f"An entity with key "
+                f"({', '.join(f'{k}={v!r}' for k, v in values.items())}) "
+                f"already exists in '{entity_set.name}'.",
+                HttpStatusCode.CONFLICT,
+                code="409",
+            )
+
+    def _find_by_key(self, entity_set, part):
+        keys = self._keys_of(entity_set.entity_type, part)
+        names = entity_set.entity_type.key_predicate_names
+        entity = self.store.find(entity_set.name, tuple(keys.get(name) for name in names))
+        if entity is None:
+            raise ODataApplicationException("Entity not found.", HttpStatusCode.NOT_FOUND, code="404")
+        return entity
 
     def has_etag(self, entity_set_or_singleton):
         return True
@@ -141,7 +212,7 @@ def main():
     port = int(args[0]) if args else 0
     odata = OData.new_instance()
     handler = odata.create_handler(odata.create_service_metadata(Provider()))
-    store = InMemoryDataStore()
+    store = Indexed({"accounts": ("accountid",)})
     store.set_entities("accounts", [])
     handler.register(Service(store, page_size=500))
     app = ODataWSGIApp(handler)
