@@ -24,7 +24,9 @@ use std::process::{Child, Command, Stdio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bench_measures_a_synchronization_to_an_odata_service() {
-    let service = Service::start(&[]);
+    // The service takes one request in any three seconds: the bench's raw writes and the
+    // synchronization both meet its 429s, wait, and write everything still.
+    let service = Service::start(&["--limit", "1/3"]);
     let root = service.root.clone();
     let done = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_coupler"))
@@ -51,15 +53,18 @@ async fn the_bench_measures_a_synchronization_to_an_odata_service() {
     );
     assert!(sync["inserted"].as_u64().unwrap() > 900, "{figures}");
     // The raw accounts are gone again: the service holds the synchronized ones.
-    let count = service
-        .http
-        .get(format!("{}accounts/$count", service.root))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let count = loop {
+        let answer = service
+            .http
+            .get(format!("{}accounts/$count", service.root))
+            .send()
+            .await
+            .unwrap();
+        if answer.status() != 429 {
+            break answer.text().await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    };
     assert_eq!(
         count.trim().parse::<u64>().unwrap(),
         sync["inserted"].as_u64().unwrap()
@@ -67,6 +72,14 @@ async fn the_bench_measures_a_synchronization_to_an_odata_service() {
     // Two batches of 500 writes, and the reads of the change feed.
     let requests = sync["traffic"]["requests"].as_u64().unwrap();
     assert!((3..20).contains(&requests), "{figures}");
+    // Refused and waited for, as the service asked.
+    let raw = &figures["raw_refusals"];
+    assert!(raw["count"].as_u64().unwrap() > 0, "{figures}");
+    assert!(raw["waited_s"].as_f64().unwrap() >= 1.0, "{figures}");
+    assert!(
+        sync["traffic"]["refusals"].as_u64().unwrap() > 0,
+        "{figures}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

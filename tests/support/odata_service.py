@@ -3,11 +3,15 @@ a Guid key, ETags on every record, and a `modifiedon` the service stamps itself 
 seconds on every create and update. Served by odatapy's reference in-memory service on
 loopback; the tests start it and read the port it prints.
 
-    python odata_service.py [--client ID:SECRET] [PORT]   # PORT 0 (the default): any free
+    python odata_service.py [--client ID:SECRET] [--limit N/SECONDS] [PORT]   # PORT 0: any free
 
 With `--client`, every request needs a bearer token issued by its own OAuth 2.0 token
 endpoint (`POST /token`, client credentials) to that client; `POST /revoke` ends every
 token issued (as an administrator would), and `GET /tokens` says how many were issued.
+
+With `--limit`, the Web API protects itself as Dataverse's service protection does: past N
+requests in any SECONDS, it answers 429 with a `Retry-After` of the seconds until the
+oldest of them leaves the window.
 
 Records are found by key through an index, so finding one (a create's check for a
 duplicate, a read, an update or a delete by key) costs the same with 100,000 accounts as
@@ -15,7 +19,10 @@ with 100, as in a real service; what the service answers is odatapy's own.
 """
 
 import json
+import math
 import secrets
+import time
+from collections import deque
 import sys
 import threading
 from urllib.parse import parse_qs
@@ -157,6 +164,38 @@ class Quiet(WSGIRequestHandler):
         pass
 
 
+class Limited:
+    """At most `requests` requests in any `seconds` to the Web API; the rest answered 429."""
+
+    def __init__(self, app, requests, seconds):
+        self.app, self.requests, self.seconds = app, requests, seconds
+        self.taken, self.lock = deque(), threading.Lock()
+
+    def __call__(self, environ, start_response):
+        now = time.monotonic()
+        with self.lock:
+            while self.taken and self.taken[0] <= now - self.seconds:
+                self.taken.popleft()
+            wait = None
+            if len(self.taken) >= self.requests:
+                wait = max(1, math.ceil(self.taken[0] + self.seconds - now))
+            else:
+                self.taken.append(now)
+        if wait is None:
+            return self.app(environ, start_response)
+        data = json.dumps({"error": {
+            "code": "0x80072322",
+            "message": f"Number of requests exceeded the limit of {self.requests} "
+                       f"over time window of {self.seconds} seconds.",
+        }}).encode()
+        start_response("429 Too Many Requests", [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+            ("Retry-After", str(wait)),
+        ])
+        return [data]
+
+
 class SignedIn:
     """Client credentials in front of the service: tokens issued to one client only."""
 
@@ -206,9 +245,13 @@ class SignedIn:
 
 def main():
     args = sys.argv[1:]
-    client = None
-    if args[:1] == ["--client"]:
-        client, args = args[1].split(":", 1), args[2:]
+    client, limit = None, None
+    while args[:1] in (["--client"], ["--limit"]):
+        if args[0] == "--client":
+            client = args[1].split(":", 1)
+        else:
+            limit = tuple(int(n) for n in args[1].split("/", 1))
+        args = args[2:]
     port = int(args[0]) if args else 0
     odata = OData.new_instance()
     handler = odata.create_handler(odata.create_service_metadata(Provider()))
@@ -216,6 +259,8 @@ def main():
     store.set_entities("accounts", [])
     handler.register(Service(store, page_size=500))
     app = ODataWSGIApp(handler)
+    if limit:
+        app = Limited(app, *limit)
     if client:
         app = SignedIn(app, *client)
     server = make_server("127.0.0.1", port, app, Server, Quiet)

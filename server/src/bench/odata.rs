@@ -26,6 +26,8 @@ pub struct ODataFigures {
     pub records: u64,
     /// The service's own write rate through `$batch`, records/s.
     pub raw: f64,
+    /// The refusals of its protection the raw writes met.
+    pub raw_refusals: Refusals,
     /// N customers synchronized to the service.
     pub initial_sync: ODataSync,
 }
@@ -64,7 +66,7 @@ pub(super) async fn measure(
     // 1. raw: N accounts in $batch requests of 500, straight to the service.
     let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     let started = Instant::now();
-    send_batches(&http, &root, &ids, |i, id| {
+    let raw_refusals = send_batches(&http, &root, &ids, |i, id| {
         json!({
             "method": "POST",
             "url": "accounts",
@@ -82,7 +84,8 @@ pub(super) async fn measure(
     let took = started.elapsed().as_secs_f64();
     let raw = n as f64 / took;
     say(format!(
-        "raw              {raw:>12.0} records/s  ({n} accounts in {took:.2} s, $batch of {BATCH})"
+        "raw              {raw:>12.0} records/s  ({n} accounts in {took:.2} s, $batch of {BATCH}; {} 429/503, {:.1} s waited)",
+        raw_refusals.count, raw_refusals.waited_s
     ));
 
     // The raw accounts go again (not measured), so the synchronization writes to a set
@@ -152,18 +155,30 @@ pub(super) async fn measure(
     Ok(ODataFigures {
         records: n,
         raw,
+        raw_refusals,
         initial_sync: sync,
     })
 }
 
+/// The refusals of a service's protection met by [`send_batches`], and the time they cost.
+#[derive(Debug, Default, Serialize)]
+pub struct Refusals {
+    /// 429 and 503 answers.
+    pub count: u64,
+    /// Seconds waited for the `Retry-After` they gave.
+    pub waited_s: f64,
+}
+
 /// One request per id, made by `request(index, id)`, sent in JSON `$batch` requests of
-/// [`BATCH`] with `continue-on-error`.
+/// [`BATCH`] with `continue-on-error`. A batch refused with 429 or 503 is sent again after
+/// the `Retry-After` given (a second if none), as the service asks.
 async fn send_batches(
     http: &reqwest::Client,
     root: &str,
     ids: &[String],
     request: impl Fn(usize, &str) -> serde_json::Value,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Refusals> {
+    let mut refusals = Refusals::default();
     for (chunk, first) in ids
         .chunks(BATCH as usize)
         .zip((0..).step_by(BATCH as usize))
@@ -177,23 +192,40 @@ async fn send_batches(
                 one
             })
             .collect();
-        let answer = http
-            .post(format!("{root}$batch"))
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json")
-            .header("Prefer", "odata.continue-on-error")
-            .body(json!({ "requests": requests }).to_string())
-            .send()
-            .await
-            .with_context(|| format!("the OData service at {root}"))?;
-        if !answer.status().is_success() {
-            bail!(
-                "the OData service answered a batch with {}",
-                answer.status()
-            );
+        let body = json!({ "requests": requests }).to_string();
+        loop {
+            let answer = http
+                .post(format!("{root}$batch"))
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json")
+                .header("Prefer", "odata.continue-on-error")
+                .body(body.clone())
+                .send()
+                .await
+                .with_context(|| format!("the OData service at {root}"))?;
+            let status = answer.status().as_u16();
+            if status == 429 || status == 503 {
+                let seconds = answer
+                    .headers()
+                    .get("Retry-After")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(1);
+                refusals.count += 1;
+                refusals.waited_s += seconds as f64;
+                tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+                continue;
+            }
+            if !answer.status().is_success() {
+                bail!(
+                    "the OData service answered a batch with {}",
+                    answer.status()
+                );
+            }
+            break;
         }
     }
-    Ok(())
+    Ok(refusals)
 }
 
 /// The configuration of the ERP's customers coupled with the service's accounts.
