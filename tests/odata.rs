@@ -52,6 +52,19 @@ async fn the_bench_measures_a_synchronization_to_an_odata_service() {
         "{figures}"
     );
     assert!(sync["inserted"].as_u64().unwrap() > 900, "{figures}");
+    // The service refused requests, and none came while a Retry-After it gave ran.
+    let limits = service
+        .http
+        .get(format!("{}limits", service.root))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let limits: Json = serde_json::from_str(&limits).unwrap();
+    assert!(limits["refused"].as_u64().unwrap() > 0, "{limits}");
+    assert_eq!(limits["inside_window"], 0, "{limits}");
     // The raw accounts are gone again: the service holds the synchronized ones.
     let count = loop {
         let answer = service

@@ -11,7 +11,10 @@ token issued (as an administrator would), and `GET /tokens` says how many were i
 
 With `--limit`, the Web API protects itself as Dataverse's service protection does: past N
 requests in any SECONDS, it answers 429 with a `Retry-After` of the seconds until the
-oldest of them leaves the window.
+oldest of them leaves the window. `GET /limits` says how many requests it refused and how
+many came inside a window it had announced: after a 429 was answered (and the requests
+already on their way when it was, a quarter of a second, had arrived) and before its
+`Retry-After` had passed. A client that waits as told sends none of those.
 
 Records are found by key through an index, so finding one (a create's check for a
 duplicate, a read, an update or a delete by key) costs the same with 100,000 accounts as
@@ -167,18 +170,32 @@ class Quiet(WSGIRequestHandler):
 class Limited:
     """At most `requests` requests in any `seconds` to the Web API; the rest answered 429."""
 
+    # Requests already sent when a 429 is answered arrive within this many seconds of it.
+    IN_FLIGHT = 0.25
+
     def __init__(self, app, requests, seconds):
         self.app, self.requests, self.seconds = app, requests, seconds
         self.taken, self.lock = deque(), threading.Lock()
+        self.refused, self.inside = 0, 0
+        self.announced, self.closed_until = 0.0, 0.0
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/limits":
+            return SignedIn.answer(start_response, "200 OK", {
+                "refused": self.refused, "inside_window": self.inside,
+            })
         now = time.monotonic()
         with self.lock:
+            if self.announced + self.IN_FLIGHT < now < self.closed_until:
+                self.inside += 1
             while self.taken and self.taken[0] <= now - self.seconds:
                 self.taken.popleft()
             wait = None
             if len(self.taken) >= self.requests:
                 wait = max(1, math.ceil(self.taken[0] + self.seconds - now))
+                self.refused += 1
+                self.announced = now
+                self.closed_until = max(self.closed_until, now + wait)
             else:
                 self.taken.append(now)
         if wait is None:
