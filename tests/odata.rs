@@ -53,31 +53,11 @@ async fn the_bench_measures_a_synchronization_to_an_odata_service() {
     );
     assert!(sync["inserted"].as_u64().unwrap() > 900, "{figures}");
     // The service refused requests, and none came while a Retry-After it gave ran.
-    let limits = service
-        .http
-        .get(format!("{}limits", service.root))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let limits: Json = serde_json::from_str(&limits).unwrap();
+    let limits: Json = serde_json::from_str(&service.text("limits").await).unwrap();
     assert!(limits["refused"].as_u64().unwrap() > 0, "{limits}");
     assert_eq!(limits["inside_window"], 0, "{limits}");
     // The raw accounts are gone again: the service holds the synchronized ones.
-    let count = loop {
-        let answer = service
-            .http
-            .get(format!("{}accounts/$count", service.root))
-            .send()
-            .await
-            .unwrap();
-        if answer.status() != 429 {
-            break answer.text().await.unwrap();
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    };
+    let count = service.text("accounts/$count").await;
     assert_eq!(
         count.trim().parse::<u64>().unwrap(),
         sync["inserted"].as_u64().unwrap()
@@ -186,14 +166,25 @@ impl Service {
 
     /// Every account, as the service has it, by name.
     async fn accounts(&self) -> Vec<Json> {
-        let answer = self
-            .http
-            .get(format!("{}accounts?$orderby=name", self.root))
-            .send()
-            .await
-            .unwrap();
-        let page: Json = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+        let page: Json = serde_json::from_str(&self.text("accounts?$orderby=name").await).unwrap();
         page["value"].as_array().unwrap().clone()
+    }
+
+    /// What the service answers to a GET of `path`, asked again each second while it
+    /// refuses for its limit.
+    async fn text(&self, path: &str) -> String {
+        loop {
+            let answer = self
+                .http
+                .get(format!("{}{path}", self.root))
+                .send()
+                .await
+                .unwrap();
+            if answer.status() != 429 {
+                return answer.text().await.unwrap();
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
     }
 
     /// The account named `name`.

@@ -460,8 +460,9 @@ mod tests {
             error("\"city\" = 1"),
             "columns are named without quotes (at character 1)"
         );
+        // No parenthesis stands for a value, so no subquery can start there.
         assert_eq!(
-            error("city = (select 1)"),
+            error("city = (1)"),
             "expected a value ('text', a number, true or false), found \"(\" (at character 8)"
         );
         assert_eq!(
