@@ -4,7 +4,7 @@
 
 use crate::accounts::limits::SignInLimits;
 use crate::config::{Config, Mapping};
-use crate::console::counted::{COUNTS_FOR, Counted, KeptCount, MappingStates, STATES_COUNT_FOR};
+use crate::console::counted::{COUNTS_FOR, Counted, CountedEach, MappingStates, STATES_COUNT_FOR};
 use crate::error::EngineError;
 use crate::model::{ErrorTrend, MappingCounts};
 use crate::queue::lease::{LEASE_MS, this_host};
@@ -12,7 +12,6 @@ use crate::store::sync_error::ErrorFilter;
 use crate::store::{Store, StoreError, now_millis};
 use crate::sync::FaultPoint;
 use crate::systems::Systems;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,7 +36,7 @@ pub(crate) struct Inner {
     /// The overview's records by state and health: see `Engine::mapping_counts`.
     pub(crate) states: Arc<Counted<(), Vec<MappingStates>>>,
     /// Counts of open errors per filter: see `Engine::sync_error_count`.
-    pub(crate) error_counts: Mutex<HashMap<ErrorFilter, KeptCount>>,
+    pub(crate) error_counts: CountedEach<ErrorFilter, [i64; 2], i64>,
     /// The overview's error trends, for the hour they end in: see `Engine::error_trends`.
     pub(crate) trends: Arc<Counted<i64, [ErrorTrend; 2]>>,
     /// Failed sign-ins of this process, per account and address.
@@ -75,7 +74,7 @@ impl Engine {
                 counts: Arc::new(Counted::new(COUNTS_FOR)),
                 states: Arc::new(Counted::new(STATES_COUNT_FOR)),
                 trends: Arc::new(Counted::new(COUNTS_FOR)),
-                error_counts: Mutex::new(HashMap::new()),
+                error_counts: CountedEach::new(COUNTS_FOR),
                 sign_in_limits: SignInLimits::new(),
             }),
         })

@@ -1,5 +1,6 @@
 //! Counts shared by every reader: [`Counted`], one figure per key counted at most a
-//! period ago, and [`KeptCount`], a count kept while what it counts is unchanged.
+//! period ago (longer when counting is slow), and [`CountedEach`], such a figure for each
+//! of many things, such as the errors each filter matches.
 
 use crate::model::{HealthCount, MappingHealth};
 use std::time::{Duration, Instant};
@@ -12,17 +13,35 @@ pub const COUNTS_FOR: Duration = Duration::from_secs(2);
 /// often than the overview's other numbers.
 pub const STATES_COUNT_FOR: Duration = Duration::from_secs(10);
 
+/// A count serves at least this many times as long as it took, so that counting again
+/// keeps the store busy a tenth of the time at most, however much there is to count (a
+/// million couplings take the store's process most of a second to count).
+pub const SERVES_TIMES_ITS_COST: u32 = 10;
+
+/// How long a [`CountedEach`] keeps the figure of something nobody reads.
+const FORGOTTEN_AFTER: Duration = Duration::from_secs(60);
+
+/// A figure as counted: when, for which key, and for how long it serves.
+#[derive(Debug)]
+struct Count<K, T> {
+    at: Instant,
+    serves: Duration,
+    key: K,
+    value: T,
+}
+
 /// A figure counted at most a period ago for a key (such as the period it covers),
 /// shared by every reader. One reader counts it again while the others take the last
 /// count for the same key, so a slow count holds up only the reader who started it.
 /// Readers who have nothing to take yet (the first ones, or a new period) wait for the
 /// count under way, so that a crowd arriving together counts once, but no longer than
-/// the period: then they count for themselves.
+/// the period: then they count for themselves. A count serves for the period, or
+/// [`SERVES_TIMES_ITS_COST`] times as long as it took if that is longer.
 #[derive(Debug)]
 pub(crate) struct Counted<K, T> {
-    /// How long a count serves.
+    /// How long a count serves at least.
     period: Duration,
-    last: std::sync::RwLock<Option<(Instant, K, T)>>,
+    last: std::sync::RwLock<Option<Count<K, T>>>,
     /// Held by the reader counting again.
     counting: tokio::sync::Mutex<()>,
     /// Whether a count runs in the background ([`Counted::refresh`]).
@@ -67,9 +86,9 @@ impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
                     }
                 }
                 let _done = Done(&counted.refreshing);
+                let started = Instant::now();
                 if let Some(value) = count.await {
-                    *counted.last.write().unwrap_or_else(|e| e.into_inner()) =
-                        Some((Instant::now(), key, value));
+                    counted.keep(started, key, value);
                 }
             });
         }
@@ -80,9 +99,26 @@ impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
     fn last(&self, key: &K) -> Option<(T, bool)> {
         let last = self.last.read().unwrap_or_else(|e| e.into_inner());
         match last.as_ref() {
-            Some((at, k, value)) if k == key => Some((value.clone(), at.elapsed() < self.period)),
+            Some(c) if c.key == *key => Some((c.value.clone(), c.at.elapsed() < c.serves)),
             _ => None,
         }
+    }
+
+    /// Keeps `value`, counted for `key` from `started` until now.
+    fn keep(&self, started: Instant, key: K, value: T) {
+        let serves = self.period.max(started.elapsed() * SERVES_TIMES_ITS_COST);
+        *self.last.write().unwrap_or_else(|e| e.into_inner()) = Some(Count {
+            at: Instant::now(),
+            serves,
+            key,
+            value,
+        });
+    }
+
+    /// Whether nothing was counted yet, or the last count is younger than `age`.
+    fn counted_within(&self, age: Duration) -> bool {
+        let last = self.last.read().unwrap_or_else(|e| e.into_inner());
+        last.as_ref().is_none_or(|c| c.at.elapsed() < age)
     }
 
     /// The last count for `key` if there is one (counted again in the background, as
@@ -135,19 +171,37 @@ impl<K: Clone + PartialEq, T: Clone> Counted<K, T> {
                 Err(_) => None,
             },
         };
+        let started = Instant::now();
         let value = count().await?;
-        *self.last.write().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), key, value.clone()));
+        self.keep(started, key, value.clone());
         Ok(value)
     }
 }
 
-/// A count of the open errors a filter matches, and when and at which stamp it was taken.
+/// A [`Counted`] figure for each of many things (`W`), each counted on its own; the
+/// figures nobody read for a minute are forgotten.
 #[derive(Debug)]
-pub(crate) struct KeptCount {
-    pub(crate) stamp: [i64; 2],
-    pub(crate) count: i64,
-    pub(crate) at: Instant,
+pub(crate) struct CountedEach<W, K, T> {
+    period: Duration,
+    each: std::sync::Mutex<std::collections::HashMap<W, std::sync::Arc<Counted<K, T>>>>,
+}
+
+impl<W: Clone + Eq + std::hash::Hash, K: Clone + PartialEq, T: Clone> CountedEach<W, K, T> {
+    pub(crate) fn new(period: Duration) -> Self {
+        CountedEach {
+            period,
+            each: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The figure of `which`, shared by everyone who reads it.
+    pub(crate) fn of(&self, which: &W) -> std::sync::Arc<Counted<K, T>> {
+        let mut each = self.each.lock().unwrap_or_else(|e| e.into_inner());
+        each.retain(|_, c| c.counted_within(FORGOTTEN_AFTER));
+        each.entry(which.clone())
+            .or_insert_with(|| std::sync::Arc::new(Counted::new(self.period)))
+            .clone()
+    }
 }
 
 /// A mapping's records by state and its health, as the overview counted them last.
@@ -156,4 +210,81 @@ pub(crate) struct MappingStates {
     pub(crate) mapping: String,
     pub(crate) by_state: Vec<HealthCount>,
     pub(crate) health: MappingHealth,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A count of `counted` that takes `took` and answers how many counts there were.
+    async fn slow_count(counted: &AtomicUsize, took: Duration) -> Result<usize, String> {
+        tokio::time::sleep(took).await;
+        Ok(counted.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    #[tokio::test]
+    async fn a_slow_count_serves_ten_times_as_long_as_it_took() {
+        let counts = AtomicUsize::new(0);
+        let fast = Counted::new(Duration::from_millis(20));
+        assert_eq!(
+            fast.get((), async || slow_count(&counts, Duration::ZERO).await)
+                .await,
+            Ok(1)
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        // Past its period, a quick count is taken again.
+        assert_eq!(
+            fast.get((), async || slow_count(&counts, Duration::ZERO).await)
+                .await,
+            Ok(2)
+        );
+
+        let slow = Counted::new(Duration::from_millis(20));
+        let took = Duration::from_millis(50);
+        assert_eq!(
+            slow.get((), async || slow_count(&counts, took).await).await,
+            Ok(3)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Within ten times what it took (500 ms), the slow one still serves.
+        assert_eq!(
+            slow.get((), async || slow_count(&counts, took).await).await,
+            Ok(3)
+        );
+        assert_eq!(counts.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_crowd_after_a_change_waits_for_one_count() {
+        let counts = Arc::new(AtomicUsize::new(0));
+        let each: Arc<CountedEach<&str, u32, usize>> =
+            Arc::new(CountedEach::new(Duration::from_secs(2)));
+        for stamp in [1, 2] {
+            let readers: Vec<_> = (0..20)
+                .map(|_| {
+                    let (each, counts) = (each.clone(), counts.clone());
+                    tokio::spawn(async move {
+                        let took = Duration::from_millis(30);
+                        let counted = each.of(&"open errors");
+                        counted
+                            .get(stamp, async || slow_count(&counts, took).await)
+                            .await
+                    })
+                })
+                .collect();
+            for reader in readers {
+                reader.await.unwrap().unwrap();
+            }
+            // One count for each stamp, however many read it.
+            assert_eq!(counts.load(Ordering::SeqCst), stamp as usize);
+        }
+        // Another filter is counted on its own.
+        let other = each.of(&"failed only");
+        let n = other
+            .get(2, async || slow_count(&counts, Duration::ZERO).await)
+            .await;
+        assert_eq!(n, Ok(3));
+    }
 }

@@ -1,12 +1,10 @@
 //! The errors list's reads: open sync errors by filter and keyset page, how many match
 //! (kept while no error changes), and the errors a selection means as they are now.
 
-use super::counted::{COUNTS_FOR, KeptCount};
 use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{ErrorCursor, ErrorRef, SyncErrorSummary};
 use crate::store::sync_error::{self, ErrorFilter};
-use std::collections::HashMap;
 
 impl Engine {
     /// Open sync errors matching `filter`, newest first, after `after` when given.
@@ -29,37 +27,14 @@ impl Engine {
             self.configured(mapping)?;
         }
         // Counting reads every matching error (on PostgreSQL, every open one); people
-        // reading the same list share a count while no error changes.
+        // reading the same list share a count while no error changes, and a crowd
+        // arriving after a change waits for one count.
         let mut conn = self.inner.store.conn().await?;
         let stamp = sync_error::stamp(&mut conn).await?;
-        let kept = |counts: &HashMap<ErrorFilter, KeptCount>| {
-            counts
-                .get(filter)
-                .filter(|c| c.stamp == stamp && c.at.elapsed() < COUNTS_FOR)
-                .map(|c| c.count)
-        };
-        if let Some(count) = kept(&self.error_counts()) {
-            return Ok(count);
-        }
-        let count = sync_error::count(&mut conn, filter).await?;
-        let mut counts = self.error_counts();
-        counts.retain(|_, c| c.at.elapsed() < COUNTS_FOR);
-        counts.insert(
-            filter.clone(),
-            KeptCount {
-                stamp,
-                count,
-                at: std::time::Instant::now(),
-            },
-        );
-        Ok(count)
-    }
-
-    fn error_counts(&self) -> std::sync::MutexGuard<'_, HashMap<ErrorFilter, KeptCount>> {
-        self.inner
-            .error_counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let counted = self.inner.error_counts.of(filter);
+        Ok(counted
+            .get(stamp, async || sync_error::count(&mut conn, filter).await)
+            .await?)
     }
 
     /// The errors `ids` as they are now (id and current version), for callers that act

@@ -13,10 +13,10 @@ impl Engine {
     /// records by state and its health, and its last and next job, as counted last:
     /// counted again in the background once the last count is older than
     /// [`COUNTS_FOR`](super::counted::COUNTS_FOR) (the records by state and the health:
-    /// [`STATES_COUNT_FOR`](super::counted::STATES_COUNT_FOR)), so that only the first
-    /// readers wait for a count (see [`Counted::kept`](super::counted::Counted::kept)).
-    /// Counting a million couplings takes a few hundred milliseconds, and every open
-    /// overview asks on every change. Whether a mapping is paused is always as counted
+    /// [`STATES_COUNT_FOR`](super::counted::STATES_COUNT_FOR)), or than ten times what
+    /// counting took, so that only the first readers wait for a count (see
+    /// [`Counted::kept`](super::counted::Counted::kept)). Counting a million couplings
+    /// takes most of a second, and every open overview asks on every change. Whether a mapping is paused is always as counted
     /// last, its health's problem included.
     pub async fn mapping_counts(&self) -> Result<Vec<MappingCounts>, EngineError> {
         let counts = {
@@ -57,8 +57,8 @@ impl Engine {
 
     /// Errors first found per hour over the 24 hours to the end of `now`'s hour, and per
     /// day over the 7 days to the end of its day (UTC), as counted last for this hour and
-    /// counted again in the background once older than [`COUNTS_FOR`](super::counted::COUNTS_FOR):
-    /// each count reads every error of the week.
+    /// counted again in the background once older than [`COUNTS_FOR`](super::counted::COUNTS_FOR)
+    /// (or ten times what counting took): each count reads every error of the week.
     pub async fn error_trends(&self, now: i64) -> Result<[ErrorTrend; 2], EngineError> {
         const HOUR: i64 = 3_600_000;
         // Periods end on whole hours (and days), so bars do not shift as the clock moves.
