@@ -37,6 +37,9 @@ pub(crate) struct Inner {
     pub(crate) states: Arc<Counted<(), Vec<MappingStates>>>,
     /// Counts of open errors per filter: see `Engine::sync_error_count`.
     pub(crate) error_counts: CountedEach<ErrorFilter, [i64; 2], i64>,
+    /// Couplings per mapping, as the couplings list shows them: see
+    /// `Engine::coupling_total`.
+    pub(crate) coupling_totals: CountedEach<String, (), i64>,
     /// The overview's error trends, for the hour they end in: see `Engine::error_trends`.
     pub(crate) trends: Arc<Counted<i64, [ErrorTrend; 2]>>,
     /// Failed sign-ins of this process, per account and address.
@@ -75,6 +78,7 @@ impl Engine {
                 states: Arc::new(Counted::new(STATES_COUNT_FOR)),
                 trends: Arc::new(Counted::new(COUNTS_FOR)),
                 error_counts: CountedEach::new(COUNTS_FOR),
+                coupling_totals: CountedEach::new(COUNTS_FOR),
                 sign_in_limits: SignInLimits::new(),
             }),
         })

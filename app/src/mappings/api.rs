@@ -137,7 +137,7 @@ pub struct CouplingList {
     pub couplings: Vec<CouplingSummary>,
     /// The local key the next page starts after, when there is one.
     pub next: Option<String>,
-    /// How many couplings the mapping has.
+    /// How many couplings the mapping has, as counted a few seconds ago at most.
     pub total: i64,
     /// Unique to this view (see the errors list's).
     pub view: String,
@@ -165,7 +165,7 @@ pub async fn list_couplings(
     Ok(CouplingList {
         couplings,
         next,
-        total: engine.coupling_count(&name).await?,
+        total: engine.coupling_total(&name).await?,
         view: crate::server::unique_token(),
     })
 }

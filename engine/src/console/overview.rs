@@ -148,11 +148,22 @@ impl Engine {
         Ok(states)
     }
 
-    /// How many couplings `mapping` has (pending ones included).
+    /// How many couplings `mapping` has now (pending ones included).
     pub async fn coupling_count(&self, mapping: &str) -> Result<i64, EngineError> {
         self.configured(mapping)?;
         let mut conn = self.inner.store.conn().await?;
         Ok(overview::coupling_count(&mut conn, mapping).await?)
+    }
+
+    /// How many couplings `mapping` has (pending ones included), as counted at most
+    /// [`COUNTS_FOR`](super::counted::COUNTS_FOR) ago (or ten times what counting took),
+    /// shared by everyone who reads the mapping's couplings.
+    pub async fn coupling_total(&self, mapping: &str) -> Result<i64, EngineError> {
+        self.configured(mapping)?;
+        let counted = self.inner.coupling_totals.of(&mapping.to_string());
+        counted
+            .get((), async || self.coupling_count(mapping).await)
+            .await
     }
 
     /// Errors first found in each of `periods` periods of `period` ms ending at `end`.
