@@ -2,12 +2,15 @@
 
 use crate::on_both_stores;
 use crate::support::{StoreKind, fresh_database, fresh_store_url, postgres_admin_url, temp_dir};
+use engine::model::{Side, SyncErrorKind};
 use engine::store::Store;
+use engine::store::sync_error::{self, NewSyncError};
 use sqlx::{Connection, Executor, PgConnection};
 
 on_both_stores!(
     migrations_run_once_and_reopening_is_harmless,
     mapping_state_survives_a_restart,
+    the_errors_stamp_moves_when_a_change_commits_and_not_before,
 );
 
 async fn migrations_run_once_and_reopening_is_harmless(kind: StoreKind) {
@@ -45,6 +48,53 @@ async fn mapping_state_survives_a_restart(kind: StoreKind) {
     let states = reopened.mapping_states().await.unwrap();
     let paused: Vec<(&str, bool)> = states.iter().map(|s| (s.name.as_str(), s.paused)).collect();
     assert_eq!(paused, [("CONTACT", false), ("CUSTOMER", true)]);
+}
+
+/// The errors' stamp (what a kept count and the live events follow) moves once a change
+/// to an error commits, also one that writes no indexed column (an error taken at its
+/// version), and not while that change is uncommitted.
+async fn the_errors_stamp_moves_when_a_change_commits_and_not_before(kind: StoreKind) {
+    let dir = temp_dir("stamp");
+    let store = Store::open(&fresh_store_url(kind, &dir).await)
+        .await
+        .unwrap();
+    let mut reader = store.conn().await.unwrap();
+    let error = NewSyncError {
+        coupling_id: None,
+        kind: SyncErrorKind::Failed,
+        side: Side::Local,
+        local_key: Some("C00001".into()),
+        integration_key: None,
+        description: None,
+        message: "the CRM refused the name".into(),
+        fields: vec!["name".into()],
+        job_id: None,
+        skipped: false,
+        actor: "test".into(),
+    };
+    let mut writer = store.conn().await.unwrap();
+    let before = sync_error::stamp(&mut reader).await.unwrap();
+    sync_error::record(&mut writer, "CUSTOMER", &error)
+        .await
+        .unwrap();
+    let found = sync_error::stamp(&mut reader).await.unwrap();
+    assert_ne!(found, before, "a new error moves the stamp");
+    drop(writer);
+
+    let id = found[1];
+    let mut tx = store.begin().await.unwrap();
+    assert!(sync_error::claim(&mut tx, id, 1, "ada").await.unwrap());
+    assert_eq!(
+        sync_error::stamp(&mut reader).await.unwrap(),
+        found,
+        "an uncommitted change is not seen, so the stamp holds"
+    );
+    tx.commit().await.unwrap();
+    assert_ne!(
+        sync_error::stamp(&mut reader).await.unwrap(),
+        found,
+        "the committed change moves the stamp"
+    );
 }
 
 /// PostgreSQL ends a session whose transaction idles past its limit. A demo (or a

@@ -7,7 +7,7 @@ use crate::config::shown_duration;
 use crate::error::EngineError;
 use crate::handle::Engine;
 use crate::model::{History, PruneReport, Pruned};
-use crate::store::{action, now_millis, prune};
+use crate::store::{action, now_millis, prune, sync_error};
 use std::time::{Duration, Instant};
 
 /// How often `coupler serve` prunes.
@@ -45,6 +45,10 @@ impl Engine {
             };
             progress(&done);
             pruned.push(done);
+        }
+        if !dry_run {
+            let mut conn = self.inner.store.conn().await?;
+            sync_error::forget_closed_connections(&mut conn).await?;
         }
         let report = PruneReport {
             dry_run,

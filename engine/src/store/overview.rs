@@ -119,20 +119,20 @@ pub async fn errors_first_found(
 }
 
 /// A value that changes whenever something the console shows changes: the newest log
-/// entry, the newest error change, the newest job, the progress of jobs under way, the
+/// entry, the errors' changes, the newest job, the progress of jobs under way, the
 /// newest finish, the newest change of a mapping's settings.
 pub async fn change_stamp(conn: &mut AnyConnection) -> Result<[i64; 6], sqlx::Error> {
-    let row = sqlx::query(
+    let sql = format!(
         r"select (select coalesce(max(id), 0) from log_entry),
-                 (select coalesce(max(changed_at), 0) from sync_error),
+                 {},
                  (select coalesce(max(id), 0) from job),
                  (select cast(coalesce(sum(done), 0) + count(*) as bigint) from job
                     where state in ('queued', 'running')),
                  (select coalesce(max(finished_at), 0) from job),
                  (select coalesce(max(updated_at), 0) from mapping_state)",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+        super::sync_error::CHANGES
+    );
+    let row = sqlx::query(&sql).fetch_one(&mut *conn).await?;
     let mut stamp = [0; 6];
     for (i, slot) in stamp.iter_mut().enumerate() {
         *slot = row.try_get(i)?;

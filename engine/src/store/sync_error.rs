@@ -307,16 +307,37 @@ pub async fn list(
     rows.iter().map(summary).collect()
 }
 
-/// What changes with any change to errors: the last change's time and the last error's
-/// id. A count taken at one stamp holds while the stamp is the same.
+/// What changes with any change to errors: their count of changes (see [`CHANGES`])
+/// and the last error's id. A count taken at one stamp holds while the stamp is the
+/// same.
 pub async fn stamp(conn: &mut AnyConnection) -> Result<[i64; 2], sqlx::Error> {
-    let row = sqlx::query(
-        "select (select coalesce(max(changed_at), 0) from sync_error), \
-                (select coalesce(max(id), 0) from sync_error)",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let sql = format!("select {CHANGES}, (select coalesce(max(id), 0) from sync_error)");
+    let row = sqlx::query(&sql).fetch_one(&mut *conn).await?;
     Ok([row.try_get(0)?, row.try_get(1)?])
+}
+
+/// An expression whose value moves with every committed change to errors: the changes
+/// that triggers count in `sync_error_change`, a row per PostgreSQL connection (so that
+/// no two transactions wait on one row) and one row on SQLite (one writer at a time).
+/// A count is seen once its transaction commits, whichever commits first, and no index
+/// on `changed_at` keeps PostgreSQL from updating an error's other columns in place.
+pub(crate) const CHANGES: &str =
+    "(select cast(coalesce(sum(changes), 0) as bigint) from sync_error_change)";
+
+/// Forgets the change counts of PostgreSQL connections that have closed, so that the
+/// table [`changes`] sums holds a row per open connection rather than one for every
+/// connection ever opened. The stamp moves once when any is forgotten, which costs a
+/// count and a refresh, nothing more.
+pub async fn forget_closed_connections(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query(
+            "delete from sync_error_change \
+             where backend not in (select pid from pg_stat_activity where pid is not null)",
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// How many open errors match `filter`.
