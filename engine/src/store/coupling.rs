@@ -76,7 +76,13 @@ impl Coupling {
 }
 
 const COLUMNS: &str = "id, local_key, integration_key, local_modified, integration_modified, base, \
-                       skipped, pending, failure, failures, version";
+                       coalesce(f.skipped, 0) as skipped, pending, f.failure, \
+                       coalesce(f.failures, 0) as failures, version";
+
+/// Couplings with their failures, which a table of their own holds (`coupling_failure`,
+/// a row only while a coupling is failing or skipped) so that letting a record back into
+/// scheduled synchronization deletes a narrow row instead of rewriting the coupling.
+const WITH_FAILURES: &str = "coupling c left join coupling_failure f on f.coupling_id = c.id";
 
 fn coupling(row: &AnyRow) -> Result<Coupling, sqlx::Error> {
     let base: Option<String> = row.try_get("base")?;
@@ -112,7 +118,9 @@ pub async fn by_keys(
 ) -> Result<Vec<Coupling>, sqlx::Error> {
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(super::CHUNK) {
-        let mut sql = Sql::new(format!("select {COLUMNS} from coupling where mapping = "));
+        let mut sql = Sql::new(format!(
+            "select {COLUMNS} from {WITH_FAILURES} where c.mapping = "
+        ));
         sql.bind(mapping.to_string());
         sql.push(&format!(" and {} in ", key_column(side)));
         sql.keys(chunk);
@@ -125,10 +133,12 @@ pub async fn by_keys(
 
 /// The coupling with this id.
 pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<Coupling>, sqlx::Error> {
-    let row = sqlx::query(&format!("select {COLUMNS} from coupling where id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "select {COLUMNS} from {WITH_FAILURES} where c.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(coupling).transpose()
 }
 
@@ -293,8 +303,8 @@ pub async fn synced(
     for chunk in done.chunks(super::CHUNK / 2) {
         let mut sql = Sql::new(format!(
             "update coupling set local_modified = v.column2, integration_modified = v.column3, \
-             base = v.column4, {result_column} = 'ok', pending = null, failure = null, \
-             failures = 0, skipped = 0, version = version + 1, synced_at = "
+             base = v.column4, {result_column} = 'ok', pending = null, \
+             version = version + 1, synced_at = "
         ));
         sql.bind(now).push(" from (");
         sql.values(chunk, |row, s| {
@@ -304,6 +314,11 @@ pub async fn synced(
                 .bind(serde_json::to_string(&s.base).unwrap_or_default());
         });
         sql.push(") as v where coupling.id = v.column1");
+        sql.execute(&mut *conn).await?;
+        let mut sql = Sql::new("delete from coupling_failure where coupling_id in ");
+        sql.list(chunk, |sql, s| {
+            sql.bind(s.id);
+        });
         sql.execute(&mut *conn).await?;
     }
     Ok(())
@@ -326,21 +341,31 @@ pub async fn failed(
     message: &str,
     skip_now: bool,
 ) -> Result<(i64, bool), sqlx::Error> {
-    let row = sqlx::query(&format!(
-        r"update coupling set
-              failures = case when failure = $1 then failures + 1 else 1 end,
-              failure = $1,
-              {} = $2,
-              skipped = case when $3 = 1 or (failure = $1 and failures >= 1) then 1 else skipped end,
-              version = version + 1
-          where id = $4
-          returning failures, skipped",
+    let mapping: String = sqlx::query(&format!(
+        "update coupling set {} = $1, version = version + 1 where id = $2 returning mapping",
         result_column(from)
     ))
-    .bind(message)
     .bind(result)
-    .bind(i64::from(skip_now))
     .bind(id)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    let row = sqlx::query(
+        r"insert into coupling_failure (coupling_id, mapping, failure, failures, skipped)
+          values ($1, $2, $3, 1, $4)
+          on conflict (coupling_id) do update set
+              failures = case when coupling_failure.failure = $3
+                         then coupling_failure.failures + 1 else 1 end,
+              failure = $3,
+              skipped = case when $4 = 1
+                             or (coupling_failure.failure = $3 and coupling_failure.failures >= 1)
+                        then 1 else coupling_failure.skipped end
+          returning failures, skipped",
+    )
+    .bind(id)
+    .bind(mapping)
+    .bind(message)
+    .bind(i64::from(skip_now))
     .fetch_one(&mut *conn)
     .await?;
     Ok((row.try_get(0)?, row.try_get::<i64, _>(1)? != 0))
@@ -348,10 +373,12 @@ pub async fn failed(
 
 /// Removes a coupling; both records stay.
 pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from coupling where id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    for table in ["coupling_failure where coupling_id", "coupling where id"] {
+        sqlx::query(&format!("delete from {table} = $1"))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -368,8 +395,8 @@ pub async fn to_revisit(
     // scanned every coupling: 1.9 s at a million).
     let key = key_column(side);
     let rows = sqlx::query(&format!(
-        r"select {key} from coupling
-          where mapping = $1 and failures > 0 and skipped = 0 and {} = 'failed'
+        r"select {key} from coupling_failure f join coupling c on c.id = f.coupling_id
+          where f.mapping = $1 and f.failures > 0 and f.skipped = 0 and c.{} = 'failed'
           union
           select {key} from coupling where mapping = $1 and pending = $2",
         result_column(side)
@@ -390,11 +417,11 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CouplingSummary>, sqlx::Error> {
-    let mut sql = Sql::new(
-        r"select id, mapping, local_key, integration_key, skipped, pending, last_to_integration,
-                 last_from_integration, synced_at, version
-          from coupling where mapping = ",
-    );
+    let mut sql = Sql::new(format!(
+        r"select id, c.mapping, local_key, integration_key, coalesce(f.skipped, 0) as skipped,
+                 pending, last_to_integration, last_from_integration, synced_at, version
+          from {WITH_FAILURES} where c.mapping = "
+    ));
     sql.bind(mapping.to_string())
         .push(" and local_key > ")
         .bind(after.unwrap_or("").to_string());
@@ -450,7 +477,8 @@ pub async fn page(
     limit: i64,
 ) -> Result<Vec<Coupling>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "select {COLUMNS} from coupling where mapping = $1 and id > $2 order by id limit $3"
+        "select {COLUMNS} from {WITH_FAILURES} where c.mapping = $1 and c.id > $2 \
+         order by c.id limit $3"
     ))
     .bind(mapping)
     .bind(after)

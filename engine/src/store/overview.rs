@@ -53,7 +53,7 @@ pub async fn coupling_counts(
         .await?,
         skipped: count(
             conn,
-            "select count(*) from coupling where mapping = $1 and skipped <> 0",
+            "select count(*) from coupling_failure where mapping = $1 and skipped <> 0",
             mapping,
         )
         .await?,

@@ -239,9 +239,8 @@ pub async fn unskip(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<(
     let now = now_millis();
     for chunk in ids.chunks(super::CHUNK) {
         let mut sql = Sql::new(
-            "update coupling set skipped = 0, failures = 0, failure = null, version = version + 1 \
-             where (skipped <> 0 or failures <> 0 or failure is not null) \
-             and id in (select coupling_id from sync_error where id in ",
+            "delete from coupling_failure \
+             where coupling_id in (select coupling_id from sync_error where id in ",
         );
         sql.list(chunk, |sql, id| {
             sql.bind(*id);
