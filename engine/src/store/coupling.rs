@@ -76,13 +76,7 @@ impl Coupling {
 }
 
 const COLUMNS: &str = "id, local_key, integration_key, local_modified, integration_modified, base, \
-                       coalesce(f.skipped, 0) as skipped, pending, f.failure, \
-                       coalesce(f.failures, 0) as failures, version";
-
-/// Couplings with their failures, which a table of their own holds (`coupling_failure`,
-/// a row only while a coupling is failing or skipped) so that letting a record back into
-/// scheduled synchronization deletes a narrow row instead of rewriting the coupling.
-const WITH_FAILURES: &str = "coupling c left join coupling_failure f on f.coupling_id = c.id";
+                       pending, version";
 
 fn coupling(row: &AnyRow) -> Result<Coupling, sqlx::Error> {
     let base: Option<String> = row.try_get("base")?;
@@ -94,12 +88,44 @@ fn coupling(row: &AnyRow) -> Result<Coupling, sqlx::Error> {
         local_modified: row.try_get("local_modified")?,
         integration_modified: row.try_get("integration_modified")?,
         base: base.and_then(|json| serde_json::from_str(&json).ok()),
-        skipped: row.try_get::<i64, _>("skipped")? != 0,
+        skipped: false,
         pending: pending.as_deref().and_then(Side::parse),
-        failure: row.try_get("failure")?,
-        failures: row.try_get("failures")?,
+        failure: None,
+        failures: 0,
         version: row.try_get("version")?,
     })
+}
+
+/// `couplings` with their failures filled in. A table of their own holds them
+/// (`coupling_failure`, a row only while a coupling is failing or skipped), so that
+/// letting a record back into scheduled synchronization deletes a narrow row instead of
+/// rewriting the coupling. They are looked up by id: joined, PostgreSQL read every
+/// failure for each few hundred couplings.
+async fn with_failures(
+    conn: &mut AnyConnection,
+    mut couplings: Vec<Coupling>,
+) -> Result<Vec<Coupling>, sqlx::Error> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in couplings.chunks(super::CHUNK) {
+        let mut sql = Sql::new(
+            "select coupling_id, failure, failures, skipped from coupling_failure \
+             where coupling_id in ",
+        );
+        sql.list(chunk, |sql, c| {
+            sql.bind(c.id);
+        });
+        for row in sql.fetch_all(&mut *conn).await? {
+            let id: i64 = row.try_get(0)?;
+            let skipped = row.try_get::<i64, _>(3)? != 0;
+            found.insert(id, (row.try_get(1)?, row.try_get(2)?, skipped));
+        }
+    }
+    for c in &mut couplings {
+        if let Some((failure, failures, skipped)) = found.remove(&c.id) {
+            (c.failure, c.failures, c.skipped) = (failure, failures, skipped);
+        }
+    }
+    Ok(couplings)
 }
 
 fn key_column(side: Side) -> &'static str {
@@ -118,9 +144,7 @@ pub async fn by_keys(
 ) -> Result<Vec<Coupling>, sqlx::Error> {
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(super::CHUNK) {
-        let mut sql = Sql::new(format!(
-            "select {COLUMNS} from {WITH_FAILURES} where c.mapping = "
-        ));
+        let mut sql = Sql::new(format!("select {COLUMNS} from coupling where mapping = "));
         sql.bind(mapping.to_string());
         sql.push(&format!(" and {} in ", key_column(side)));
         sql.keys(chunk);
@@ -128,18 +152,19 @@ pub async fn by_keys(
             found.push(coupling(&row)?);
         }
     }
-    Ok(found)
+    with_failures(conn, found).await
 }
 
 /// The coupling with this id.
 pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<Coupling>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "select {COLUMNS} from {WITH_FAILURES} where c.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(coupling).transpose()
+    let row = sqlx::query(&format!("select {COLUMNS} from coupling where id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let found = row.as_ref().map(coupling).transpose()?;
+    Ok(with_failures(conn, found.into_iter().collect())
+        .await?
+        .pop())
 }
 
 /// For each of `keys` on `side` that is coupled (and not being created), the coupled key
@@ -315,9 +340,18 @@ pub async fn synced(
         });
         sql.push(") as v where coupling.id = v.column1");
         sql.execute(&mut *conn).await?;
+    }
+    let ids: Vec<i64> = done.iter().map(|s| s.id).collect();
+    forget_failures(conn, &ids).await
+}
+
+/// Forgets the failures of the couplings `ids`: scheduled synchronization takes them up
+/// again.
+pub async fn forget_failures(conn: &mut AnyConnection, ids: &[i64]) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(super::CHUNK) {
         let mut sql = Sql::new("delete from coupling_failure where coupling_id in ");
-        sql.list(chunk, |sql, s| {
-            sql.bind(s.id);
+        sql.list(chunk, |sql, id| {
+            sql.bind(*id);
         });
         sql.execute(&mut *conn).await?;
     }
@@ -417,11 +451,14 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CouplingSummary>, sqlx::Error> {
-    let mut sql = Sql::new(format!(
-        r"select id, c.mapping, local_key, integration_key, coalesce(f.skipped, 0) as skipped,
+    // Each listed coupling's failure looked up by its id (a page of them).
+    let mut sql = Sql::new(
+        r"select id, mapping, local_key, integration_key,
+                 coalesce((select f.skipped from coupling_failure f where f.coupling_id = coupling.id), 0)
+                     as skipped,
                  pending, last_to_integration, last_from_integration, synced_at, version
-          from {WITH_FAILURES} where c.mapping = "
-    ));
+          from coupling where mapping = ",
+    );
     sql.bind(mapping.to_string())
         .push(" and local_key > ")
         .bind(after.unwrap_or("").to_string());
@@ -477,13 +514,13 @@ pub async fn page(
     limit: i64,
 ) -> Result<Vec<Coupling>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "select {COLUMNS} from {WITH_FAILURES} where c.mapping = $1 and c.id > $2 \
-         order by c.id limit $3"
+        "select {COLUMNS} from coupling where mapping = $1 and id > $2 order by id limit $3"
     ))
     .bind(mapping)
     .bind(after)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(coupling).collect()
+    let page = rows.iter().map(coupling).collect::<Result<_, _>>()?;
+    with_failures(conn, page).await
 }

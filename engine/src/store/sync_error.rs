@@ -238,15 +238,20 @@ pub async fn record(
 pub async fn unskip(conn: &mut AnyConnection, ids: &[i64], by: &str) -> Result<(), sqlx::Error> {
     let now = now_millis();
     for chunk in ids.chunks(super::CHUNK) {
-        let mut sql = Sql::new(
-            "delete from coupling_failure \
-             where coupling_id in (select coupling_id from sync_error where id in ",
-        );
+        // The couplings first, then their failures by id: one statement of both let
+        // PostgreSQL read every coupling's failure for each few hundred errors.
+        let mut sql =
+            Sql::new("select coupling_id from sync_error where coupling_id is not null and id in ");
         sql.list(chunk, |sql, id| {
             sql.bind(*id);
         });
-        sql.push(")");
-        sql.execute(&mut *conn).await?;
+        let couplings: Vec<i64> = sql
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        super::coupling::forget_failures(conn, &couplings).await?;
         let mut sql = Sql::new(
             "update sync_error set skipped = 0, attempts = 0, version = version + 1, changed_by = ",
         );
