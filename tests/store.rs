@@ -4,6 +4,7 @@ use crate::on_both_stores;
 use crate::support::{StoreKind, fresh_database, fresh_store_url, postgres_admin_url, temp_dir};
 use engine::model::{Side, SyncErrorKind};
 use engine::store::Store;
+use engine::store::coupling;
 use engine::store::sync_error::{self, NewSyncError};
 use sqlx::{Connection, Executor, PgConnection};
 
@@ -11,6 +12,7 @@ on_both_stores!(
     migrations_run_once_and_reopening_is_harmless,
     mapping_state_survives_a_restart,
     the_errors_stamp_moves_when_a_change_commits_and_not_before,
+    a_store_from_before_keeps_its_couplings_failures,
 );
 
 async fn migrations_run_once_and_reopening_is_harmless(kind: StoreKind) {
@@ -95,6 +97,72 @@ async fn the_errors_stamp_moves_when_a_change_commits_and_not_before(kind: Store
         found,
         "the committed change moves the stamp"
     );
+}
+
+/// A store written before couplings' failures had a table of their own keeps them: the
+/// migration moves each failing or skipped coupling's failure, and a coupling in sync
+/// has none.
+async fn a_store_from_before_keeps_its_couplings_failures(kind: StoreKind) {
+    let dir = temp_dir("upgrade");
+    let url = fresh_store_url(kind, &dir).await;
+    let backend = match kind {
+        StoreKind::Sqlite => "sqlite",
+        StoreKind::Postgres => "postgres",
+    };
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../engine/migrations")
+        .join(backend);
+    let mut before = sqlx::migrate::Migrator::new(folder).await.unwrap();
+    let earlier: Vec<_> = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 16)
+        .cloned()
+        .collect();
+    before.migrations = earlier.into();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    before.run(&mut conn).await.unwrap();
+    let couplings = [
+        ("C1", 1_i64, 2_i64, Some("refused")),
+        ("C2", 0, 1, Some("refused")),
+        ("C3", 0, 0, None),
+    ];
+    for (key, skipped, failures, failure) in couplings {
+        sqlx::query(
+            "insert into coupling (mapping, local_key, integration_key, skipped, failures, \
+             failure, created_at) values ('CUSTOMER', $1, $1, $2, $3, $4, 0)",
+        )
+        .bind(key)
+        .bind(skipped)
+        .bind(failures)
+        .bind(failure.map(str::to_string))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    drop(conn);
+
+    let store = Store::open(&url).await.expect("the store migrates");
+    let mut conn = store.conn().await.unwrap();
+    let keys: Vec<String> = couplings.iter().map(|c| c.0.to_string()).collect();
+    let mut found = coupling::by_keys(&mut conn, "CUSTOMER", Side::Local, &keys)
+        .await
+        .unwrap();
+    found.sort_by(|a, b| a.local_key.cmp(&b.local_key));
+    let kept: Vec<_> = found
+        .iter()
+        .map(|c| {
+            let failure = c.failure.as_deref();
+            (
+                c.local_key.as_str(),
+                i64::from(c.skipped),
+                c.failures,
+                failure,
+            )
+        })
+        .collect();
+    assert_eq!(kept, couplings);
 }
 
 /// PostgreSQL ends a session whose transaction idles past its limit. A demo (or a
