@@ -407,12 +407,11 @@ pub async fn failed(
 
 /// Removes a coupling; both records stay.
 pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
-    for table in ["coupling_failure where coupling_id", "coupling where id"] {
-        sqlx::query(&format!("delete from {table} = $1"))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
+    forget_failures(conn, &[id]).await?;
+    sqlx::query("delete from coupling where id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

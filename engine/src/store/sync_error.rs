@@ -311,7 +311,7 @@ pub async fn list(
     rows.iter().map(summary).collect()
 }
 
-/// What changes with any change to errors: their count of changes (see [`CHANGES`])
+/// What changes with any change to errors: their count of changes (`CHANGES`)
 /// and the last error's id. A count taken at one stamp holds while the stamp is the
 /// same.
 pub async fn stamp(conn: &mut AnyConnection) -> Result<[i64; 2], sqlx::Error> {
@@ -329,7 +329,7 @@ pub(crate) const CHANGES: &str =
     "(select cast(coalesce(sum(changes), 0) as bigint) from sync_error_change)";
 
 /// Forgets the change counts of PostgreSQL connections that have closed, so that the
-/// table [`changes`] sums holds a row per open connection rather than one for every
+/// table `CHANGES` sums holds a row per open connection rather than one for every
 /// connection ever opened. The stamp moves once when any is forgotten, which costs a
 /// count and a refresh, nothing more.
 pub async fn forget_closed_connections(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
