@@ -7,6 +7,7 @@ use crate::model::{Action, ActionAnswer, Counters, JobKind, JobSummary, Selectio
 use crate::store::log::{self, NewLogEntry};
 use crate::store::{StoreError, action, coupling, sync_error};
 use crate::sync::{Run, RunError};
+use std::collections::HashSet;
 
 impl Engine {
     /// Find for Deleted from the errors page: queues a scan of the selection's mapping,
@@ -94,7 +95,8 @@ pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
         let page = coupling::page(&mut conn, &name, after, crate::sync::BATCH as i64).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        let open: Vec<String> = sync_error::open_for(
+        // Looked up once per coupling below: a set, not a list searched each time.
+        let open: HashSet<String> = sync_error::open_for(
             &mut conn,
             &name,
             Side::Local,
@@ -105,7 +107,7 @@ pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
         .filter_map(|e| e.local_key)
         .collect();
         drop(conn);
-        let mut exists: [std::collections::HashSet<String>; 2] = Default::default();
+        let mut exists: [HashSet<String>; 2] = Default::default();
         for side in [Side::Local, Side::Integration] {
             let keys: Vec<String> = page
                 .iter()
