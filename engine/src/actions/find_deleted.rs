@@ -145,9 +145,8 @@ pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
                         actor: run.actor.clone(),
                     });
                 }
-                [local, _] if open.contains(&c.local_key) && c.skipped => {
-                    let _ = local;
-                }
+                // Already reported, and left alone until someone acts on it.
+                _ if open.contains(&c.local_key) && c.skipped => {}
                 [local, _] => {
                     let deleted = if local {
                         Side::Integration
