@@ -92,20 +92,12 @@ pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
     let mut after = 0;
     loop {
         let mut conn = run.store.conn().await?;
-        let page = coupling::page(&mut conn, &name, after, crate::sync::BATCH as i64).await?;
+        // Keys and state only: the scan asks whether records exist, never what they hold.
+        let page = coupling::keys_page(&mut conn, &name, after, crate::sync::BATCH as i64).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        // Looked up once per coupling below: a set, not a list searched each time.
-        let open: HashSet<String> = sync_error::open_for(
-            &mut conn,
-            &name,
-            Side::Local,
-            &page.iter().map(|c| c.local_key.clone()).collect::<Vec<_>>(),
-        )
-        .await?
-        .into_iter()
-        .filter_map(|e| e.local_key)
-        .collect();
+        let local_keys: Vec<String> = page.iter().map(|c| c.local_key.clone()).collect();
+        let open = sync_error::open_among(&mut conn, &name, Side::Local, &local_keys).await?;
         drop(conn);
         let mut exists: [HashSet<String>; 2] = Default::default();
         for side in [Side::Local, Side::Integration] {
@@ -115,12 +107,7 @@ pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
                 .map(|c| c.key(side).to_string())
                 .collect();
             let connector = run.connector(side);
-            exists[side as usize] = connector
-                .read(run.compiled.spec(side), &keys)
-                .await?
-                .into_iter()
-                .map(|r| r.key)
-                .collect();
+            exists[side as usize] = connector.exists(run.compiled.spec(side), &keys).await?;
         }
         let mut tx = run.store.begin().await?;
         let mut entries = Vec::new();

@@ -17,6 +17,7 @@ pub use sql::SqlConnector;
 use crate::filter::Filter;
 use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
+use std::collections::HashSet;
 
 /// What a mapping reads and writes of one table: its key, its modified-on column, and
 /// the data columns, in a fixed order that every [`Record`] follows.
@@ -349,6 +350,22 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
 
     /// The records with these keys that exist.
     async fn read(&self, spec: &TableSpec, keys: &[String]) -> Result<Vec<Record>, ConnectorError>;
+
+    /// Which of these keys name records that exist, inside the table's filter or not:
+    /// [`Connector::read`] for a caller that needs no values (a deletion scan). A
+    /// connector that can ask for the keys alone does.
+    async fn exists(
+        &self,
+        spec: &TableSpec,
+        keys: &[String],
+    ) -> Result<HashSet<String>, ConnectorError> {
+        Ok(self
+            .read(spec, keys)
+            .await?
+            .into_iter()
+            .map(|r| r.key)
+            .collect())
+    }
 
     /// The records whose data column `position` holds one of `values`, compared as
     /// `compare` says.

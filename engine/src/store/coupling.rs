@@ -78,6 +78,10 @@ impl Coupling {
 const COLUMNS: &str = "id, local_key, integration_key, local_modified, integration_modified, base, \
                        pending, version";
 
+/// [`COLUMNS`] without the base snapshot.
+const KEY_COLUMNS: &str = "id, local_key, integration_key, local_modified, integration_modified, \
+                           null as base, pending, version";
+
 fn coupling(row: &AnyRow) -> Result<Coupling, sqlx::Error> {
     let base: Option<String> = row.try_get("base")?;
     let pending: Option<String> = row.try_get("pending")?;
@@ -512,8 +516,30 @@ pub async fn page(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Coupling>, sqlx::Error> {
+    page_of(conn, COLUMNS, mapping, after, limit).await
+}
+
+/// Up to `limit` of `mapping`'s couplings after id `after`, in id order, as [`page`] but
+/// without their base snapshots (`base` is `None`): for scans that need the keys and the
+/// state only, such as Find for Deleted, to which the snapshots are most of the bytes.
+pub async fn keys_page(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Coupling>, sqlx::Error> {
+    page_of(conn, KEY_COLUMNS, mapping, after, limit).await
+}
+
+async fn page_of(
+    conn: &mut AnyConnection,
+    columns: &str,
+    mapping: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Coupling>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "select {COLUMNS} from coupling where mapping = $1 and id > $2 order by id limit $3"
+        "select {columns} from coupling where mapping = $1 and id > $2 order by id limit $3"
     ))
     .bind(mapping)
     .bind(after)

@@ -8,6 +8,7 @@ pub use crate::model::ErrorFilter;
 use crate::model::{ErrorCursor, Side, SyncErrorKind, SyncErrorSummary};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use std::collections::HashSet;
 
 /// An error to record.
 #[derive(Clone, Debug)]
@@ -91,6 +92,30 @@ pub async fn open_for(
                 message: row.try_get(5)?,
                 attempts: row.try_get(6)?,
             });
+        }
+    }
+    Ok(found)
+}
+
+/// Those of `keys` on `side` whose records have an open error of `mapping`: [`open_for`]
+/// for a caller that needs to know which, not what the errors say.
+pub async fn open_among(
+    conn: &mut AnyConnection,
+    mapping: &str,
+    side: Side,
+    keys: &[String],
+) -> Result<HashSet<String>, sqlx::Error> {
+    let column = key_column(side);
+    let mut found = HashSet::new();
+    for chunk in keys.chunks(super::CHUNK) {
+        let mut sql = Sql::new(format!(
+            "select {column} from sync_error where resolved_at is null and mapping = "
+        ));
+        sql.bind(mapping.to_string());
+        sql.push(&format!(" and {column} in ")).keys(chunk);
+        sql.planned_for_values();
+        for row in sql.fetch_all(&mut *conn).await? {
+            found.extend(row.try_get::<Option<String>, _>(0)?);
         }
     }
     Ok(found)

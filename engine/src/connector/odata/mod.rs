@@ -26,7 +26,7 @@ use gate::Gate;
 use metadata::EntitySet;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value as Json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// Most keys one read names in its `$filter`, well inside the URL limits of the services.
@@ -307,9 +307,7 @@ impl ODataConnector {
     /// The URL of a query of `spec`'s entity set with `filter` and `options`, selecting
     /// the mapped properties.
     fn query(&self, spec: &TableSpec, filter: Option<&str>, options: &[(&str, String)]) -> String {
-        let mut select = vec![spec.key.clone(), spec.modified.clone()];
-        select.extend(spec.columns.iter().cloned());
-        self.selecting(spec, &select.join(","), filter, options)
+        self.selecting(spec, &properties(spec), filter, options)
     }
 
     /// The URL of a query of `spec`'s entity set selecting `select`.
@@ -419,6 +417,18 @@ impl ODataConnector {
         property: &str,
         literals: &[String],
     ) -> Result<Vec<Json>, ConnectorError> {
+        self.matching_selecting(spec, &properties(spec), property, literals)
+            .await
+    }
+
+    /// [`Self::matching`], each entity with the properties `select` names only.
+    async fn matching_selecting(
+        &self,
+        spec: &TableSpec,
+        select: &str,
+        property: &str,
+        literals: &[String],
+    ) -> Result<Vec<Json>, ConnectorError> {
         let mut entities = Vec::new();
         for chunk in literals.chunks(KEYS_PER_READ) {
             let filter = chunk
@@ -426,7 +436,7 @@ impl ODataConnector {
                 .map(|literal| format!("{property} eq {literal}"))
                 .collect::<Vec<_>>()
                 .join(" or ");
-            let url = self.query(spec, Some(&filter), &[]);
+            let url = self.selecting(spec, select, Some(&filter), &[]);
             entities.extend(self.entities(url, usize::MAX).await?);
         }
         Ok(entities)
@@ -441,10 +451,25 @@ impl ODataConnector {
         entities.iter().map(|e| self.record(spec, e)).collect()
     }
 
+    /// `keys` of `spec` as literals; a key that cannot be one of its key's type names no
+    /// record, and is left out.
+    fn key_literals(&self, spec: &TableSpec, keys: &[String]) -> Vec<String> {
+        keys.iter()
+            .filter_map(|key| self.key_literal(spec, key))
+            .collect()
+    }
+
     /// `key` of `spec` as a literal, or `None` when it cannot be one of its key's type.
     fn key_literal(&self, spec: &TableSpec, key: &str) -> Option<String> {
         values::literal(&self.edm(spec, &spec.key), &Value::Text(key.to_string()))
     }
+}
+
+/// The properties a record of `spec` is read with, as `$select` names them.
+fn properties(spec: &TableSpec) -> String {
+    let mut select = vec![spec.key.clone(), spec.modified.clone()];
+    select.extend(spec.columns.iter().cloned());
+    select.join(",")
 }
 
 /// The reason of a failed request, without the URL (a query may carry keys and values
@@ -612,13 +637,25 @@ impl Connector for ODataConnector {
     }
 
     async fn read(&self, spec: &TableSpec, keys: &[String]) -> Result<Vec<Record>, ConnectorError> {
-        // A key that cannot be one of the key's type names no record.
-        let literals: Vec<String> = keys
-            .iter()
-            .filter_map(|key| self.key_literal(spec, key))
-            .collect();
-        let entities = self.matching(spec, &spec.key, &literals).await?;
+        let entities = self
+            .matching(spec, &spec.key, &self.key_literals(spec, keys))
+            .await?;
         self.all_records(spec, &entities)
+    }
+
+    async fn exists(
+        &self,
+        spec: &TableSpec,
+        keys: &[String],
+    ) -> Result<HashSet<String>, ConnectorError> {
+        let literals = self.key_literals(spec, keys);
+        let entities = self
+            .matching_selecting(spec, &spec.key, &spec.key, &literals)
+            .await?;
+        Ok(entities
+            .iter()
+            .filter_map(|e| values::key_text(&e[&spec.key]))
+            .collect())
     }
 
     async fn find(

@@ -18,6 +18,7 @@ use crate::value::{ColumnKind, Value};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
+use std::collections::HashSet;
 
 /// Most rows a single statement carries: well inside both databases' parameter limits.
 const CHUNK: usize = 400;
@@ -263,9 +264,27 @@ impl SqlConnector {
         &self,
         spec: &TableSpec,
         column: &str,
-        (kind, field): (ColumnKind, FieldType),
+        matching: (ColumnKind, FieldType),
         values: &[Value],
     ) -> Result<Vec<Record>, ConnectorError> {
+        let list = self.select_list(spec);
+        self.select_in_as(spec, &list, column, matching, values, |row| {
+            rows::record(row, spec)
+        })
+        .await
+    }
+
+    /// The rows whose `column` holds one of `values`, `select` of each, decoded by
+    /// `decode`, in chunks of [`CHUNK`] values.
+    async fn select_in_as<T>(
+        &self,
+        spec: &TableSpec,
+        select: &str,
+        column: &str,
+        (kind, field): (ColumnKind, FieldType),
+        values: &[Value],
+        decode: impl Fn(&AnyRow) -> Result<T, sqlx::Error> + Send + Sync,
+    ) -> Result<Vec<T>, ConnectorError> {
         let mut records = Vec::with_capacity(values.len());
         let (before, after) = types::write(self.backend, field);
         for chunk in values.chunks(CHUNK) {
@@ -278,8 +297,7 @@ impl SqlConnector {
                 continue;
             }
             let mut sql = Sql::new(format!(
-                "select {} from {} where {column} in ",
-                self.select_list(spec),
+                "select {select} from {} where {column} in ",
                 quote(&spec.table),
             ));
             sql.list(wanted, |sql, value| {
@@ -288,7 +306,7 @@ impl SqlConnector {
             let mut conn = self.pool.acquire().await.map_err(|e| self.failed(e))?;
             let rows = sql.fetch_all(&mut conn).await.map_err(|e| self.failed(e))?;
             for row in &rows {
-                records.push(rows::record(row, spec).map_err(|e| self.failed(e))?);
+                records.push(decode(row).map_err(|e| self.failed(e))?);
             }
         }
         Ok(records)
@@ -478,6 +496,22 @@ impl Connector for SqlConnector {
         let key = quote(&spec.key);
         self.select_in(spec, &key, (spec.key_kind, FieldType::Any), &values)
             .await
+    }
+
+    async fn exists(
+        &self,
+        spec: &TableSpec,
+        keys: &[String],
+    ) -> Result<HashSet<String>, ConnectorError> {
+        let values: Vec<Value> = keys.iter().map(|k| Value::Text(k.clone())).collect();
+        let key = quote(&spec.key);
+        let matching = (spec.key_kind, FieldType::Any);
+        let found = self
+            .select_in_as(spec, &key, &key, matching, &values, |row| {
+                rows::key_text(row, 0)
+            })
+            .await?;
+        Ok(found.into_iter().collect())
     }
 
     async fn find(
