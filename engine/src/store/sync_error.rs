@@ -470,6 +470,12 @@ const ROW_COLUMNS: &str = "id, mapping, kind, side, local_key, integration_key, 
                            coupling_id, failed_at, first_failed_at, attempts, skipped, version, resolved_at, \
                            resolved_by, changed_by, changed_at";
 
+/// [`ROW_COLUMNS`] with the texts left out, for [`matching`].
+const BRIEF_COLUMNS: &str = "id, mapping, kind, side, local_key, integration_key, \
+                             null as description, '' as message, null as fields, coupling_id, \
+                             failed_at, first_failed_at, attempts, skipped, version, resolved_at, \
+                             resolved_by, changed_by, changed_at";
+
 fn error_row(row: &AnyRow) -> Result<ErrorRow, sqlx::Error> {
     Ok(ErrorRow {
         summary: summary(row)?,
@@ -495,13 +501,16 @@ pub async fn by_ids(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<ErrorRo
     Ok(found)
 }
 
-/// Every open error matching `filter`.
+/// Every open error matching `filter`, without its texts: the description and the fields
+/// are `None` and empty, the message is empty. Acting on a whole selection needs which
+/// records and their state, never what their errors say, and on SQLite reading the texts
+/// of 100,000 errors took most of a Retry All.
 pub async fn matching(
     conn: &mut AnyConnection,
     filter: &ErrorFilter,
 ) -> Result<Vec<ErrorRow>, sqlx::Error> {
     let mut sql = Sql::new(format!(
-        "select {ROW_COLUMNS} from sync_error where resolved_at is null"
+        "select {BRIEF_COLUMNS} from sync_error where resolved_at is null"
     ));
     filtered(&mut sql, filter, Backend::of(conn));
     sql.push(" order by id");
