@@ -37,6 +37,9 @@ pub(super) struct Ledger<'t> {
     resolved: Vec<i64>,
     /// Couplings synchronized, with their new modified-on values and base.
     synced: Vec<coupling::Synced>,
+    /// Pairs the batch coupled, with their rows as synchronized: inserted together when
+    /// the batch is written out, so that a thousand matches cost a few statements.
+    coupled: Vec<(NewCoupling, coupling::Synced)>,
     /// Deferred records that went through.
     undefer: Vec<String>,
     /// Records left uncoupled by someone that are coupled again.
@@ -102,25 +105,21 @@ impl Ledger<'_> {
         }
     }
 
-    /// The coupling a plan works on: the existing one, or a new one made now (counted and
-    /// logged as coupled).
-    async fn link_id(
-        &mut self,
-        link: Link,
-        source: &Record,
-        other: &Record,
-    ) -> Result<i64, sqlx::Error> {
+    /// Keeps `row` as the pair of `source` and `other` synchronized through `link`, its
+    /// id set here: the existing coupling's, or that of a new coupling (counted and logged
+    /// as coupled), made when the batch is written out.
+    fn synced(&mut self, link: Link, source: &str, other: &str, mut row: coupling::Synced) {
         match link {
-            Link::Existing(c) => Ok(c.id),
+            Link::Existing(c) => {
+                row.id = c.id;
+                self.synced.push(row);
+            }
             Link::New => {
                 self.delta.coupled += 1;
-                let (l, i) = match self.from {
-                    Side::Local => (source.key.clone(), other.key.clone()),
-                    Side::Integration => (other.key.clone(), source.key.clone()),
-                };
-                self.log(Some(l), Some(i), "coupled", "ok", Vec::new(), None);
-                let new = pair_keys(self.from, &source.key, &other.key, None);
-                insert_one(self.tx, self.mapping, new).await
+                let (l, i) = self.keys_of(source, other);
+                self.log(l, i, "coupled", "ok", Vec::new(), None);
+                self.coupled
+                    .push((pair_keys(self.from, source, other, None), row));
             }
         }
     }
@@ -145,7 +144,15 @@ impl Ledger<'_> {
     }
 
     /// Writes the rows gathered for the whole batch; answers the batch's counters.
-    async fn write_out(self) -> Result<Counters, sqlx::Error> {
+    async fn write_out(mut self) -> Result<Counters, sqlx::Error> {
+        let (new, rows): (Vec<NewCoupling>, Vec<coupling::Synced>) =
+            self.coupled.into_iter().unzip();
+        let ids = coupling::insert(self.tx, self.mapping, &new).await?;
+        self.synced.extend(
+            rows.into_iter()
+                .zip(ids)
+                .map(|(row, id)| coupling::Synced { id, ..row }),
+        );
         coupling::synced(self.tx, &self.synced, self.from).await?;
         sync_error::resolve(self.tx, &self.resolved, self.actor).await?;
         progress::undefer(self.tx, self.mapping, self.from, &self.undefer).await?;
@@ -179,6 +186,7 @@ impl Run<'_> {
             entries: Vec::new(),
             resolved: Vec::new(),
             synced: Vec::new(),
+            coupled: Vec::new(),
             undefer: Vec::new(),
             coupled_again: Vec::new(),
             touched: self.report.is_some().then(Vec::new),
@@ -291,10 +299,9 @@ impl Run<'_> {
                 false
             }
             Plan::Unchanged { link, other } => {
-                let id = ledger.link_id(link, &answered.source, &other).await?;
                 ledger.delta.unchanged += 1;
-                let row = synced_row(self.compiled, id, ledger.from, &answered.source, &other);
-                ledger.synced.push(row);
+                let row = synced_row(self.compiled, 0, ledger.from, &answered.source, &other);
+                ledger.synced(link, &answered.source.key, &other.key, row);
                 true
             }
             Plan::Write {
@@ -436,7 +443,6 @@ impl Run<'_> {
             progress::defer(ledger.tx, ledger.mapping, from, &source.key, reason).await?;
             return Ok(false);
         }
-        let id = ledger.link_id(link, source, &other).await?;
         let other_modified = match answered.other {
             Some(WriteOutcome::Written(m)) => m,
             _ => other.modified,
@@ -452,8 +458,8 @@ impl Run<'_> {
         ledger.delta.modified += u64::from(!to_other.is_empty()) + u64::from(!to_source.is_empty());
         let (l, i) = ledger.keys_of(&source.key, &other.key);
         ledger.log(l, i, "modified", "ok", changes, None);
-        let row = synced_row(compiled, id, from, &source_after, &other_after);
-        ledger.synced.push(row);
+        let row = synced_row(compiled, 0, from, &source_after, &other_after);
+        ledger.synced(link, &source.key, &other.key, row);
         Ok(true)
     }
 
@@ -511,14 +517,6 @@ impl Run<'_> {
 fn doubled(before: u64, after: u64) -> bool {
     let batches = |n: u64| n / BATCH as u64;
     batches(after) > 0 && (batches(before) == 0 || batches(after).ilog2() > batches(before).ilog2())
-}
-
-async fn insert_one(
-    tx: &mut sqlx::AnyConnection,
-    mapping: &str,
-    new: NewCoupling,
-) -> Result<i64, sqlx::Error> {
-    Ok(coupling::insert(tx, mapping, &[new]).await?[0])
 }
 
 /// Records coupling `id` as synchronized from `from`: `source` (on `from`) and `other` as
