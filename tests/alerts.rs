@@ -599,6 +599,29 @@ email = ["ops@coupler.test"]
     })
     .await;
     until("the e-mail arrives", || !smtp.messages().is_empty()).await;
+    // The server records a delivery after its receiver answers: wait for the store to
+    // say so before stopping the server.
+    let config = engine::config::Config::load(&demo.config).unwrap();
+    let store_url = config.store_url.clone().unwrap();
+    let engine = engine::Engine::open(config, &store_url).await.unwrap();
+    let started = Instant::now();
+    let view = loop {
+        let view = engine.alerts_view().await.unwrap();
+        let recorded = view.firings.first().is_some_and(|firing| {
+            firing
+                .deliveries
+                .iter()
+                .all(|d| d.status != DeliveryStatus::Pending)
+        });
+        if recorded {
+            break view;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the deliveries are recorded within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let _ = child.kill();
     let _ = child.wait();
 
@@ -633,10 +656,6 @@ email = ["ops@coupler.test"]
     );
 
     // The store says what was sent, and keeps no secret.
-    let config = engine::config::Config::load(&demo.config).unwrap();
-    let store_url = config.store_url.clone().unwrap();
-    let engine = engine::Engine::open(config, &store_url).await.unwrap();
-    let view = engine.alerts_view().await.unwrap();
     assert_eq!(view.rules[0].holding, ["CUSTOMER"]);
     let firing = &view.firings[0];
     let deliveries: Vec<(&str, DeliveryStatus, u32)> = firing
