@@ -509,9 +509,9 @@ impl Drop for SmtpServer {
 }
 
 /// Waits up to 30 s for `done`.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
-    while !done() {
+    while !done().await {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "{what} within 30 s"
@@ -594,34 +594,26 @@ email = ["ops@coupler.test"]
             .args(["serve", "--addr", "127.0.0.1:0"])
             .env("COUPLER_TEST_HOOK_SECRET", SECRET),
     );
-    until("the webhook is answered after one refusal", || {
+    until("the webhook is answered after one refusal", async || {
         receiver.got.lock().unwrap().len() >= 2
     })
     .await;
-    until("the e-mail arrives", || !smtp.messages().is_empty()).await;
+    until("the e-mail arrives", async || !smtp.messages().is_empty()).await;
     // The server records a delivery after its receiver answers: wait for the store to
     // say so before stopping the server.
     let config = engine::config::Config::load(&demo.config).unwrap();
     let store_url = config.store_url.clone().unwrap();
     let engine = engine::Engine::open(config, &store_url).await.unwrap();
-    let started = Instant::now();
-    let view = loop {
+    until("the store records every delivery", async || {
         let view = engine.alerts_view().await.unwrap();
-        let recorded = view.firings.first().is_some_and(|firing| {
+        view.firings.first().is_some_and(|firing| {
             firing
                 .deliveries
                 .iter()
                 .all(|d| d.status != DeliveryStatus::Pending)
-        });
-        if recorded {
-            break view;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the deliveries are recorded within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        })
+    })
+    .await;
     let _ = child.kill();
     let _ = child.wait();
 
@@ -656,6 +648,7 @@ email = ["ops@coupler.test"]
     );
 
     // The store says what was sent, and keeps no secret.
+    let view = engine.alerts_view().await.unwrap();
     assert_eq!(view.rules[0].holding, ["CUSTOMER"]);
     let firing = &view.firings[0];
     let deliveries: Vec<(&str, DeliveryStatus, u32)> = firing
