@@ -76,7 +76,7 @@ async fn the_errors_stamp_moves_when_a_change_commits_and_not_before(kind: Store
     };
     let mut writer = store.conn().await.unwrap();
     let before = sync_error::stamp(&mut reader).await.unwrap();
-    sync_error::record(&mut writer, "CUSTOMER", &error)
+    sync_error::record(&mut writer, "CUSTOMER", std::slice::from_ref(&error))
         .await
         .unwrap();
     let found = sync_error::stamp(&mut reader).await.unwrap();

@@ -431,6 +431,16 @@ async fn a_refused_value_fails_and_the_same_failure_twice_skips_it(kind: StoreKi
             .unwrap();
         assert_eq!(log.len(), 2);
         assert!(log.iter().all(|e| e.action == "failed"));
+        let says_skipped = log.iter().filter(|e| {
+            e.message
+                .as_deref()
+                .is_some_and(|m| m.ends_with("skipped until someone acts)"))
+        });
+        assert_eq!(
+            says_skipped.count(),
+            1,
+            "the second failure's entry says the record is now skipped: {log:?}"
+        );
         assert!(World::count(&w.crm, "select count(*) from account where name like 'Castillo Furniture Group, registered%'").await == 0);
     }
 }

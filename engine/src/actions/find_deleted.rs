@@ -6,7 +6,7 @@ use crate::handle::Engine;
 use crate::model::{Action, ActionAnswer, Counters, JobKind, JobSummary, Selection, Side};
 use crate::store::log::{self, NewLogEntry};
 use crate::store::{StoreError, action, coupling, sync_error};
-use crate::sync::{Run, RunError};
+use crate::sync::{Failures, Run, RunError};
 use std::collections::HashSet;
 
 impl Engine {
@@ -110,7 +110,7 @@ pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
             exists[side as usize] = connector.exists(run.compiled.spec(side), &keys).await?;
         }
         let mut tx = run.store.begin().await?;
-        let mut entries = Vec::new();
+        let (mut entries, mut failures) = (Vec::new(), Failures::default());
         let mut delta = Counters::default();
         for c in page.iter().filter(|c| c.pending.is_none()) {
             let present =
@@ -140,14 +140,13 @@ pub(crate) async fn job(run: &mut Run<'_>) -> Result<(), RunError> {
                     } else {
                         Side::Local
                     };
-                    entries.push(
-                        run.report_deleted(&mut tx, c, deleted, c.key(deleted.other()), None)
-                            .await?,
-                    );
+                    let survivor = c.key(deleted.other());
+                    entries.push(run.report_deleted(&mut failures, c, deleted, survivor, None));
                     delta.failed += 1;
                 }
             }
         }
+        failures.write(&mut tx, &name, &mut entries).await?;
         log::insert(&mut tx, &name, &entries).await?;
         if !crate::store::job::add(&mut tx, run.job_id, run.fence, &delta, page.len() as u64)
             .await?

@@ -8,7 +8,7 @@ use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The field values of both records at the last successful synchronization: the base of
 /// the three-way merge.
@@ -369,44 +369,85 @@ fn result_column(from: Side) -> &'static str {
     }
 }
 
-/// Records a failure of synchronization from `from`; answers how many times in a row it
-/// failed with this message. Twice the same marks it skipped when `skip_on_repeat`.
+/// A failure of synchronization to count on a coupling.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The coupling.
+    pub id: i64,
+    /// The side synchronized from.
+    pub from: Side,
+    /// The result recorded for that direction (`failed`, `conflict`, `deleted`).
+    pub result: &'static str,
+    /// What happened: the same message twice in a row is a repeat.
+    pub message: String,
+    /// Whether the coupling is skipped at once, repeat or not.
+    pub skip_now: bool,
+}
+
+/// Records the `failures` of couplings of `mapping`; answers, for each, whether its
+/// coupling is now skipped: at once when it says so, or because it failed with the same
+/// message the time before. A few statements per few hundred failures.
 pub async fn failed(
     conn: &mut AnyConnection,
-    id: i64,
-    from: Side,
-    result: &str,
-    message: &str,
-    skip_now: bool,
-) -> Result<(i64, bool), sqlx::Error> {
-    let mapping: String = sqlx::query(&format!(
-        "update coupling set {} = $1, version = version + 1 where id = $2 returning mapping",
-        result_column(from)
-    ))
-    .bind(result)
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)?;
-    let row = sqlx::query(
-        r"insert into coupling_failure (coupling_id, mapping, failure, failures, skipped)
-          values ($1, $2, $3, 1, $4)
-          on conflict (coupling_id) do update set
-              failures = case when coupling_failure.failure = $3
-                         then coupling_failure.failures + 1 else 1 end,
-              failure = $3,
-              skipped = case when $4 = 1
-                             or (coupling_failure.failure = $3 and coupling_failure.failures >= 1)
-                        then 1 else coupling_failure.skipped end
-          returning failures, skipped",
-    )
-    .bind(id)
-    .bind(mapping)
-    .bind(message)
-    .bind(i64::from(skip_now))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((row.try_get(0)?, row.try_get::<i64, _>(1)? != 0))
+    mapping: &str,
+    failures: &[Failure],
+) -> Result<Vec<bool>, sqlx::Error> {
+    let mut results: BTreeMap<(&str, &str), Vec<i64>> = BTreeMap::new();
+    for f in failures {
+        results
+            .entry((result_column(f.from), f.result))
+            .or_default()
+            .push(f.id);
+    }
+    for ((column, result), ids) in results {
+        for chunk in ids.chunks(super::CHUNK) {
+            let mut sql = Sql::new(format!("update coupling set {column} = "));
+            sql.bind(result.to_string())
+                .push(", version = version + 1 where id in ");
+            sql.list(chunk, |sql, id| {
+                sql.bind(*id);
+            });
+            sql.execute(&mut *conn).await?;
+        }
+    }
+    let mut skipped = Vec::with_capacity(failures.len());
+    // One statement may count a coupling's failure once: a second of the same coupling
+    // starts the next statement, and sees the first.
+    for chunk in super::distinct_chunks(failures, |f| [f.id]) {
+        let mut sql = Sql::new(
+            "insert into coupling_failure (coupling_id, mapping, failure, failures, skipped) ",
+        );
+        sql.values(chunk, |row, f| {
+            row.bind(f.id)
+                .bind(mapping.to_string())
+                .bind(f.message.clone())
+                .bind(1_i64)
+                .bind(i64::from(f.skip_now));
+        });
+        sql.push(
+            r" on conflict (coupling_id) do update set
+                  failures = case when coupling_failure.failure = excluded.failure
+                             then coupling_failure.failures + 1 else 1 end,
+                  failure = excluded.failure,
+                  skipped = case when excluded.skipped = 1
+                                 or (coupling_failure.failure = excluded.failure
+                                     and coupling_failure.failures >= 1)
+                            then 1 else coupling_failure.skipped end
+              returning coupling_id, skipped",
+        );
+        let now: HashMap<i64, bool> = sql
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get::<i64, _>(1)? != 0)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        skipped.extend(
+            chunk
+                .iter()
+                .map(|f| now.get(&f.id).copied().unwrap_or(false)),
+        );
+    }
+    Ok(skipped)
 }
 
 /// Removes a coupling; both records stay.

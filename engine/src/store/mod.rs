@@ -404,3 +404,46 @@ pub fn now_millis() -> i64 {
 
 /// Most keys one statement carries.
 pub(crate) const CHUNK: usize = 500;
+
+/// `items` in order, cut into chunks of at most [`CHUNK`] in which no two items share a
+/// key of `keys`: a statement that writes a chunk then never writes a row twice, and an
+/// item whose key came before sees the earlier one's row, as if each were written alone.
+pub(crate) fn distinct_chunks<T, K, I>(items: &[T], keys: impl Fn(&T) -> I) -> Vec<&[T]>
+where
+    K: Eq + std::hash::Hash,
+    I: IntoIterator<Item = K>,
+{
+    let mut chunks = Vec::new();
+    let (mut start, mut seen) = (0, std::collections::HashSet::new());
+    for (at, item) in items.iter().enumerate() {
+        let item_keys: Vec<K> = keys(item).into_iter().collect();
+        if at - start == CHUNK || item_keys.iter().any(|k| seen.contains(k)) {
+            chunks.push(&items[start..at]);
+            (start, seen) = (at, std::collections::HashSet::new());
+        }
+        seen.extend(item_keys);
+    }
+    if start < items.len() {
+        chunks.push(&items[start..]);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CHUNK, distinct_chunks};
+
+    #[test]
+    fn chunks_never_repeat_a_key_and_keep_the_order() {
+        let items = [1, 2, 3, 2, 4, 1, 5];
+        let chunks = distinct_chunks(&items, |i| [*i]);
+        assert_eq!(chunks, vec![&[1, 2, 3][..], &[2, 4, 1, 5][..]]);
+        let many: Vec<usize> = (0..CHUNK * 2 + 1).collect();
+        let sizes: Vec<usize> = distinct_chunks(&many, |i| [*i])
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(sizes, vec![CHUNK, CHUNK, 1]);
+        assert!(distinct_chunks(&[] as &[i32], |i| [*i]).is_empty());
+    }
+}

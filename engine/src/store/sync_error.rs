@@ -8,7 +8,7 @@ pub use crate::model::ErrorFilter;
 use crate::model::{ErrorCursor, Side, SyncErrorKind, SyncErrorSummary};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// An error to record.
 #[derive(Clone, Debug)]
@@ -172,88 +172,124 @@ async fn open_keys(
         .collect())
 }
 
-/// Records `error` for its record: updates the open error if there is one (counting the
-/// attempt when the kind and message repeat), else opens one. Answers the attempts.
+/// Records `errors`, each for its record: updates the record's open error if there is
+/// one (counting the attempt when the kind and message repeat), else opens one. A few
+/// statements per few hundred errors, and each error sees those before it.
 pub async fn record(
     conn: &mut AnyConnection,
     mapping: &str,
-    error: &NewSyncError,
-) -> Result<i64, sqlx::Error> {
+    errors: &[NewSyncError],
+) -> Result<(), sqlx::Error> {
     let now = now_millis();
-    let fields = serde_json::to_string(&error.fields).unwrap_or_default();
-    // One indexed look-up per known key (an OR across both would scan every error).
-    let mut existing = None;
-    for (column, key) in [
-        ("local_key", &error.local_key),
-        ("integration_key", &error.integration_key),
-    ] {
-        let Some(key) = key else { continue };
-        existing = sqlx::query(&format!(
-            "select id from sync_error where resolved_at is null and mapping = $1 and {column} = $2"
-        ))
-        .bind(mapping)
-        .bind(key.clone())
-        .fetch_optional(&mut *conn)
-        .await?;
-        if existing.is_some() {
-            break;
+    let keys = |e: &NewSyncError| {
+        [
+            e.local_key.as_ref().map(|k| (Side::Local, k.clone())),
+            e.integration_key
+                .as_ref()
+                .map(|k| (Side::Integration, k.clone())),
+        ]
+        .into_iter()
+        .flatten()
+    };
+    for chunk in super::distinct_chunks(errors, keys) {
+        // The open error of each record: by its local key, else by its integration key.
+        let mut open = HashMap::new();
+        for side in [Side::Local, Side::Integration] {
+            let wanted: Vec<String> = chunk
+                .iter()
+                .filter_map(|e| e.key(side).cloned())
+                .filter(|k| !open.contains_key(&(side, k.clone())))
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let column = key_column(side);
+            let mut sql = Sql::new(format!(
+                "select id, {column} from sync_error where resolved_at is null and mapping = "
+            ));
+            sql.bind(mapping.to_string());
+            sql.push(&format!(" and {column} in ")).keys(&wanted);
+            sql.planned_for_values();
+            for row in sql.fetch_all(&mut *conn).await? {
+                if let Some(key) = row.try_get::<Option<String>, _>(1)? {
+                    open.insert((side, key), row.try_get::<i64, _>(0)?);
+                }
+            }
+        }
+        let existing = |e: &NewSyncError| {
+            [Side::Local, Side::Integration]
+                .into_iter()
+                .find_map(|side| open.get(&(side, e.key(side).cloned()?)).copied())
+        };
+        let (updates, inserts): (Vec<_>, Vec<_>) = chunk
+            .iter()
+            .map(|e| (existing(e), e))
+            .partition(|(id, _)| id.is_some());
+        if !updates.is_empty() {
+            let mut sql = Sql::new(
+                r"update sync_error set
+                      attempts = case when sync_error.kind = v.column2 and sync_error.message = v.column3
+                                 then sync_error.attempts + 1 else 1 end,
+                      first_failed_at = case when sync_error.kind = v.column2 and sync_error.message = v.column3
+                                        then sync_error.first_failed_at else ",
+            );
+            sql.bind(now).push(" end, failed_at = ").bind(now);
+            sql.push(", changed_at = ").bind(now);
+            sql.push(
+                r", kind = v.column2, message = v.column3, fields = v.column4,
+                    coupling_id = v.column5, local_key = v.column6, integration_key = v.column7,
+                    job_id = v.column8, skipped = v.column9, side = v.column10,
+                    changed_by = v.column11, description = coalesce(v.column12, sync_error.description),
+                    version = sync_error.version + 1
+                  from (",
+            );
+            sql.values(&updates, |row, (id, e)| {
+                row.bind(id.expect("updates have an open error"));
+                bind_error(row, e);
+            });
+            sql.push(") as v where sync_error.id = v.column1");
+            sql.execute(&mut *conn).await?;
+        }
+        if !inserts.is_empty() {
+            let mut sql = Sql::new(
+                r"insert into sync_error (mapping, kind, message, fields, coupling_id, local_key,
+                      integration_key, job_id, skipped, side, changed_by, description,
+                      first_failed_at, failed_at, changed_at) ",
+            );
+            sql.values(&inserts, |row, (_, e)| {
+                row.bind(mapping.to_string());
+                bind_error(row, e);
+                row.bind(now).bind(now).bind(now);
+            });
+            sql.execute(&mut *conn).await?;
         }
     }
-    let row = match existing {
-        Some(row) => {
-            let id: i64 = row.try_get(0)?;
-            sqlx::query(
-                r"update sync_error set
-                      attempts = case when kind = $1 and message = $2 then attempts + 1 else 1 end,
-                      first_failed_at = case when kind = $1 and message = $2 then first_failed_at else $3 end,
-                      kind = $1, message = $2, failed_at = $3, fields = $4, coupling_id = $5,
-                      local_key = $6, integration_key = $7, job_id = $8, skipped = $9, side = $10,
-                      version = version + 1, changed_by = $12, changed_at = $3,
-                      description = coalesce($13, description)
-                  where id = $11
-                  returning attempts",
-            )
-            .bind(error.kind.as_str())
-            .bind(error.message.clone())
-            .bind(now)
-            .bind(fields)
-            .bind(error.coupling_id)
-            .bind(error.local_key.clone())
-            .bind(error.integration_key.clone())
-            .bind(error.job_id)
-            .bind(i64::from(error.skipped))
-            .bind(error.side.as_str())
-            .bind(id)
-            .bind(error.actor.clone())
-            .bind(error.description.clone())
-            .fetch_one(&mut *conn)
-            .await?
+    Ok(())
+}
+
+/// Binds what [`record`] writes of `error`, in the order its statements name the columns.
+fn bind_error(row: &mut crate::db::Row<'_>, error: &NewSyncError) {
+    row.bind(error.kind.as_str().to_string())
+        .bind(error.message.clone())
+        .bind(serde_json::to_string(&error.fields).unwrap_or_default())
+        .bind(error.coupling_id)
+        .bind(error.local_key.clone())
+        .bind(error.integration_key.clone())
+        .bind(error.job_id)
+        .bind(i64::from(error.skipped))
+        .bind(error.side.as_str().to_string())
+        .bind(error.actor.clone())
+        .bind(error.description.clone());
+}
+
+impl NewSyncError {
+    /// The record's key on `side`, when known.
+    fn key(&self, side: Side) -> Option<&String> {
+        match side {
+            Side::Local => self.local_key.as_ref(),
+            Side::Integration => self.integration_key.as_ref(),
         }
-        None => {
-            sqlx::query(
-                r"insert into sync_error (mapping, coupling_id, kind, side, local_key, integration_key, message,
-                      fields, job_id, first_failed_at, failed_at, skipped, changed_by, changed_at, description)
-                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $10, $13)
-                  returning attempts",
-            )
-            .bind(mapping)
-            .bind(error.coupling_id)
-            .bind(error.kind.as_str())
-            .bind(error.side.as_str())
-            .bind(error.local_key.clone())
-            .bind(error.integration_key.clone())
-            .bind(error.message.clone())
-            .bind(fields)
-            .bind(error.job_id)
-            .bind(now)
-            .bind(i64::from(error.skipped))
-            .bind(error.actor.clone())
-            .bind(error.description.clone())
-            .fetch_one(&mut *conn)
-            .await?
-        }
-    };
-    row.try_get(0)
+    }
 }
 
 /// Lets scheduled synchronization take up again the records of the open errors `ids`,

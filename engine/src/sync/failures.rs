@@ -2,91 +2,157 @@
 //! failure on its coupling and the log entry. DESIGN.md, "Failures": a failure is retried
 //! next run and the same failure twice in a row skips the coupling, which puts it on the
 //! errors page; a conflict nothing wins and a deletion conflict are skipped at once.
+//!
+//! The failures of a store transaction are gathered in [`Failures`] and written together
+//! when it is written out: a batch whose every record fails costs a few statements per few
+//! hundred records, not several per record.
 
 use super::bookkeeping::Ledger;
-use super::{RecordResult, Run, RunError};
+use super::{RecordResult, Run};
 use crate::connector::Record;
 use crate::model::{Side, SyncErrorKind};
 use crate::store::coupling::{self, Coupling};
 use crate::store::log::NewLogEntry;
 use crate::store::sync_error::{self, NewSyncError, OpenError};
 
+/// The failures of one store transaction, to write together.
+#[derive(Default)]
+pub(crate) struct Failures(Vec<Failure>);
+
+/// One failure to write.
+struct Failure {
+    error: NewSyncError,
+    /// The failure to count on the coupling, when the records are coupled: whether the
+    /// coupling is skipped then becomes the error's.
+    counted: Option<coupling::Failure>,
+    /// The log entry that says so when the record is now skipped: its place among the
+    /// entries written with the failures.
+    entry: Option<usize>,
+}
+
+impl Failures {
+    /// Writes the failures: each coupling's failure counted, then the sync errors, and the
+    /// log entries of `entries` that a failure names told whether their record is skipped.
+    pub(crate) async fn write(
+        self,
+        tx: &mut sqlx::AnyConnection,
+        mapping: &str,
+        entries: &mut [NewLogEntry],
+    ) -> Result<(), sqlx::Error> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let counted: Vec<coupling::Failure> =
+            self.0.iter().filter_map(|f| f.counted.clone()).collect();
+        let mut skipped = coupling::failed(tx, mapping, &counted).await?.into_iter();
+        let mut errors = Vec::with_capacity(self.0.len());
+        for failure in self.0 {
+            let mut error = failure.error;
+            if failure.counted.is_some() {
+                error.skipped = skipped.next().unwrap_or(false);
+            }
+            let said = failure.entry.and_then(|at| entries[at].message.as_mut());
+            if let (true, Some(message)) = (error.skipped, said) {
+                message.push_str(" (failed the same way twice: skipped until someone acts)");
+            }
+            errors.push(error);
+        }
+        sync_error::record(tx, mapping, &errors).await
+    }
+
+    fn push(
+        &mut self,
+        error: NewSyncError,
+        counted: Option<coupling::Failure>,
+        entry: Option<usize>,
+    ) {
+        self.0.push(Failure {
+            error,
+            counted,
+            entry,
+        });
+    }
+}
+
 impl Run<'_> {
     /// Records a conflict nothing wins: an `update_conflict` sync error, the coupling
     /// skipped at once.
-    pub(super) async fn record_conflict(
+    pub(super) fn record_conflict(
         &self,
         ledger: &mut Ledger<'_>,
         source: &Record,
         c: Coupling,
         fields: Vec<String>,
         message: String,
-    ) -> Result<(), RunError> {
+    ) {
         let from = ledger.from;
         ledger.delta.failed += 1;
         let (l, i) = ledger.keys_of(&source.key, c.key(from.other()));
-        coupling::failed(ledger.tx, c.id, from, "conflict", &message, true).await?;
-        sync_error::record(
-            ledger.tx,
-            ledger.mapping,
-            &NewSyncError {
-                coupling_id: Some(c.id),
-                kind: SyncErrorKind::UpdateConflict,
-                side: from,
-                local_key: l.clone(),
-                integration_key: i.clone(),
-                description: self.compiled.describe(from, source),
-                message: message.clone(),
-                fields,
-                job_id: Some(self.job_id),
-                skipped: true,
-                actor: self.actor.clone(),
-            },
-        )
-        .await?;
+        let counted = coupling::Failure {
+            id: c.id,
+            from,
+            result: "conflict",
+            message: message.clone(),
+            skip_now: true,
+        };
+        let error = NewSyncError {
+            coupling_id: Some(c.id),
+            kind: SyncErrorKind::UpdateConflict,
+            side: from,
+            local_key: l.clone(),
+            integration_key: i.clone(),
+            description: self.compiled.describe(from, source),
+            message: message.clone(),
+            fields,
+            job_id: Some(self.job_id),
+            skipped: true,
+            actor: self.actor.clone(),
+        };
+        ledger.failures.push(error, Some(counted), None);
         ledger.touched(&source.key, RecordResult::Conflict(message.clone()));
         ledger.log(l, i, "conflict", "failed", Vec::new(), Some(message));
-        Ok(())
     }
 
-    /// Reports that the record of coupling `c` on `deleted` is gone while its partner
-    /// `survivor_key` remains: a `deleted_*` sync error, the coupling skipped until
-    /// someone acts. Answers the log entry to write.
-    pub async fn report_deleted(
+    /// Reports, among `failures`, that the record of coupling `c` on `deleted` is gone
+    /// while its partner `survivor_key` remains: a `deleted_*` sync error, the coupling
+    /// skipped until someone acts. Answers the log entry to write.
+    pub(crate) fn report_deleted(
         &self,
-        tx: &mut sqlx::AnyConnection,
+        failures: &mut Failures,
         c: &Coupling,
         deleted: Side,
         survivor_key: &str,
         description: Option<String>,
-    ) -> Result<NewLogEntry, RunError> {
+    ) -> NewLogEntry {
         let message = format!(
             "The {deleted} record {} was deleted; the {} record {survivor_key} remains.",
             c.key(deleted),
             deleted.other(),
         );
-        coupling::failed(tx, c.id, deleted.other(), "deleted", &message, true).await?;
+        let counted = coupling::Failure {
+            id: c.id,
+            from: deleted.other(),
+            result: "deleted",
+            message: message.clone(),
+            skip_now: true,
+        };
         let (local_key, integration_key) =
             (Some(c.local_key.clone()), Some(c.integration_key.clone()));
-        sync_error::record(
-            tx,
-            self.name(),
-            &NewSyncError {
-                coupling_id: Some(c.id),
-                kind: SyncErrorKind::deleted(deleted),
-                side: deleted.other(),
-                local_key: local_key.clone(),
-                integration_key: integration_key.clone(),
-                description,
-                message: message.clone(),
-                fields: Vec::new(),
-                job_id: Some(self.job_id),
-                skipped: true,
-                actor: self.actor.clone(),
-            },
-        )
-        .await?;
-        Ok(NewLogEntry {
+        let error = NewSyncError {
+            coupling_id: Some(c.id),
+            kind: SyncErrorKind::deleted(deleted),
+            side: deleted.other(),
+            local_key: local_key.clone(),
+            integration_key: integration_key.clone(),
+            description,
+            message: message.clone(),
+            fields: Vec::new(),
+            job_id: Some(self.job_id),
+            skipped: true,
+            actor: self.actor.clone(),
+        };
+        failures.push(error, Some(counted), None);
+        NewLogEntry {
             job_id: Some(self.job_id),
             local_key,
             integration_key,
@@ -96,12 +162,12 @@ impl Run<'_> {
             changes: Vec::new(),
             message: Some(message),
             actor: self.actor.clone(),
-        })
+        }
     }
 
     /// Records a failed record: on its coupling (skipped after the same failure twice in a
     /// row) or, for a record not coupled yet, on its sync error alone.
-    pub(super) async fn failure(
+    pub(super) fn failure(
         &self,
         ledger: &mut Ledger<'_>,
         source: &Record,
@@ -109,7 +175,7 @@ impl Run<'_> {
         other_key: Option<String>,
         message: String,
         open_error: Option<&OpenError>,
-    ) -> Result<(), RunError> {
+    ) {
         let from = ledger.from;
         let source_key = source.key.as_str();
         ledger.delta.failed += 1;
@@ -119,39 +185,31 @@ impl Run<'_> {
             Side::Local => (Some(source_key.to_string()), other_key),
             Side::Integration => (other_key, Some(source_key.to_string())),
         };
-        let skipped = match &coupling {
-            Some(c) => {
-                coupling::failed(ledger.tx, c.id, from, "failed", &message, false)
-                    .await?
-                    .1
-            }
-            None => open_error.is_some_and(|e| e.message == message && e.attempts >= 1),
+        let counted = coupling.as_ref().map(|c| coupling::Failure {
+            id: c.id,
+            from,
+            result: "failed",
+            message: message.clone(),
+            skip_now: false,
+        });
+        // Coupled, the coupling's failures say whether it is skipped, once counted.
+        let skipped = counted.is_none()
+            && open_error.is_some_and(|e| e.message == message && e.attempts >= 1);
+        let error = NewSyncError {
+            coupling_id: coupling.as_ref().map(|c| c.id),
+            kind: SyncErrorKind::Failed,
+            side: from,
+            local_key: local_key.clone(),
+            integration_key: integration_key.clone(),
+            description: self.compiled.describe(from, source),
+            message: message.clone(),
+            fields: Vec::new(),
+            job_id: Some(self.job_id),
+            skipped,
+            actor: self.actor.clone(),
         };
-        sync_error::record(
-            ledger.tx,
-            self.name(),
-            &NewSyncError {
-                coupling_id: coupling.as_ref().map(|c| c.id),
-                kind: SyncErrorKind::Failed,
-                side: from,
-                local_key: local_key.clone(),
-                integration_key: integration_key.clone(),
-                description: self.compiled.describe(from, source),
-                message: message.clone(),
-                fields: Vec::new(),
-                job_id: Some(self.job_id),
-                skipped,
-                actor: self.actor.clone(),
-            },
-        )
-        .await?;
         ledger.touched(source_key, RecordResult::Failed(message.clone()));
-        let message = if skipped {
-            format!("{message} (failed the same way twice: skipped until someone acts)")
-        } else {
-            message
-        };
-        ledger.log(
+        let entry = ledger.log(
             local_key,
             integration_key,
             "failed",
@@ -159,6 +217,6 @@ impl Run<'_> {
             Vec::new(),
             Some(message),
         );
-        Ok(())
+        ledger.failures.push(error, counted, Some(entry));
     }
 }

@@ -26,6 +26,7 @@ pub mod plan {
 pub(crate) use bookkeeping::synced_pair;
 pub(crate) use classify::Next;
 pub use classify::new_key;
+pub(crate) use failures::Failures;
 pub(crate) use matching::HELD;
 pub(crate) use passes::feed_from;
 

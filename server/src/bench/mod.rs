@@ -5,7 +5,8 @@
 //! The figures: `raw` (the CRM's account table filled as fast as the driver allows),
 //! `initial_sync` (N customers synchronized to the CRM with couplings, base snapshots and
 //! log), `incremental` (1,000 changes among N and among N/10 coupled records),
-//! `errors_page` (the errors list through the real router with 100,000 open errors),
+//! `failing_sync` (a run in which the CRM refuses 100,000 changed records, or N),
+//! `errors_page` (the errors list through the real router with those open errors),
 //! `record_status` (a record's status through the router), `health` (the sync health
 //! counts and every mapping's health, counted afresh),
 //! `retry_all`, `concurrent_console` (50 clients reading pages) and `peak_rss_mb` of the
@@ -81,6 +82,8 @@ pub struct Figures {
     pub initial_sync: InitialSync,
     /// 1,000 changes, among N and among N/10 coupled records.
     pub incremental: Incremental,
+    /// A run in which the CRM refuses every changed record.
+    pub failing_sync: FailingSync,
     /// The errors list through the router.
     pub errors_page: ErrorsPage,
     /// A record's status through the router.
@@ -113,6 +116,17 @@ pub struct PruneFigures {
     pub rows_per_s: f64,
     /// The console read meanwhile.
     pub console: Concurrent,
+}
+
+/// The figures of a run whose every record is refused: what recording failures costs.
+#[derive(Debug, Serialize)]
+pub struct FailingSync {
+    /// Records the run recorded as failed.
+    pub failed: u64,
+    /// Seconds the run took.
+    pub seconds: f64,
+    /// Failed records per second.
+    pub records_per_s: f64,
 }
 
 /// The scan for deleted records' figures.
@@ -323,7 +337,11 @@ async fn measure(
     // 4. errors_page: 100,000 open errors (or N, if fewer), through the router.
     let failing = n.min(100_000);
     say(format!("                 (making {failing} records fail)"));
-    world.fail(failing).await?;
+    let failing_sync = world.fail(failing).await?;
+    say(format!(
+        "failing_sync     {:>12.0} records/s  ({} refused in {:.2} s)",
+        failing_sync.records_per_s, failing_sync.failed, failing_sync.seconds
+    ));
     let app = router(AppState::new(
         world.engine.clone(),
         crate::site::Site::Folder(world.dir.clone()),
@@ -482,6 +500,7 @@ async fn measure(
         raw,
         initial_sync,
         incremental,
+        failing_sync,
         errors_page,
         record_status,
         health,
@@ -844,11 +863,18 @@ impl World {
     }
 
     /// Makes the first `count` customers fail (names too long for the CRM) and
-    /// synchronizes, leaving `count` open errors or so.
-    async fn fail(&self, count: u64) -> anyhow::Result<()> {
+    /// synchronizes, leaving `count` open errors or so; answers that run's figures.
+    async fn fail(&self, count: u64) -> anyhow::Result<FailingSync> {
         engine::demo::lengthen_names(&self.erp_url, count).await?;
-        self.sync().await?;
-        Ok(())
+        let started = Instant::now();
+        let job = self.sync().await?;
+        let seconds = started.elapsed().as_secs_f64();
+        let failed = job.counters.failed;
+        Ok(FailingSync {
+            failed,
+            seconds,
+            records_per_s: failed as f64 / seconds,
+        })
     }
 }
 

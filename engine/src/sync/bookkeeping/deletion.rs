@@ -61,8 +61,7 @@ impl Run<'_> {
                     other_key,
                     message,
                     answered.open_error,
-                )
-                .await?;
+                );
                 Ok(false)
             }
             (Some(survivor), _) if policy == DeletionConflictPolicy::RemoveCoupling => {
@@ -83,9 +82,13 @@ impl Run<'_> {
             }
             (Some(survivor), _) => {
                 let description = compiled.describe(deleted.other(), &survivor);
-                let entry = self
-                    .report_deleted(ledger.tx, &c, deleted, &survivor.key, description)
-                    .await?;
+                let entry = self.report_deleted(
+                    &mut ledger.failures,
+                    &c,
+                    deleted,
+                    &survivor.key,
+                    description,
+                );
                 ledger.delta.failed += 1;
                 ledger.entries.push(entry);
                 Ok(false)

@@ -7,6 +7,7 @@
 use super::apply::{Outcomes, pair_keys};
 use super::classify::{Item, Link, Plan, Position};
 use super::compile::{self, Compiled};
+use super::failures::Failures;
 use super::{BATCH, FaultPoint, RecordResult, Run, RunError, Touched};
 use crate::connector::{ChangeCursor, Record, WriteOutcome};
 use crate::model::{Counters, FieldChange, Side};
@@ -44,6 +45,8 @@ pub(super) struct Ledger<'t> {
     undefer: Vec<String>,
     /// Records left uncoupled by someone that are coupled again.
     coupled_again: Vec<String>,
+    /// The batch's records that failed.
+    pub(super) failures: Failures,
     /// What became of each record, when the run reports per record.
     touched: Option<Vec<Touched>>,
 }
@@ -70,7 +73,8 @@ impl Ledger<'_> {
         }
     }
 
-    /// Logs an event of the batch, caused by the run's actor.
+    /// Logs an event of the batch, caused by the run's actor; answers its place among the
+    /// batch's entries.
     pub(super) fn log(
         &mut self,
         local_key: Option<String>,
@@ -79,7 +83,7 @@ impl Ledger<'_> {
         result: &'static str,
         changes: Vec<FieldChange>,
         message: Option<String>,
-    ) {
+    ) -> usize {
         self.entries.push(NewLogEntry {
             job_id: Some(self.job_id),
             local_key,
@@ -91,6 +95,7 @@ impl Ledger<'_> {
             message,
             actor: self.actor.to_string(),
         });
+        self.entries.len() - 1
     }
 
     /// `(local, integration)` keys of a pair whose source record is `source_key`.
@@ -155,6 +160,9 @@ impl Ledger<'_> {
         );
         coupling::synced(self.tx, &self.synced, self.from).await?;
         sync_error::resolve(self.tx, &self.resolved, self.actor).await?;
+        self.failures
+            .write(self.tx, self.mapping, &mut self.entries)
+            .await?;
         progress::undefer(self.tx, self.mapping, self.from, &self.undefer).await?;
         progress::forget_uncoupled(self.tx, self.mapping, self.from, &self.coupled_again).await?;
         log::insert(self.tx, self.mapping, &self.entries).await?;
@@ -189,6 +197,7 @@ impl Run<'_> {
             coupled: Vec::new(),
             undefer: Vec::new(),
             coupled_again: Vec::new(),
+            failures: Failures::default(),
             touched: self.report.is_some().then(Vec::new),
         };
         for item in items {
@@ -326,8 +335,7 @@ impl Run<'_> {
                 fields,
                 message,
             } => {
-                self.record_conflict(ledger, &answered.source, coupling, fields, message)
-                    .await?;
+                self.record_conflict(ledger, &answered.source, coupling, fields, message);
                 false
             }
             Plan::Deleted {
@@ -351,8 +359,7 @@ impl Run<'_> {
                     other_key,
                     message,
                     answered.open_error,
-                )
-                .await?;
+                );
                 false
             }
             Plan::Hold { message } => {
@@ -365,10 +372,7 @@ impl Run<'_> {
                     }
                     // Without its open error the failure is never counted as a repeat,
                     // so the record is never skipped.
-                    _ => {
-                        self.failure(ledger, &answered.source, None, None, message, None)
-                            .await?
-                    }
+                    _ => self.failure(ledger, &answered.source, None, None, message, None),
                 }
                 false
             }
@@ -432,8 +436,7 @@ impl Run<'_> {
                 other_key,
                 message,
                 answered.open_error,
-            )
-            .await?;
+            );
             return Ok(false);
         }
         if changed {
@@ -496,8 +499,7 @@ impl Run<'_> {
                     "{} refused the new record: {message}",
                     self.connector(to).system()
                 );
-                self.failure(ledger, source, None, None, message, answered.open_error)
-                    .await?;
+                self.failure(ledger, source, None, None, message, answered.open_error);
                 Ok(false)
             }
             _ => {
