@@ -295,6 +295,7 @@ async fn measure(
     // 2. initial_sync, with the peak memory of this process meanwhile.
     say(format!("                 (creating {n} customers)"));
     let world = World::create(scratch, "big", n).await?;
+    say(format!("                 (synchronizing {n} customers)"));
     reset_peak_rss();
     let started = Instant::now();
     let job = world.sync().await?;
