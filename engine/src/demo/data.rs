@@ -273,6 +273,10 @@ pub(super) async fn fill(
         .await?;
     }
     crm_tx.commit().await?;
+    // Statistics, as a database in use has them: without them PostgreSQL reads a whole
+    // table for each few hundred records that match-based coupling looks up by e-mail.
+    erp.execute("analyze").await?;
+    crm.execute("analyze").await?;
     erp.close().await;
     crm.close().await;
     Ok(summary)
