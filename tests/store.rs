@@ -13,6 +13,7 @@ on_both_stores!(
     mapping_state_survives_a_restart,
     the_errors_stamp_moves_when_a_change_commits_and_not_before,
     a_store_from_before_keeps_its_couplings_failures,
+    errors_recorded_together_count_as_recorded_one_by_one,
 );
 
 async fn migrations_run_once_and_reopening_is_harmless(kind: StoreKind) {
@@ -216,5 +217,92 @@ async fn a_demo_taking_longer_than_the_idle_limit_is_created_on_postgres() {
     assert!(
         summary.accounts >= 1_900,
         "one customer in ten has an account: {summary:?}"
+    );
+}
+
+/// Errors recorded in one call behave as if recorded one at a time: the same record's
+/// second failure counts as a second attempt of its open error, and an error known by
+/// its integration key alone finds the open error that key names.
+async fn errors_recorded_together_count_as_recorded_one_by_one(kind: StoreKind) {
+    let dir = temp_dir("store");
+    let store = Store::open(&fresh_store_url(kind, &dir).await)
+        .await
+        .unwrap();
+    let failed = |local: Option<&str>, integration: Option<&str>, message: &str| NewSyncError {
+        coupling_id: None,
+        kind: SyncErrorKind::Failed,
+        side: Side::Local,
+        local_key: local.map(str::to_string),
+        integration_key: integration.map(str::to_string),
+        description: None,
+        message: message.into(),
+        fields: Vec::new(),
+        job_id: None,
+        skipped: false,
+        actor: "test".into(),
+    };
+    let mut conn = store.conn().await.unwrap();
+    let many: Vec<NewSyncError> = (0..1_200)
+        .map(|n| failed(Some(&format!("C{n:05}")), None, "refused"))
+        .collect();
+    let batch = [
+        many,
+        vec![
+            failed(Some("C00007"), None, "refused"),
+            failed(Some("L1"), Some("I1"), "first"),
+            failed(None, Some("I1"), "second"),
+        ],
+    ]
+    .concat();
+    sync_error::record(&mut conn, "CUSTOMER", &batch)
+        .await
+        .unwrap();
+    let keys: Vec<String> = ["C00006", "C00007", "C01199", "L1"]
+        .map(str::to_string)
+        .to_vec();
+    let open = sync_error::open_for(&mut conn, "CUSTOMER", Side::Local, &keys)
+        .await
+        .unwrap();
+    let seen: Vec<(Option<&str>, Option<&str>, &str, i64)> = {
+        let mut seen: Vec<_> = open
+            .iter()
+            .map(|e| {
+                (
+                    e.local_key.as_deref(),
+                    e.integration_key.as_deref(),
+                    e.message.as_str(),
+                    e.attempts,
+                )
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    assert_eq!(
+        seen,
+        [
+            (Some("C00006"), None, "refused", 1),
+            (Some("C00007"), None, "refused", 2),
+            (Some("C01199"), None, "refused", 1),
+        ],
+        "one open error per record; L1's error was taken over by the error of I1"
+    );
+    let by_integration = sync_error::open_for(
+        &mut conn,
+        "CUSTOMER",
+        Side::Integration,
+        &["I1".to_string()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_integration.len(), 1);
+    assert_eq!(
+        (
+            by_integration[0].local_key.as_deref(),
+            by_integration[0].message.as_str(),
+            by_integration[0].attempts
+        ),
+        (None, "second", 1),
+        "the error found by its integration key is updated, not duplicated"
     );
 }

@@ -221,10 +221,21 @@ pub async fn record(
                 .into_iter()
                 .find_map(|side| open.get(&(side, e.key(side).cloned()?)).copied())
         };
-        let (updates, inserts): (Vec<_>, Vec<_>) = chunk
+        let (mut updates, inserts): (Vec<_>, Vec<_>) = chunk
             .iter()
             .map(|e| (existing(e), e))
             .partition(|(id, _)| id.is_some());
+        // Two records of the chunk whose keys name one open error: one statement updates
+        // a row once, so the later one's update is kept, as it would overwrite the other.
+        let mut last = HashMap::new();
+        for (at, (id, _)) in updates.iter().enumerate() {
+            last.insert(*id, at);
+        }
+        let mut at = 0;
+        updates.retain(|(id, _)| {
+            at += 1;
+            last.get(id) == Some(&(at - 1))
+        });
         if !updates.is_empty() {
             let mut sql = Sql::new(
                 r"update sync_error set
