@@ -132,20 +132,17 @@ impl Run<'_> {
             .connector(to)
             .find(compiled.spec(to), position, &probe, self.compare(fields[0]))
             .await?;
+        let candidates = ByValues::new(candidates.iter().filter_map(|c| {
+            let values = fields
+                .iter()
+                .map(|&i| Some(self.compared(i, &c.values[compiled.fields[i].position(to)?])))
+                .collect::<Option<Vec<Value>>>()?;
+            Some((values, c))
+        }));
         Ok(wanted
             .into_iter()
             .map(|(key, values)| {
-                let hits: Vec<Record> = candidates
-                    .iter()
-                    .filter(|c| {
-                        fields.iter().zip(&values).all(|(&i, v)| {
-                            compiled.fields[i]
-                                .position(to)
-                                .is_some_and(|p| self.compared(i, &c.values[p]) == *v)
-                        })
-                    })
-                    .cloned()
-                    .collect();
+                let hits: Vec<Record> = candidates.get(&values).cloned().collect();
                 (key.to_string(), hits)
             })
             .collect())
@@ -181,19 +178,20 @@ impl Run<'_> {
             .await?;
         let keys: Vec<String> = alike.iter().map(|r| r.key.clone()).collect();
         let out = self.out_of_matching(from, &keys).await?;
-        let alike: Vec<(&Record, Vec<Value>)> = alike
-            .iter()
-            .filter(|r| !out.contains(&r.key))
-            .filter_map(|r| Some((r, self.wanted(fields, from, r, lookups)?)))
-            .collect();
+        let alike = ByValues::new(
+            alike
+                .iter()
+                .filter(|r| !out.contains(&r.key))
+                .filter_map(|r| Some((self.wanted(fields, from, r, lookups)?, r))),
+        );
         Ok(singles
             .iter()
             .filter_map(|single| {
                 let values = self.wanted(fields, from, single, lookups)?;
                 let mut rivals: Vec<String> = alike
-                    .iter()
-                    .filter(|(r, v)| r.key != single.key && *v == values)
-                    .map(|(r, _)| r.key.clone())
+                    .get(&values)
+                    .filter(|r| r.key != single.key)
+                    .map(|r| r.key.clone())
                     .collect();
                 rivals.sort();
                 Some((single.key.clone(), rivals))
@@ -293,6 +291,46 @@ impl Run<'_> {
                     .map(|v| self.compared(i, &v))
             })
             .collect()
+    }
+}
+
+/// Records with the values matching compares them by, found by their values with a hash
+/// look-up rather than a comparison with each (thousands of records of a batch against
+/// thousands found). Text equals only text, so records whose first value is text are
+/// kept by that text; the others are compared one by one.
+struct ByValues<'r> {
+    by_text: HashMap<String, Vec<(Vec<Value>, &'r Record)>>,
+    others: Vec<(Vec<Value>, &'r Record)>,
+}
+
+impl<'r> ByValues<'r> {
+    fn new(records: impl IntoIterator<Item = (Vec<Value>, &'r Record)>) -> ByValues<'r> {
+        let mut by_values = ByValues {
+            by_text: HashMap::new(),
+            others: Vec::new(),
+        };
+        for (values, record) in records {
+            match values.first() {
+                Some(Value::Text(text)) => by_values
+                    .by_text
+                    .entry(text.clone())
+                    .or_default()
+                    .push((values, record)),
+                _ => by_values.others.push((values, record)),
+            }
+        }
+        by_values
+    }
+
+    /// The records whose values are `values`, in the order they were given.
+    fn get<'a>(&'a self, values: &'a [Value]) -> impl Iterator<Item = &'r Record> + 'a {
+        let kept = match values.first() {
+            Some(Value::Text(text)) => self.by_text.get(text).map_or(&[][..], Vec::as_slice),
+            _ => &self.others,
+        };
+        kept.iter()
+            .filter(move |(v, _)| v.as_slice() == values)
+            .map(|(_, r)| *r)
     }
 }
 
