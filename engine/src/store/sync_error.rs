@@ -221,21 +221,23 @@ pub async fn record(
                 .into_iter()
                 .find_map(|side| open.get(&(side, e.key(side).cloned()?)).copied())
         };
-        let (mut updates, inserts): (Vec<_>, Vec<_>) = chunk
-            .iter()
-            .map(|e| (existing(e), e))
-            .partition(|(id, _)| id.is_some());
-        // Two records of the chunk whose keys name one open error: one statement updates
-        // a row once, so the later one's update is kept, as it would overwrite the other.
-        let mut last = HashMap::new();
-        for (at, (id, _)) in updates.iter().enumerate() {
-            last.insert(*id, at);
+        // Two records of the chunk whose keys name one open error: one statement updates a
+        // row once, so the later error's update takes the earlier's place, as it would
+        // overwrite it.
+        let (mut updates, mut inserts) = (Vec::new(), Vec::new());
+        let mut place = HashMap::new();
+        for e in chunk {
+            match existing(e) {
+                Some(id) => match place.get(&id) {
+                    Some(&at) => updates[at] = (id, e),
+                    None => {
+                        place.insert(id, updates.len());
+                        updates.push((id, e));
+                    }
+                },
+                None => inserts.push(e),
+            }
         }
-        let mut at = 0;
-        updates.retain(|(id, _)| {
-            at += 1;
-            last.get(id) == Some(&(at - 1))
-        });
         if !updates.is_empty() {
             let mut sql = Sql::new(
                 r"update sync_error set
@@ -255,7 +257,7 @@ pub async fn record(
                   from (",
             );
             sql.values(&updates, |row, (id, e)| {
-                row.bind(id.expect("updates have an open error"));
+                row.bind(*id);
                 bind_error(row, e);
             });
             sql.push(") as v where sync_error.id = v.column1");
@@ -267,7 +269,7 @@ pub async fn record(
                       integration_key, job_id, skipped, side, changed_by, description,
                       first_failed_at, failed_at, changed_at) ",
             );
-            sql.values(&inserts, |row, (_, e)| {
+            sql.values(&inserts, |row, e| {
                 row.bind(mapping.to_string());
                 bind_error(row, e);
                 row.bind(now).bind(now).bind(now);

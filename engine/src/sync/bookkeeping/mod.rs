@@ -20,6 +20,7 @@ use crate::value::Value;
 use std::collections::{BTreeSet, HashMap};
 
 mod deletion;
+mod failed;
 
 /// What one batch's store transaction writes. Statements about one record run on `tx` as
 /// its item is recorded; the rows gathered here are written in bulk at the end, a few
